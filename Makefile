@@ -1,0 +1,45 @@
+# dropscribe — a folder that transcribes what you drop into it.
+#
+#   make run     set up (system packages, default model), build release, watch ./inbox
+#   make test    the same set-up, then the whole test suite
+#
+# Other targets: build, deps, models, corpus, fuzz, bench, clean.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= config.example.toml
+CORPUS ?= $(CURDIR)/.corpus
+APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev libavutil-dev \
+	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg
+export DROPSCRIBE_CORPUS := $(CORPUS)
+export DROPSCRIBE_MODELS := $(CURDIR)/models
+
+.PHONY: run test build release deps models corpus fuzz clean
+
+deps:
+	@packaging/install-deps.sh $(APT_PACKAGES)
+
+models: deps
+	@packaging/setup-models.sh tiny.en base
+
+corpus: deps
+	@if [ -f "$(CORPUS)/MANIFEST.sha256" ] && [ "$(CORPUS)/MANIFEST.sha256" -nt Tests/Corpus/make-corpus.sh ]; then \
+		echo "corpus: ready in $(CORPUS)"; \
+	else Tests/Corpus/make-corpus.sh "$(CORPUS)"; fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: models release
+	@mkdir -p inbox
+	$$($(SWIFT) build -c release --show-bin-path)/dropscribe watch inbox --config $(CONFIG)
+
+test: models corpus
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+clean:
+	rm -rf .build .corpus

@@ -1,0 +1,85 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Every target gets the same strictness: Swift 6 language mode plus the
+// upcoming features the Swift server ecosystem (swift-nio, hummingbird) uses.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "dropscribe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dropscribe", targets: ["dropscribe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // C interop: module maps only. Each is imported by exactly one Swift target.
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswresample-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
+
+        // FFmpeg wrapped: any audio/video in, 16 kHz mono Float out, streamed.
+        .target(name: "MediaDecoding", dependencies: [
+            "CFFmpeg",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The Whisper engine: model loading, features, encoder, decoder, tokenizer, decoding.
+        .target(name: "Whisper", dependencies: [
+            "CBLAS", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The folder as a queue: markers, claims, leases, journal, watcher, recovery.
+        .target(name: "HotFolder", dependencies: [
+            "CLinuxShims",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Transcript value types and the txt/srt/vtt/tsv/json writers.
+        .target(name: "Transcripts"),
+        // The job pipeline and the daemon's services, wiring the pieces above.
+        .target(name: "DropscribeCore", dependencies: [
+            "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "dropscribe", dependencies: [
+            "DropscribeCore", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+
+        .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"]),
+        .testTarget(name: "HotFolderTests", dependencies: [
+            "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"]),
+        .testTarget(name: "DropscribeTests", dependencies: [
+            "DropscribeCore", "HotFolder",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + strictSettings
+}

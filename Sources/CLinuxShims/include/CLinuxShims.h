@@ -1,0 +1,11 @@
+#ifndef DROPSCRIBE_CLINUXSHIMS_H
+#define DROPSCRIBE_CLINUXSHIMS_H
+#include <sys/types.h>
+
+/* renameat2(2) with RENAME_NOREPLACE: Glibc's Swift module is not built with
+   _GNU_SOURCE, so neither is visible from Swift. Returns 0 or -1 with errno. */
+int dropscribe_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+
+/* O_TMPFILE, likewise hidden without _GNU_SOURCE. */
+int dropscribe_o_tmpfile(void);
+#endif
