@@ -83,3 +83,10 @@ let package = Package(
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + strictSettings
 }
+
+// The numeric hot loops (features, attention, resampling glue) are 10-50x slower
+// unoptimised, which would make the parity tests crawl; optimise these two
+// modules even in debug builds (the other modules stay fast to compile).
+for target in package.targets where ["Whisper", "MediaDecoding"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+}
