@@ -1,0 +1,313 @@
+import Foundation
+import HotFolder
+import SystemPackage
+import TOMLKit
+
+/// A configuration problem, naming the file, the key and the value.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var key: String
+    public var value: String?
+    public var problem: String
+
+    public var description: String {
+        var s = "\(file): \(key)"
+        if let value { s += " = \(value)" }
+        return s + ": " + problem
+    }
+}
+
+/// Everything dropscribe can be told, with the defaults of config.example.toml.
+///
+/// Read from TOML (every key optional), then overridden by command-line flags.
+/// Relative paths in a file are taken relative to that file's folder, so a
+/// config means the same whatever the daemon's working directory.
+public struct Configuration: Sendable, Equatable {
+    public var inbox: String = "./inbox"
+    public var outputDir: String = ""
+    public var archiveDir: String = ""
+    public var formats: [String] = ["txt", "srt", "vtt", "json"]
+    public var workers: Int = 1
+    public var threadsPerWorker: Int = 0
+    /// "source" (copy the source file's mode) or an octal mode such as "0644".
+    public var outputPermissions: String = "source"
+    public var logLevel: String = "info"
+    /// Prometheus textfile-collector output; empty: none.
+    public var metricsFile: String = ""
+
+    public var model = ModelSection()
+    public var watch = WatchSection()
+    public var queue = QueueSection()
+
+    /// `[model]`: which model and how to decode.
+    public struct ModelSection: Sendable, Equatable {
+        public var path: String = "./models/tiny.en"
+        public var beamSize: Int = 5
+        public var bestOf: Int = 5
+        public var patience: Double = 1.0
+        public var lengthPenalty: Double = 1.0
+        public var language: String = ""
+        public var task: String = "transcribe"
+        public var wordTimestamps: Bool = false
+        public var initialPrompt: String = ""
+        public var hotwords: String = ""
+        public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        public var compressionRatioThreshold: Double = 2.4
+        public var logProbThreshold: Double = -1.0
+        public var noSpeechThreshold: Double = 0.6
+        public var conditionOnPreviousText: Bool = true
+        public var computeType: String = "float32"
+    }
+
+    /// `[watch]`: how new files are noticed.
+    public struct WatchSection: Sendable, Equatable {
+        public var inotify: Bool = true
+        public var recursive: Bool = true
+        public var rescanSeconds: Double = 30
+        public var settleSeconds: Double = 5
+        public var include: [String] = ["*"]
+        public var exclude: [String] = []
+    }
+
+    /// `[queue]`: claims, leases and retries.
+    public struct QueueSection: Sendable, Equatable {
+        public var maxAttempts: Int = 3
+        public var leaseTimeoutSeconds: Double = 120
+        public var heartbeatSeconds: Double = 10
+        public var shutdownGraceSeconds: Double = 30
+        public var retryBackoffSeconds: Double = 10
+        public var onChange: String = "redo"
+        public var followSymlinks: Bool = false
+    }
+
+    /// The folder relative paths are resolved against (the config file's folder, or the cwd).
+    public var baseDirectory: String = FileManager.default.currentDirectoryPath
+
+    public init() {}
+
+    // MARK: loading
+
+    public static func load(file: String) throws(ConfigError) -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: file, key: "(file)", value: nil, problem: "cannot be read: \(error.localizedDescription)")
+        }
+        var config = try parse(text, file: file)
+        config.baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        return config
+    }
+
+    public static func parse(_ text: String, file: String = "(config)") throws(ConfigError) -> Configuration {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigError(file: file, key: "(syntax)", value: nil,
+                              problem: "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        } catch {
+            throw ConfigError(file: file, key: "(syntax)", value: nil, problem: "not valid TOML: \(error)")
+        }
+        var c = Configuration()
+        var reader = Reader(file: file)
+        try reader.read(table, prefix: "") { key, value, r throws(ConfigError) in
+            switch key {
+            case "inbox": c.inbox = try r.string(key, value, nonEmpty: true)
+            case "output_dir": c.outputDir = try r.string(key, value)
+            case "archive_dir": c.archiveDir = try r.string(key, value)
+            case "formats": c.formats = try r.formats(key, value)
+            case "workers": c.workers = try r.int(key, value, in: 1...64)
+            case "threads_per_worker": c.threadsPerWorker = try r.int(key, value, in: 0...256)
+            case "output_permissions": c.outputPermissions = try r.permissions(key, value)
+            case "log_level": c.logLevel = try r.oneOf(key, value, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+            case "metrics_file": c.metricsFile = try r.string(key, value)
+            case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
+                switch k {
+                case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)
+                case "model.beam_size": c.model.beamSize = try r.int(k, v, in: 1...64)
+                case "model.best_of": c.model.bestOf = try r.int(k, v, in: 1...64)
+                case "model.patience": c.model.patience = try r.double(k, v, in: 0.1...10)
+                case "model.length_penalty": c.model.lengthPenalty = try r.double(k, v, in: 0...10)
+                case "model.language": c.model.language = try r.string(k, v)
+                case "model.task": c.model.task = try r.oneOf(k, v, ["transcribe", "translate"])
+                case "model.word_timestamps": c.model.wordTimestamps = try r.bool(k, v)
+                case "model.initial_prompt": c.model.initialPrompt = try r.string(k, v)
+                case "model.hotwords": c.model.hotwords = try r.string(k, v)
+                case "model.temperatures": c.model.temperatures = try r.doubles(k, v, in: 0...2)
+                case "model.compression_ratio_threshold": c.model.compressionRatioThreshold = try r.double(k, v, in: 0...100)
+                case "model.log_prob_threshold": c.model.logProbThreshold = try r.double(k, v, in: -100...0)
+                case "model.no_speech_threshold": c.model.noSpeechThreshold = try r.double(k, v, in: 0...1)
+                case "model.condition_on_previous_text": c.model.conditionOnPreviousText = try r.bool(k, v)
+                case "model.compute_type": c.model.computeType = try r.oneOf(k, v, ["float32", "int8", "float16"])
+                default: throw r.unknown(k, v)
+                }
+            }
+            case "watch": try r.read(r.table(key, value), prefix: "watch.") { k, v, r throws(ConfigError) in
+                switch k {
+                case "watch.inotify": c.watch.inotify = try r.bool(k, v)
+                case "watch.recursive": c.watch.recursive = try r.bool(k, v)
+                case "watch.rescan_seconds": c.watch.rescanSeconds = try r.double(k, v, in: 0.1...86400)
+                case "watch.settle_seconds": c.watch.settleSeconds = try r.double(k, v, in: 0...86400)
+                case "watch.include": c.watch.include = try r.strings(k, v)
+                case "watch.exclude": c.watch.exclude = try r.strings(k, v)
+                default: throw r.unknown(k, v)
+                }
+            }
+            case "queue": try r.read(r.table(key, value), prefix: "queue.") { k, v, r throws(ConfigError) in
+                switch k {
+                case "queue.max_attempts": c.queue.maxAttempts = try r.int(k, v, in: 1...100)
+                case "queue.lease_timeout_seconds": c.queue.leaseTimeoutSeconds = try r.double(k, v, in: 1...86400)
+                case "queue.heartbeat_seconds": c.queue.heartbeatSeconds = try r.double(k, v, in: 0.1...3600)
+                case "queue.shutdown_grace_seconds": c.queue.shutdownGraceSeconds = try r.double(k, v, in: 0...3600)
+                case "queue.retry_backoff_seconds": c.queue.retryBackoffSeconds = try r.double(k, v, in: 0...86400)
+                case "queue.on_change": c.queue.onChange = try r.oneOf(k, v, ["redo", "ignore"])
+                case "queue.follow_symlinks": c.queue.followSymlinks = try r.bool(k, v)
+                default: throw r.unknown(k, v)
+                }
+            }
+            default: throw r.unknown(key, value)
+            }
+        }
+        if c.queue.heartbeatSeconds * 2 > c.queue.leaseTimeoutSeconds {
+            throw ConfigError(file: file, key: "queue.heartbeat_seconds", value: "\(c.queue.heartbeatSeconds)",
+                              problem: "must be at most half of queue.lease_timeout_seconds (\(c.queue.leaseTimeoutSeconds)), or live leases look stale")
+        }
+        return c
+    }
+
+    // MARK: derived values
+
+    public func resolve(_ path: String) -> String {
+        if path.isEmpty || path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: baseDirectory, isDirectory: true)).standardizedFileURL.path
+    }
+
+    /// Checks what can only be checked against the filesystem, and builds the inbox layout.
+    public func layout() throws(ConfigError) -> InboxLayout {
+        let inboxPath = resolve(inbox)
+        guard let root = realpath(inboxPath) else {
+            throw ConfigError(file: "(configuration)", key: "inbox", value: inboxPath, problem: "folder does not exist")
+        }
+        let output = outputDir.isEmpty ? nil : FilePath(realpath(resolve(outputDir)) ?? resolve(outputDir))
+        let archive = archiveDir.isEmpty ? nil : FilePath(realpath(resolve(archiveDir)) ?? resolve(archiveDir))
+        return InboxLayout(root: FilePath(root), outputDirectory: output, archiveDirectory: archive,
+                           recursive: watch.recursive, followSymlinks: queue.followSymlinks,
+                           rules: IgnoreRules(include: watch.include, exclude: watch.exclude))
+    }
+
+    public var queueOptions: QueueOptions {
+        var o = QueueOptions()
+        o.maxAttempts = queue.maxAttempts
+        o.leaseTimeoutSeconds = queue.leaseTimeoutSeconds
+        o.heartbeatSeconds = queue.heartbeatSeconds
+        o.retryBackoffSeconds = queue.retryBackoffSeconds
+        o.redoOnChange = queue.onChange == "redo"
+        return o
+    }
+
+    private func realpath(_ p: String) -> String? {
+        guard let r = Foundation.realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+}
+
+/// Typed access to TOML values, producing errors that name the key and value.
+private struct Reader {
+    let file: String
+
+    func read(_ table: TOMLTable, prefix: String,
+              _ body: (String, any TOMLValueConvertible, inout Reader) throws(ConfigError) -> Void) throws(ConfigError) {
+        var me = self
+        for (key, value) in table {
+            try body(prefix + key, value, &me)
+        }
+    }
+
+    func unknown(_ key: String, _ value: any TOMLValueConvertible) -> ConfigError {
+        ConfigError(file: file, key: key, value: show(value), problem: "unknown key (see config.example.toml for every key)")
+    }
+
+    func bad(_ key: String, _ value: any TOMLValueConvertible, _ problem: String) -> ConfigError {
+        ConfigError(file: file, key: key, value: show(value), problem: problem)
+    }
+
+    func show(_ value: any TOMLValueConvertible) -> String {
+        if let s = value.string { return "\"\(s)\"" }
+        return value.debugDescription
+    }
+
+    func table(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> TOMLTable {
+        guard let t = value.table else { throw bad(key, value, "must be a table ([\(key)])") }
+        return t
+    }
+
+    func string(_ key: String, _ value: any TOMLValueConvertible, nonEmpty: Bool = false) throws(ConfigError) -> String {
+        guard let s = value.string else { throw bad(key, value, "must be a string") }
+        if nonEmpty && s.isEmpty { throw bad(key, value, "must not be empty") }
+        return s
+    }
+
+    func bool(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> Bool {
+        guard let b = value.bool else { throw bad(key, value, "must be true or false") }
+        return b
+    }
+
+    func int(_ key: String, _ value: any TOMLValueConvertible, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard value.type == .int, let i = value.int else { throw bad(key, value, "must be a whole number") }
+        guard range.contains(i) else { throw bad(key, value, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return i
+    }
+
+    func double(_ key: String, _ value: any TOMLValueConvertible, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let d: Double
+        if value.type == .int, let i = value.int { d = Double(i) } else if value.type == .double, let x = value.double { d = x } else {
+            throw bad(key, value, "must be a number")
+        }
+        guard range.contains(d) else { throw bad(key, value, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return d
+    }
+
+    func strings(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> [String] {
+        guard let a = value.array else { throw bad(key, value, "must be an array of strings") }
+        var out: [String] = []
+        for v in a {
+            guard let s = v.string else { throw bad(key, value, "must be an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func doubles(_ key: String, _ value: any TOMLValueConvertible, in range: ClosedRange<Double>) throws(ConfigError) -> [Double] {
+        guard let a = value.array, !a.isEmpty else { throw bad(key, value, "must be a non-empty array of numbers") }
+        var out: [Double] = []
+        for v in a { out.append(try double(key, v, in: range)) }
+        return out
+    }
+
+    func oneOf(_ key: String, _ value: any TOMLValueConvertible, _ allowed: [String]) throws(ConfigError) -> String {
+        let s = try string(key, value)
+        guard allowed.contains(s) else { throw bad(key, value, "must be one of \(allowed.joined(separator: ", "))") }
+        return s
+    }
+
+    func formats(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> [String] {
+        let list = try strings(key, value)
+        let known = ["txt", "srt", "vtt", "tsv", "json"]
+        for f in list where !known.contains(f) {
+            throw bad(key, value, "unknown format \"\(f)\" (known: \(known.joined(separator: ", ")))")
+        }
+        if list.isEmpty { throw bad(key, value, "must name at least one format") }
+        return list
+    }
+
+    func permissions(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> String {
+        let s = try string(key, value)
+        if s == "source" { return s }
+        guard s.count <= 4, let mode = Int(s, radix: 8), mode <= 0o777 else {
+            throw bad(key, value, "must be \"source\" or an octal mode such as \"0644\"")
+        }
+        return s
+    }
+}

@@ -1,0 +1,446 @@
+import Dispatch
+import Foundation
+import Glibc
+import HotFolder
+import Logging
+import ServiceLifecycle
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// How the daemon starts its worker children.
+public struct WorkerCommand: Sendable {
+    /// The dropscribe binary (the daemon's own executable).
+    public var executable: String
+    /// Arguments after `worker`, before the job's: the config file and the like.
+    public var arguments: [String]
+
+    public init(executable: String, arguments: [String]) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+}
+
+/// The hot-folder daemon: watches the inbox, marks complete files pending,
+/// claims jobs and runs each in a worker child process, and turns the
+/// workers' outcomes into markers.
+///
+/// All state lives in the folder; what this object holds in memory (files
+/// settling, jobs running) is rebuilt by the rescan at start.
+public final class Daemon: Service, Sendable {
+    struct LoopState {
+        var configuration: Configuration
+        var settle: SettleTracker
+        var running: [String: Int32] = [:]     // job → worker pid (0 until spawned)
+        var candidates: [Job] = []             // pending jobs from the last scan, oldest first
+        var checkSoon: Set<String> = []        // paths the kernel told us about
+        var rescanNeeded = true
+        var lastRescan: Double = 0
+        var stopping = false
+        var killedByUs: Set<Int32> = []
+    }
+
+    let layout: InboxLayout
+    let identity: OwnerIdentity
+    let worker: WorkerCommand
+    let configFile: String?
+    let logger: Logger
+    private let state: Mutex<LoopState>
+
+    public init(configuration: Configuration, configFile: String?, layout: InboxLayout, worker: WorkerCommand, logger: Logger) {
+        self.layout = layout
+        self.identity = .current()
+        self.worker = worker
+        self.configFile = configFile
+        self.logger = logger
+        state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
+    }
+
+    var configuration: Configuration { state.withLock { $0.configuration } }
+    var queue: JobQueue { JobQueue(layout: layout, options: configuration.queueOptions, identity: identity) }
+
+    public func run() async throws {
+        let config = configuration
+        logger.info("watching", metadata: [
+            "inbox": "\(layout.root)", "workers": "\(config.workers)", "inotify": "\(config.watch.inotify)",
+            "rescan.s": "\(config.watch.rescanSeconds)", "settle.s": "\(config.watch.settleSeconds)",
+        ])
+        var watcher: InotifyWatcher?
+        if config.watch.inotify {
+            do {
+                watcher = try InotifyWatcher(root: layout.root, recursive: layout.recursive, excluding: layout.excludedDirectories)
+            } catch {
+                logger.warning("inotify unavailable, relying on the periodic rescan", metadata: ["error": "\(error)"])
+            }
+        }
+        let hangup = installReloadOnHangup()
+        defer { hangup.cancel() }
+
+        try await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                if let watcher {
+                    group.addTask { await self.consume(watcher.events) }
+                }
+                while !self.state.withLock({ $0.stopping }) {
+                    for claim in self.tick(now: Date().timeIntervalSince1970) {
+                        group.addTask { await self.runWorker(claim) }
+                    }
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+                watcher?.stop()
+                // The group now waits for the running workers, which were asked to stop.
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+        logger.info("stopped")
+    }
+
+    // MARK: shutdown and reload
+
+    private func beginShutdown() {
+        let (pids, grace) = state.withLock { s -> ([Int32], Double) in
+            s.stopping = true
+            return (Array(s.running.values.filter { $0 > 0 }), s.configuration.queue.shutdownGraceSeconds)
+        }
+        logger.info("shutting down: no new claims; asking running workers to stop at their next checkpoint",
+                    metadata: ["workers": "\(pids.count)", "grace.s": "\(grace)"])
+        for pid in pids { kill(pid, SIGTERM) }
+        Task {
+            try? await Task.sleep(for: .seconds(grace))
+            let left = self.state.withLock { s -> [Int32] in
+                let l = Array(s.running.values.filter { $0 > 0 })
+                s.killedByUs.formUnion(l)
+                return l
+            }
+            for pid in left {
+                self.logger.warning("worker did not stop within the grace period; killing it", metadata: ["worker.pid": "\(pid)"])
+                kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    private func installReloadOnHangup() -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [self] in reload() }
+        source.resume()
+        return source
+    }
+
+    func reload() {
+        guard let configFile else {
+            logger.info("SIGHUP: no config file to reload")
+            return
+        }
+        do {
+            var fresh = try Configuration.load(file: configFile)
+            let old = configuration
+            fresh.inbox = old.inbox
+            state.withLock {
+                $0.configuration = fresh
+                $0.settle.settleSeconds = fresh.watch.settleSeconds
+                $0.rescanNeeded = true
+            }
+            logger.info("configuration reloaded", metadata: ["file": "\(configFile)", "workers": "\(fresh.workers)"])
+        } catch {
+            logger.error("configuration not reloaded; keeping the old one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: events
+
+    private func consume(_ events: AsyncStream<WatchEvent>) async {
+        for await event in events {
+            state.withLock { s in
+                switch event {
+                case .writing(let path): s.settle.noteWriting(path); s.checkSoon.insert(path)
+                case .closed(let path): s.settle.noteClosed(path); s.checkSoon.insert(path)
+                case .removed(let path): s.settle.forget(path)
+                case .rescanNeeded: s.rescanNeeded = true
+                }
+            }
+        }
+    }
+
+    // MARK: the loop
+
+    /// One pass: a full rescan when due, else a look at the files settling; then
+    /// claims for the free worker slots. Returns the claims to start workers for.
+    func tick(now: Double) -> [Claim] {
+        let (config, due) = state.withLock { s -> (Configuration, Bool) in
+            (s.configuration, s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds)
+        }
+        let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
+        var takeovers: [Job] = []
+        if due {
+            takeovers = rescan(queue: queue, now: now)
+        } else {
+            settleKnown(queue: queue, now: now)
+        }
+        var claims: [Claim] = []
+        var free = state.withLock { s in s.stopping ? 0 : s.configuration.workers - s.running.count }
+        for job in takeovers where free > 0 {
+            do {
+                if let claim = try queue.takeOver(job, now: now) {
+                    logger.notice("resuming a job whose owner is gone", metadata: [
+                        "job.id": "\(job)", "checkpoints": "\(claim.journal.count)", "attempt": "\(claim.lease.attempt)",
+                    ])
+                    claims.append(claim)
+                    free -= 1
+                }
+            } catch {
+                logger.error("takeover failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            }
+        }
+        while free > 0 {
+            guard let job = state.withLock({ s in s.candidates.isEmpty ? nil : s.candidates.removeFirst() }) else { break }
+            if state.withLock({ $0.running[job.relativePath] != nil }) { continue }
+            do {
+                if let claim = try queue.claim(job, now: now) {
+                    logger.info("processing", metadata: ["job.id": "\(job)", "attempt": "\(claim.lease.attempt)",
+                                                        "resume.checkpoints": "\(claim.journal.count)"])
+                    claims.append(claim)
+                    free -= 1
+                }
+            } catch {
+                logger.error("claim failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            }
+        }
+        state.withLock { s in for c in claims { s.running[c.job.relativePath] = 0 } }
+        return claims
+    }
+
+    /// The full look at the folder. Returns processing jobs whose owner is gone.
+    private func rescan(queue: JobQueue, now: Double) -> [Job] {
+        let started = Date()
+        let snapshot = FolderScanner(layout: layout).scan(now: now)
+        for temp in snapshot.staleTempFiles {
+            logger.info("removing a temp file left by a crash", metadata: ["file.path": "\(temp)"])
+            try? FileManager.default.removeItem(atPath: temp.string)
+        }
+        let running = state.withLock { $0.running }
+        var candidates: [(Job, Double)] = []
+        var stale: [Job] = []
+        var present: Set<String> = []
+        for (rel, entry) in snapshot.entries {
+            if entry.markers.count > 1, running[rel] == nil { queue.removeSuperseded(entry) }
+            switch entry.state {
+            case nil:
+                guard let fp = entry.fingerprint else { continue }
+                present.insert(rel)
+                observe(entry.job, fp, queue: queue, now: now)
+            case .pending?:
+                guard entry.fingerprint != nil else {
+                    logger.notice("source gone; dropping its pending marker", metadata: ["job.id": "\(rel)"])
+                    _ = queue.reset(entry.job)
+                    continue
+                }
+                let pending = queue.readPending(entry.job)
+                if pending == nil {
+                    logger.warning("unreadable pending marker; examining the file as new", metadata: ["job.id": "\(rel)"])
+                    try? FileManager.default.removeItem(atPath: entry.job.marker(.pending).string)
+                    continue
+                }
+                if queue.isClaimable(pending, now: now) { candidates.append((entry.job, pending?.firstSeen ?? now)) }
+            case .processing?:
+                if running[rel] != nil { continue }
+                if let info = queue.readProcessing(entry.job), queue.isStale(lease: info.lease, modified: info.modified, now: now) {
+                    if entry.fingerprint == nil {
+                        logger.notice("source gone while its owner was gone; dropping the job", metadata: ["job.id": "\(rel)"])
+                        _ = queue.reset(entry.job)
+                    } else {
+                        stale.append(entry.job)
+                    }
+                }
+            case .done?, .failed?:
+                guard queue.options.redoOnChange, let fp = entry.fingerprint else { continue }
+                let recorded = entry.state == .done ? queue.readDone(entry.job)?.fingerprint : queue.readFailed(entry.job)?.fingerprint
+                if let recorded, !recorded.sameContent(as: fp) {
+                    logger.notice("source changed after it was \(entry.state!.rawValue); transcribing it again", metadata: ["job.id": "\(rel)"])
+                    _ = queue.reset(entry.job)
+                    present.insert(rel)
+                    observe(entry.job, fp, queue: queue, now: now)
+                }
+            }
+        }
+        candidates.sort { $0.1 < $1.1 }
+        state.withLock { s in
+            s.candidates = candidates.map(\.0)
+            s.settle.retain(only: present)
+            s.rescanNeeded = false
+            s.lastRescan = now
+            s.checkSoon.removeAll()
+        }
+        logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
+                                          "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        return stale
+    }
+
+    /// Between rescans: re-stat the files still settling and those inotify named.
+    private func settleKnown(queue: JobQueue, now: Double) {
+        let paths = state.withLock { s -> Set<String> in
+            let p = s.checkSoon.union(s.settle.settling)
+            s.checkSoon.removeAll()
+            return p
+        }
+        for rel in paths {
+            let job = layout.job(relativePath: rel)
+            guard layout.rules.isJob(job.name) else { continue }
+            guard let fp = try? Fingerprint.of(job.path) else {
+                state.withLock { $0.settle.forget(rel) }
+                continue
+            }
+            if JobState.allCases.contains(where: { (try? FileManager.default.attributesOfItem(atPath: job.marker($0).string)) != nil }) {
+                state.withLock { $0.settle.forget(rel) }
+                continue
+            }
+            observe(job, fp, queue: queue, now: now)
+        }
+    }
+
+    private func observe(_ job: Job, _ fp: Fingerprint, queue: JobQueue, now: Double) {
+        let stable = state.withLock { $0.settle.observe(job.relativePath, fp, now: now) }
+        guard stable else { return }
+        do {
+            if try queue.markPending(job, fingerprint: fp, now: now) {
+                logger.info("pending", metadata: ["job.id": "\(job)", "size": "\(fp.size)"])
+                state.withLock { s in
+                    s.settle.forget(job.relativePath)
+                    s.candidates.append(job)
+                }
+            } else {
+                state.withLock { $0.settle.forget(job.relativePath) }
+            }
+        } catch {
+            logger.error("cannot mark pending", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: workers
+
+    private func runWorker(_ claim: Claim) async {
+        let rel = claim.job.relativePath
+        let config = configuration
+        let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
+        let started = Date()
+        let args = ["worker"] + worker.arguments + ["--inbox", layout.root.string, "--owner-pid", "\(getpid())", "--job", rel]
+        var outcome: WorkerOutcome?
+        var status: TerminationStatus?
+        var pid: Int32 = 0
+        do {
+            let heartbeat = config.queue.heartbeatSeconds
+            let result = try await Subprocess.run(
+                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: .inherit,
+                input: .none, output: .sequence, error: .currentStandardError
+            ) { execution -> String in
+                let p = execution.processIdentifier.value
+                self.state.withLock { $0.running[rel] = p }
+                if self.state.withLock({ $0.stopping }) { kill(p, SIGTERM) }
+                return try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask {
+                        var text = ""
+                        for try await chunk in execution.standardOutput {
+                            text += chunk.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                        }
+                        return text
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(heartbeat))
+                            if !Task.isCancelled { queue.heartbeat(claim) }
+                        }
+                        return nil
+                    }
+                    var text = ""
+                    if let first = try await group.next() { text = first ?? "" }
+                    group.cancelAll()
+                    return text
+                }
+            }
+            pid = result.processIdentifier.value
+            status = result.terminationStatus
+            let lastLine = result.closureResult.split(separator: "\n").last.map(String.init) ?? ""
+            outcome = try? JSONDecoder().decode(WorkerOutcome.self, from: Data(lastLine.utf8))
+        } catch {
+            logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
+        }
+        let killedByUs = state.withLock { s in
+            s.running[rel] = nil
+            return s.killedByUs.remove(pid) != nil
+        }
+        settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
+    }
+
+    /// Turns what the worker reported (or how it died) into the job's next marker.
+    private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
+                        queue: JobQueue, elapsed: Double) {
+        let rel = claim.job.relativePath
+        let now = Date().timeIntervalSince1970
+        let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
+        do {
+            guard let outcome, case .exited(0)? = status else {
+                let (kind, message) = Self.classify(status, rel: rel)
+                if killedByUs || (state.withLock { $0.stopping } && kind != .workerCrashed) {
+                    try queue.handBack(claim, now: now)
+                    logger.info("handed back to pending at shutdown", metadata: meta)
+                    return
+                }
+                let next = try queue.fail(claim, kind: kind, message: message, now: now)
+                logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
+                    "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
+                return
+            }
+            switch outcome.status {
+            case .done:
+                guard let summary = outcome.summary else { return }
+                try queue.complete(claim, summary: summary)
+                archive(claim.job)
+                logger.info("done", metadata: meta.merging([
+                    "rtf": "\(summary.realTimeFactor.map { String(format: "%.4f", $0) } ?? "-")",
+                    "rss.peak.mb": "\((summary.peakRSSBytes ?? 0) >> 20)"] as Logger.Metadata) { $1 })
+            case .failed:
+                let kind = outcome.kind ?? .workerCrashed
+                let next = try queue.fail(claim, kind: kind, message: outcome.message ?? "unknown error", now: now)
+                logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
+                    "kind": "\(kind.rawValue)", "error": "\(outcome.message ?? "")", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
+            case .interrupted:
+                try queue.handBack(claim, now: now)
+                logger.info("handed back to pending", metadata: meta)
+            case .abandoned:
+                queue.abandon(claim)
+                state.withLock { $0.rescanNeeded = true }
+                logger.notice("abandoned", metadata: meta.merging(["reason": "\(outcome.message ?? "")"] as Logger.Metadata) { $1 })
+            }
+        } catch {
+            logger.error("cannot record the job's outcome; it will be recovered by a later rescan",
+                         metadata: meta.merging(["error": "\(error)"] as Logger.Metadata) { $1 })
+        }
+    }
+
+    static func classify(_ status: TerminationStatus?, rel: String) -> (FailureKind, String) {
+        switch status {
+        case .signaled(let sig)? where sig == SIGKILL:
+            return (.outOfMemory, "\(rel): the worker was killed by SIGKILL (most likely the kernel's out-of-memory killer)")
+        case .signaled(let sig)?:
+            return (.workerCrashed, "\(rel): the worker crashed with signal \(sig)")
+        case .exited(let code)?:
+            return (.workerCrashed, "\(rel): the worker exited with status \(code) without a result")
+        default:
+            return (.workerCrashed, "\(rel): the worker could not be run")
+        }
+    }
+
+    private func archive(_ job: Job) {
+        guard let archive = layout.archiveDirectory else { return }
+        var target = archive
+        for c in job.relativePath.split(separator: "/") { target.append(String(c)) }
+        do {
+            try FileManager.default.createDirectory(atPath: target.removingLastComponent().string, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: job.path.string, toPath: target.string)
+            logger.info("archived", metadata: ["job.id": "\(job)", "to": "\(target)"])
+        } catch {
+            logger.error("cannot archive the source", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HotFolder
+import Logging
+import SystemPackage
+
+/// Why a transcription stopped without a transcript.
+public struct TranscriptionFailure: Error, CustomStringConvertible, Sendable {
+    public var kind: FailureKind
+    public var message: String
+
+    public init(kind: FailureKind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+
+    public static func interrupted(_ file: String) -> TranscriptionFailure {
+        TranscriptionFailure(kind: .interrupted, message: "\(file): stopped at a checkpoint for shutdown")
+    }
+}
+
+/// One job as a transcriber sees it: the source, where it left off, and how to report progress.
+public struct TranscriptionJob: Sendable {
+    public var source: FilePath
+    /// The name shown in messages (the path relative to the inbox).
+    public var displayName: String
+    /// The last checkpoint of an earlier attempt, if any: resume after it.
+    public var resumeFrom: JournalEntry?
+    /// Journals a checkpoint durably (appended to X.processing and fsynced) before returning.
+    public var checkpoint: @Sendable (JournalEntry) throws -> Void
+    /// Becomes true when the worker is asked to stop (SIGTERM): finish the window, checkpoint, throw `.interrupted`.
+    public var shouldStop: @Sendable () -> Bool
+    public var logger: Logger
+
+    public init(source: FilePath, displayName: String, resumeFrom: JournalEntry?,
+                checkpoint: @escaping @Sendable (JournalEntry) throws -> Void,
+                shouldStop: @escaping @Sendable () -> Bool, logger: Logger) {
+        self.source = source
+        self.displayName = displayName
+        self.resumeFrom = resumeFrom
+        self.checkpoint = checkpoint
+        self.shouldStop = shouldStop
+        self.logger = logger
+    }
+}
+
+/// A finished transcription: the output files' contents, by extension, and facts for X.done.
+public struct TranscriptionResult: Sendable {
+    public var outputs: [(fileExtension: String, contents: [UInt8])]
+    public var audioDuration: Double?
+    public var model: String?
+
+    public init(outputs: [(fileExtension: String, contents: [UInt8])], audioDuration: Double?, model: String?) {
+        self.outputs = outputs
+        self.audioDuration = audioDuration
+        self.model = model
+    }
+}
+
+/// What turns a source file into transcripts. The daemon's workers run one per
+/// job; the queue's own tests plug in `TestTranscriber` to exercise the queue
+/// without a model.
+public protocol Transcriber: Sendable {
+    func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult
+}

@@ -1,0 +1,232 @@
+import Dispatch
+import Foundation
+import Glibc
+import HotFolder
+import Logging
+import Synchronization
+import SystemPackage
+
+/// What a worker child reports to its daemon: one JSON line on stdout.
+public struct WorkerOutcome: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Outputs are published; the daemon writes X.done from `summary`.
+        case done
+        case failed
+        /// Stopped at a checkpoint on request (shutdown): hand back, no attempt counted.
+        case interrupted
+        /// The job is no longer ours or its source vanished or changed: drop the claim.
+        case abandoned
+    }
+
+    public var status: Status
+    public var kind: FailureKind?
+    public var message: String?
+    public var summary: DoneMarker?
+
+    public init(status: Status, kind: FailureKind? = nil, message: String? = nil, summary: DoneMarker? = nil) {
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.summary = summary
+    }
+}
+
+/// Memory figures of this process, for the per-job log line and X.done.
+public enum ProcessMemory {
+    /// Peak resident set size so far, in bytes.
+    public static func peakRSS() -> Int64 {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int64(usage.ru_maxrss) * 1024
+    }
+
+    /// Current resident set size, in bytes.
+    public static func currentRSS() -> Int64 {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int64(fields[1]) else { return 0 }
+        return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// The worker child's side of a job: runs the transcriber on a claimed job,
+/// journals its checkpoints, and publishes the outputs atomically.
+///
+/// It runs in its own process so that a crash, an abort or the kernel's OOM
+/// killer takes down one job, never the daemon.
+public struct WorkerRunner: Sendable {
+    public var configuration: Configuration
+    public var layout: InboxLayout
+    public var transcriber: any Transcriber
+    public var logger: Logger
+
+    public init(configuration: Configuration, layout: InboxLayout, transcriber: any Transcriber, logger: Logger) {
+        self.configuration = configuration
+        self.layout = layout
+        self.transcriber = transcriber
+        self.logger = logger
+    }
+
+    /// Runs the job at `relativePath` and returns what to report to the daemon.
+    public func run(relativePath: String, ownerPID: Int32) -> WorkerOutcome {
+        let started = Date().timeIntervalSince1970
+        let rssAtStart = ProcessMemory.currentRSS()
+        let queue = JobQueue(layout: layout, options: configuration.queueOptions)
+        let job = layout.job(relativePath: relativePath)
+        guard let info = queue.readProcessing(job), let lease = info.lease, lease.pid == ownerPID else {
+            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the lease is not held by this worker's daemon")
+        }
+        guard let now = try? Fingerprint.of(job.path, followSymlinks: true) else {
+            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the source file is gone")
+        }
+        guard now.sameContent(as: lease.fingerprint) else {
+            return WorkerOutcome(status: .abandoned, kind: .sourceChanged, message: "\(relativePath): the source changed since it was claimed")
+        }
+        let journal: JournalAppender
+        do {
+            journal = try JournalAppender(marker: job.marker(.processing))
+        } catch {
+            return WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot open the journal: \(error)")
+        }
+        let stop = StopFlag.installingSignalHandler()
+        let transcription = TranscriptionJob(
+            source: job.path, displayName: relativePath, resumeFrom: info.journal.last,
+            checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger)
+        let result: TranscriptionResult
+        do {
+            result = try transcriber.transcribe(transcription)
+        } catch {
+            if error.kind == .interrupted { return WorkerOutcome(status: .interrupted, kind: .interrupted, message: error.message) }
+            return WorkerOutcome(status: .failed, kind: error.kind, message: error.message)
+        }
+        // Publish only what is still ours, of the content we were given.
+        guard let after = try? Fingerprint.of(job.path, followSymlinks: true) else {
+            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the source file was deleted during transcription")
+        }
+        guard after.sameContent(as: lease.fingerprint), after.inode == lease.fingerprint.inode else {
+            return WorkerOutcome(status: .abandoned, kind: .sourceChanged, message: "\(relativePath): the source changed during transcription")
+        }
+        guard journal.stillOurs() else {
+            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the lease was taken over by another daemon")
+        }
+        var written: [String] = []
+        do {
+            let mode = outputMode(source: job.path)
+            for (ext, contents) in result.outputs {
+                let target = layout.outputPath(for: job, fileName: OutputNaming.fileName(source: job.name, extension: ext))
+                try createParentFolders(of: target)
+                try AtomicFile.write(contents, to: target, permissions: mode)
+                written.append(target.string)
+            }
+        } catch let e as Errno where e == .noSpace || e == .diskQuotaExceeded {
+            return WorkerOutcome(status: .failed, kind: .diskFull, message: "\(relativePath): disk full while writing the outputs (\(e))")
+        } catch {
+            return WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot write the outputs: \(error)")
+        }
+        let wall = Date().timeIntervalSince1970 - started
+        let peak = ProcessMemory.peakRSS()
+        let rtf = result.audioDuration.map { $0 > 0 ? wall / $0 : 0 }
+        logger.info("job finished", metadata: [
+            "job.id": "\(relativePath)", "wall.s": "\(String(format: "%.2f", wall))",
+            "rtf": "\(rtf.map { String(format: "%.4f", $0) } ?? "-")",
+            "rss.start.mb": "\(rssAtStart >> 20)", "rss.end.mb": "\(ProcessMemory.currentRSS() >> 20)",
+            "rss.peak.mb": "\(peak >> 20)", "rss.delta.mb": "\((peak - rssAtStart) >> 20)",
+        ])
+        let summary = DoneMarker(fingerprint: lease.fingerprint, audioDuration: result.audioDuration, wallTime: wall,
+                                 realTimeFactor: rtf, peakRSSBytes: peak, model: result.model, outputs: written,
+                                 finished: Date().timeIntervalSince1970, attempts: lease.attempt, host: lease.host)
+        return WorkerOutcome(status: .done, summary: summary)
+    }
+
+    func outputMode(source: FilePath) -> FilePermissions {
+        if configuration.outputPermissions != "source", let mode = UInt32(configuration.outputPermissions, radix: 8) {
+            return FilePermissions(rawValue: mode)
+        }
+        guard let st = try? FileManager.default.attributesOfItem(atPath: source.string)[.posixPermissions] as? Int else {
+            return [.ownerReadWrite, .groupRead, .otherRead]
+        }
+        return FilePermissions(rawValue: CModeT(st & 0o666))
+    }
+
+    func createParentFolders(of path: FilePath) throws {
+        let parent = path.removingLastComponent()
+        if FileManager.default.fileExists(atPath: parent.string) { return }
+        try FileManager.default.createDirectory(atPath: parent.string, withIntermediateDirectories: true)
+    }
+}
+
+/// Appends checkpoint lines to X.processing through one descriptor, opened once.
+///
+/// If another daemon takes the job over, it renames our marker aside first,
+/// so our late writes land in the stale file, never in the new owner's journal.
+final class JournalAppender: Sendable {
+    let fd: FileDescriptor
+    let inode: UInt64
+    let marker: FilePath
+
+    init(marker: FilePath) throws {
+        self.marker = marker
+        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec])
+        var st = stat()
+        fstat(fd.rawValue, &st)
+        inode = UInt64(st.st_ino)
+    }
+
+    deinit { try? fd.close() }
+
+    func append(_ entry: JournalEntry) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var line = Array(try encoder.encode(entry))
+        line.append(UInt8(ascii: "\n"))
+        _ = try fd.writeAll(line)
+        if fsync(fd.rawValue) != 0 { throw Errno(rawValue: errno) }
+    }
+
+    func stillOurs() -> Bool {
+        var st = stat()
+        let r = marker.withPlatformString { fstatat(AT_FDCWD, $0, &st, AT_SYMLINK_NOFOLLOW) }
+        return r == 0 && UInt64(st.st_ino) == inode
+    }
+}
+
+/// Set by SIGTERM/SIGINT in a worker: finish the current window, checkpoint, stop.
+final class StopFlag: @unchecked Sendable {
+    // Invariant: `sources` is written only in init, before the flag is shared;
+    // it exists to keep the signal sources alive.
+    private let flag = Atomic<Bool>(false)
+    private var sources: [any DispatchSourceSignal] = []
+
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+
+    private init() {}
+
+    static func installingSignalHandler() -> StopFlag {
+        let stop = StopFlag()
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak stop] in stop?.flag.store(true, ordering: .relaxed) }
+            source.resume()
+            stop.sources.append(source)
+        }
+        return stop
+    }
+}
+
+/// Names output files after their source: the full source name plus the
+/// format's extension ("talk.mp3" → "talk.mp3.srt"), so talk.mp3 and talk.wav
+/// never overwrite each other's transcripts. A name that would pass the
+/// 255-byte limit is shortened at a character boundary and made unique with a hash.
+public enum OutputNaming {
+    public static func fileName(source: String, extension ext: String) -> String {
+        let full = source + "." + ext
+        if full.utf8.count <= 255 { return full }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in source.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let tail = "~" + String(hash, radix: 16) + "." + ext
+        var stem = ""
+        for ch in source where stem.utf8.count + String(ch).utf8.count + tail.utf8.count <= 255 { stem.append(ch) }
+        return stem + tail
+    }
+}

@@ -1,0 +1,75 @@
+import SystemPackage
+
+/// Where jobs live and where their outputs go: the static shape of one watched folder.
+public struct InboxLayout: Sendable, Equatable {
+    /// The watched folder, absolute and without symlinks.
+    public var root: FilePath
+    /// Outputs beside each job when nil; else under this folder with the job's relative path.
+    public var outputDirectory: FilePath?
+    /// Finished sources are moved here (same relative path) when set.
+    public var archiveDirectory: FilePath?
+    public var recursive: Bool
+    public var followSymlinks: Bool
+    public var rules: IgnoreRules
+
+    public init(root: FilePath, outputDirectory: FilePath? = nil, archiveDirectory: FilePath? = nil,
+                recursive: Bool = true, followSymlinks: Bool = false, rules: IgnoreRules = IgnoreRules()) {
+        self.root = root
+        self.outputDirectory = outputDirectory
+        self.archiveDirectory = archiveDirectory
+        self.recursive = recursive
+        self.followSymlinks = followSymlinks
+        self.rules = rules
+    }
+
+    /// The job for a path relative to the root ("a/b/talk.mp3").
+    public func job(relativePath: String) -> Job { Job(root: root, relativePath: relativePath) }
+
+    /// Folders the scan must not descend into (outputs and archive when they lie inside the inbox).
+    public var excludedDirectories: [FilePath] {
+        [outputDirectory, archiveDirectory].compactMap { $0 }.filter { $0.starts(with: root) && $0 != root }
+    }
+
+    /// Where the output file `name` for `job` goes.
+    public func outputPath(for job: Job, fileName: String) -> FilePath {
+        let folder: FilePath
+        if let out = outputDirectory {
+            var f = out
+            for c in job.relativeDirectoryComponents { f.append(c) }
+            folder = f
+        } else {
+            folder = job.path.removingLastComponent()
+        }
+        return folder.appending(fileName)
+    }
+}
+
+/// One file in the inbox that is (or may become) a transcription job.
+public struct Job: Hashable, Sendable, CustomStringConvertible {
+    public let root: FilePath
+    /// Path relative to the inbox root, "/"-separated.
+    public let relativePath: String
+
+    public init(root: FilePath, relativePath: String) {
+        self.root = root
+        self.relativePath = relativePath
+    }
+
+    public var path: FilePath {
+        var p = root
+        for c in relativePath.split(separator: "/", omittingEmptySubsequences: true) { p.append(String(c)) }
+        return p
+    }
+
+    public var name: String { String(relativePath.split(separator: "/").last ?? Substring(relativePath)) }
+
+    var relativeDirectoryComponents: [String] {
+        relativePath.split(separator: "/").dropLast().map(String.init)
+    }
+
+    public func marker(_ state: JobState) -> FilePath {
+        path.removingLastComponent().appending(name + state.suffix)
+    }
+
+    public var description: String { relativePath }
+}

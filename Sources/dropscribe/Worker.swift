@@ -1,0 +1,44 @@
+import ArgumentParser
+import DropscribeCore
+import Foundation
+import Glibc
+import HotFolder
+import Logging
+
+/// `dropscribe worker`: one job, in a child process of the daemon (hidden).
+struct WorkerCommandLine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one claimed job (started by the daemon; not for direct use).",
+        shouldDisplay: false)
+
+    @OptionGroup var options: ConfigOptions
+    @Option var inbox: String
+    @Option(name: .customLong("owner-pid")) var ownerPID: Int32
+    @Option var job: String
+    @Flag(name: .customLong("test-transcriber")) var testTranscriber = false
+
+    func run() async throws {
+        var config = try options.load()
+        config.inbox = inbox
+        let logger = Logs.bootstrap(level: config.logLevel)
+        Self.exitWhenOrphaned(parent: ownerPID)
+        let layout = try config.layout()
+        let transcriber: any Transcriber = testTranscriber ? TestTranscriber() : try Transcribers.whisper(config: config, logger: logger)
+        let runner = WorkerRunner(configuration: config, layout: layout, transcriber: transcriber, logger: logger)
+        let outcome = runner.run(relativePath: job, ownerPID: ownerPID)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let line = String(decoding: try encoder.encode(outcome), as: UTF8.self)
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// A worker whose daemon died (kill -9) stops at once: its journal is durable,
+    /// and the next daemon resumes the job from it.
+    static func exitWhenOrphaned(parent: Int32) {
+        Thread.detachNewThread {
+            while getppid() == parent { usleep(200_000) }
+            _exit(70)
+        }
+    }
+}
