@@ -1,0 +1,116 @@
+import Foundation
+import SystemPackage
+import Testing
+@testable import HotFolder
+
+@Suite struct ClaimAndLeaseTests {
+    let now = 1_800_000_000.0
+
+    @Test func exactlyOneOfManyConcurrentClaimantsWins() async throws {
+        for round in 0..<20 {
+            let folder = TestFolder()
+            folder.write("job-\(round).wav")
+            let job = folder.layout.job(relativePath: "job-\(round).wav")
+            let fp = try Fingerprint.of(job.path)
+            try JobQueue(layout: folder.layout, options: QueueOptions()).markPending(job, fingerprint: fp, now: now)
+            let layout = folder.layout
+            let t = now
+            let winners = await withTaskGroup(of: Int.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        let queue = JobQueue(layout: layout, options: QueueOptions(), identity: .fake(host: "host-\(i)"))
+                        return (try? queue.claim(job, now: t)) != nil ? 1 : 0
+                    }
+                }
+                return await group.reduce(0, +)
+            }
+            #expect(winners == 1, "round \(round)")
+            #expect(!folder.names().contains { $0.hasPrefix(AtomicFile.tempPrefix) })
+        }
+    }
+
+    @Test func deadOwnerOnThisHostIsTakenOverAtOnceWithItsJournal() throws {
+        let folder = TestFolder()
+        folder.write("a.wav")
+        let job = folder.layout.job(relativePath: "a.wav")
+        let me = OwnerIdentity.current()
+        // A lease written by a process of this host that no longer exists.
+        let dead = OwnerIdentity(host: me.host, pid: 4_000_000, pidStart: 5, bootID: me.bootID)
+        let old = JobQueue(layout: folder.layout, options: QueueOptions(), identity: dead)
+        try old.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+        _ = try #require(try old.claim(job, now: now))
+        let entry = JournalEntry(window: 2, progress: 0.4, time: now, state: "{}")
+        let fd = try FileDescriptor.open(job.marker(.processing), .writeOnly, options: [.append])
+        _ = try fd.writeAll(MarkerCoding.encode(entry) + [10])
+        try fd.close()
+
+        let queue = JobQueue(layout: folder.layout, options: QueueOptions(), identity: me)
+        let info = try #require(queue.readProcessing(job))
+        #expect(queue.isStale(lease: info.lease, modified: info.modified, now: now))
+        let claim = try #require(try queue.takeOver(job, now: now))
+        #expect(claim.journal == [entry])
+        #expect(claim.lease.pid == me.pid)
+        #expect(queue.readProcessing(job)?.journal == [entry])
+        #expect(try queue.takeOver(job, now: now) == nil, "a live lease (ours) is not taken over")
+        #expect(!folder.names().contains { $0.hasPrefix(AtomicFile.tempPrefix) })
+    }
+
+    @Test func liveOwnerOnThisHostIsNeverTakenOver() throws {
+        let folder = TestFolder()
+        folder.write("a.wav")
+        let job = folder.layout.job(relativePath: "a.wav")
+        let me = OwnerIdentity.current()
+        // pid 1 exists; its start time is not ours, so it is another live process.
+        let live = OwnerIdentity(host: me.host, pid: getppid(), pidStart: Syscall.processStartTime(getppid()), bootID: me.bootID)
+        let owner = JobQueue(layout: folder.layout, options: QueueOptions(), identity: live)
+        try owner.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+        _ = try #require(try owner.claim(job, now: now))
+        let queue = JobQueue(layout: folder.layout, options: QueueOptions(), identity: me)
+        let info = try #require(queue.readProcessing(job))
+        #expect(!queue.isStale(lease: info.lease, modified: info.modified, now: now + 100_000))
+    }
+
+    @Test func otherHostsLeaseIsStaleOnlyAfterTheTimeout() throws {
+        let folder = TestFolder()
+        folder.write("a.wav")
+        let job = folder.layout.job(relativePath: "a.wav")
+        var options = QueueOptions()
+        options.leaseTimeoutSeconds = 60
+        let remote = JobQueue(layout: folder.layout, options: options, identity: .fake(host: "elsewhere"))
+        try remote.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+        _ = try #require(try remote.claim(job, now: now))
+        let queue = JobQueue(layout: folder.layout, options: options)
+        let info = try #require(queue.readProcessing(job))
+        #expect(!queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 30))
+        #expect(queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 61))
+        #expect(try queue.takeOver(job, now: info.modified + 30) == nil)
+        // The heartbeat keeps it fresh.
+        remote.heartbeat(Claim(job: job, lease: info.lease!, journal: []))
+        let refreshed = try #require(queue.readProcessing(job))
+        #expect(refreshed.modified >= info.modified)
+    }
+
+    @Test func concurrentTakeoversHaveOneWinner() async throws {
+        let folder = TestFolder()
+        folder.write("a.wav")
+        let job = folder.layout.job(relativePath: "a.wav")
+        let me = OwnerIdentity.current()
+        let dead = JobQueue(layout: folder.layout, options: QueueOptions(),
+                            identity: OwnerIdentity(host: me.host, pid: 4_000_001, pidStart: 5, bootID: me.bootID))
+        try dead.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+        _ = try #require(try dead.claim(job, now: now))
+        let layout = folder.layout
+        let t = now
+        let winners = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    let q = JobQueue(layout: layout, options: QueueOptions(), identity: me)
+                    return (try? q.takeOver(job, now: t)) != nil ? 1 : 0
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(winners == 1)
+        #expect(folder.exists("a.wav.processing"))
+    }
+}
