@@ -16,8 +16,26 @@ public enum AtomicFile {
     /// A temp file older than this is left over from a crash (a write takes milliseconds).
     public static let staleTempAge: Double = 600
 
+    /// Names a temp file after its creator (host and boot, pid), so a restarted
+    /// daemon can tell its own crash leftovers apart from another host's live temps.
     static func tempName(_ tag: String) -> String {
-        "\(tempPrefix)\(tag)-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
+        "\(tempPrefix)\(tag)-\(hostTag)-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).tmp"
+    }
+
+    /// A short hash of this host's name and boot id.
+    static let hostTag: String = {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in (Syscall.hostname() + "/" + Syscall.bootID()).utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(hash & 0xffff_ffff, radix: 16)
+    }()
+
+    /// Whether a temp file named by `tempName` is a leftover: its creator, on
+    /// this host, is gone; or it is older than any write could take.
+    static func isStaleTemp(name: String, age: Double) -> Bool {
+        if age > staleTempAge { return true }
+        let parts = name.dropFirst(tempPrefix.count).split(separator: "-")
+        guard parts.count >= 4, parts[1] == hostTag, let pid = Int32(parts[2]) else { return false }
+        return !Syscall.processExists(pid)
     }
 
     /// Creates a new file exclusively (never through a symlink, never over an existing file).

@@ -61,7 +61,7 @@ public struct FolderScanner: Sendable {
                 continue
             }
             if name.hasPrefix(AtomicFile.tempPrefix) {
-                if let st = try? Syscall.lstat(path), now - Double(st.st_mtim.tv_sec) > AtomicFile.staleTempAge {
+                if let st = try? Syscall.lstat(path), AtomicFile.isStaleTemp(name: name, age: now - Double(st.st_mtim.tv_sec)) {
                     snapshot.staleTempFiles.append(path)
                 }
                 continue

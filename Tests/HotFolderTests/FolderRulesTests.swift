@@ -122,8 +122,12 @@ import Testing
         let old = Date(timeIntervalSinceNow: -3600)
         try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: temp)
         folder.write(AtomicFile.tempPrefix + "w-2-def.tmp")
+        // Fresh, but its creator (this host, a pid that does not exist) is gone.
+        let orphan = folder.write(AtomicFile.tempPrefix + "w-\(AtomicFile.hostTag)-4000000-abc.tmp")
+        // Fresh, from a live process of this host (us).
+        folder.write(AtomicFile.tempName("w"))
         let snap = FolderScanner(layout: folder.layout).scan(now: Date().timeIntervalSince1970)
-        #expect(snap.staleTempFiles.map(\.string) == [temp])
+        #expect(Set(snap.staleTempFiles.map(\.string)) == [temp, orphan])
         #expect(snap.entries.isEmpty)
     }
 }

@@ -1,0 +1,217 @@
+import Foundation
+import Glibc
+import HotFolder
+import SystemPackage
+import Testing
+
+/// The daemon as a user runs it: the real binary on a temporary folder, with the
+/// test transcriber standing in for the model (the queue's behaviour is under test here).
+@Suite(.serialized, .timeLimit(.minutes(5))) struct DaemonTests {
+    /// Short timings so the tests run in seconds; `top` goes before the tables, `queue` into [queue].
+    static func fast(top: String = "", queue: String = "") -> String {
+        """
+        \(top)
+        [watch]
+        settle_seconds = 1
+        rescan_seconds = 2
+        [queue]
+        heartbeat_seconds = 1
+        lease_timeout_seconds = 10
+        retry_backoff_seconds = 0
+        \(queue)
+        """
+    }
+
+    func expectOnlyDone(_ ws: Workspace, jobs: [String], sourceLine: String = #fileID) {
+        let names = ws.names()
+        for job in jobs {
+            #expect(names.contains(job + ".done"), "\(job) has no .done")
+            for s in [".pending", ".processing", ".failed"] { #expect(!names.contains(job + s), "\(job)\(s) left") }
+            #expect(names.contains(job + ".txt"), "\(job) has no transcript")
+        }
+        #expect(!names.contains { ($0 as NSString).lastPathComponent.hasPrefix(".dropscribe-") }, "temp files left: \(names.filter { $0.contains(".dropscribe-") })")
+    }
+
+    @Test func filesArrivingByCopyMoveAndASlowWriterAreEachProcessedOnceWhenComplete() throws {
+        let ws = Workspace(config: Self.fast())
+        let daemon = try ws.startDaemon()
+        // cp: written and closed at once.
+        ws.drop("copied.wav", String(repeating: "c", count: 5000))
+        // mv: written elsewhere, renamed in whole.
+        let outside = ws.root + "/staging.wav"
+        FileManager.default.createFile(atPath: outside, contents: Data(String(repeating: "m", count: 7000).utf8))
+        try FileManager.default.moveItem(atPath: outside, toPath: ws.inbox + "/moved.wav")
+        // A slow writer: ten pieces over ten seconds, the file open all along,
+        // with pauses longer than settle_seconds.
+        let slow = ws.inbox + "/slow.wav"
+        FileManager.default.createFile(atPath: slow, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: slow))
+        for i in 0..<10 {
+            handle.write(Data(String(repeating: "s", count: 1000).utf8))
+            if i < 9 { usleep(1_100_000) }
+            #expect(!FileManager.default.fileExists(atPath: slow + ".pending") && !FileManager.default.fileExists(atPath: slow + ".done"),
+                    "the slow file became a job before its writer closed it (piece \(i))")
+        }
+        try handle.close()
+        #expect(waitUntil(seconds: 30) { ws.count(suffix: ".done") == 3 }, "log:\n\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        expectOnlyDone(ws, jobs: ["copied.wav", "moved.wav", "slow.wav"])
+        #expect(ws.seen() == ["copied.wav": 1, "moved.wav": 1, "slow.wav": 1])
+        let transcript = try String(contentsOfFile: slow + ".txt", encoding: .utf8)
+        #expect(transcript.contains("10000 bytes"), "the transcript must be of the whole file: \(transcript)")
+    }
+
+    @Test func killNineAtRandomMomentsLosesAndDuplicatesNothing() throws {
+        let ws = Workspace(config: Self.fast(top: "workers = 2"))
+        let jobs = (0..<50).map { String(format: "job-%02d.wav", $0) }
+        for (i, job) in jobs.enumerated() { ws.drop(job, String(repeating: "x", count: 1000 + i)) }
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        let started = Date()
+        while kills < 12 {
+            let daemon = try ws.startDaemon(windowMilliseconds: 40, tag: "crash")
+            usleep(UInt32.random(in: 300_000...2_500_000, using: &rng))
+            daemon.kill9()
+            kills += 1
+        }
+        let last = try ws.startDaemon(windowMilliseconds: 40, tag: "crash")
+        let finished = waitUntil(seconds: 120, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
+        #expect(finished, "done: \(ws.count(suffix: ".done")) of \(jobs.count)\n\(last.log.suffix(3000))")
+        #expect(last.terminate() == 0)
+        expectOnlyDone(ws, jobs: jobs)
+        for (i, job) in jobs.enumerated() {
+            let text = try String(contentsOfFile: ws.inbox + "/" + job + ".txt", encoding: .utf8)
+            #expect(text.contains("\(1000 + i) bytes"))
+        }
+        let seen = ws.seen()
+        #expect(Set(seen.keys) == Set(jobs), "every job transcribed")
+        print("crash test: \(jobs.count) jobs, \(kills) kill -9, \(String(format: "%.1f", Date().timeIntervalSince(started))) s, "
+              + "transcriptions \(seen.values.reduce(0, +)) (redone after a kill between transcription and done: \(seen.values.reduce(0, +) - jobs.count))")
+    }
+
+    @Test func fourDaemonsOnOneFolderProcessEachJobExactlyOnce() throws {
+        let ws = Workspace(config: Self.fast(top: "workers = 2"))
+        let jobs = (0..<200).map { String(format: "j%03d.wav", $0) }
+        for job in jobs { ws.drop(job, "audio \(job)") }
+        let started = Date()
+        let daemons = try (0..<4).map { try ws.startDaemon(windowMilliseconds: 5, windows: 2, tag: "d\($0)") }
+        let finished = waitUntil(seconds: 180, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
+        #expect(finished, "done: \(ws.count(suffix: ".done"))")
+        for d in daemons { #expect(d.terminate() == 0) }
+        let seen = ws.seen()
+        #expect(seen.count == jobs.count)
+        #expect(seen.values.allSatisfy { $0 == 1 }, "transcribed more than once: \(seen.filter { $0.value > 1 })")
+        expectOnlyDone(ws, jobs: jobs)
+        let perDaemon = daemons.map { $0.log.components(separatedBy: "] done").count - 1 }
+        print("four daemons: \(jobs.count) jobs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, per daemon \(perDaemon)")
+    }
+
+    @Test func withoutInotifyTheRescanFindsJobs() throws {
+        let ws = Workspace(config: Self.fast())
+        let daemon = try ws.startDaemon(["--no-inotify"])
+        usleep(500_000)
+        ws.drop("sub/dir/late.wav", "late")
+        let t0 = Date()
+        #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: ws.inbox + "/sub/dir/late.wav.done") }, "\(daemon.log)")
+        // rescan 2 s + settle 1 s (observed across two rescans) + work
+        #expect(Date().timeIntervalSince(t0) < 10)
+        #expect(daemon.log.contains("inotify=false"))
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test func sigtermHandsTheRunningJobBackAndARestartResumesIt() throws {
+        let ws = Workspace(config: Self.fast())
+        ws.drop("long.wav", String(repeating: "l", count: 4000))
+        var daemon = try ws.startDaemon(windowMilliseconds: 700, windows: 8)
+        #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: ws.inbox + "/long.wav.processing") })
+        usleep(2_500_000)
+        #expect(daemon.terminate() == 0)
+        let pending = try String(contentsOfFile: ws.inbox + "/long.wav.pending", encoding: .utf8)
+        #expect(pending.contains("\"journal\""), "the checkpoints travel with the pending marker: \(pending)")
+        #expect(pending.contains("\"attempts\":0"), "a shutdown does not count as an attempt")
+        daemon = try ws.startDaemon(windowMilliseconds: 700, windows: 8)
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: ws.inbox + "/long.wav.done") }, "\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.log.contains("resume.checkpoints=") && !daemon.log.contains("resume.checkpoints=0"))
+        let text = try String(contentsOfFile: ws.inbox + "/long.wav.txt", encoding: .utf8)
+        #expect(text.contains("4000 bytes"))
+    }
+
+    @Test func statusRetryAndResetOnAFolderWithEveryState() throws {
+        let ws = Workspace(config: Self.fast(queue: "max_attempts = 1"))
+        ws.drop("ok.wav", "fine")
+        ws.drop("bad.mp3", "FAIL: not audio")
+        var daemon = try ws.startDaemon()
+        #expect(waitUntil(seconds: 20) { ws.count(suffix: ".done") == 1 && ws.count(suffix: ".failed") == 1 }, "\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        // A long job in progress, and one waiting.
+        ws.drop("long.wav", "long job")
+        ws.drop("waiting.wav", "waits")
+        daemon = try ws.startDaemon(windowMilliseconds: 3000, windows: 20)
+        #expect(waitUntil(seconds: 20) { ws.count(suffix: ".processing") == 1 && ws.count(suffix: ".pending") == 1 })
+        usleep(3_500_000)
+        let (status, out, _) = try Binary.run(["status", ws.inbox, "--json"])
+        #expect(status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let counts = try #require(json["counts"] as? [String: Int])
+        #expect(counts == ["pending": 1, "processing": 1, "done": 1, "failed": 1])
+        let running = try #require((json["processing"] as? [[String: Any]])?.first)
+        #expect((running["percent"] as? Double ?? 0) > 0, "percent done from the journal")
+        #expect(running["pid"] as? Int == Int(daemon.pid))
+        let failed = try #require((json["failed"] as? [[String: Any]])?.first)
+        #expect(failed["job"] as? String == "bad.mp3")
+        #expect(failed["kind"] as? String == "not-media")
+        let (_, text, _) = try Binary.run(["status", ws.inbox])
+        #expect(text.contains("pending 1  processing 1  done 1  failed 1"))
+        #expect(text.contains("bad.mp3  [not-media]"))
+        #expect(daemon.terminate() == 0)
+
+        // retry: failed → pending
+        let (rs, rout, _) = try Binary.run(["retry", ws.inbox + "/bad.mp3"])
+        #expect(rs == 0, "\(rout)")
+        #expect(FileManager.default.fileExists(atPath: ws.inbox + "/bad.mp3.pending"))
+        #expect(!FileManager.default.fileExists(atPath: ws.inbox + "/bad.mp3.failed"))
+        // reset --all: no markers left, outputs kept
+        let (zs, zout, _) = try Binary.run(["reset", "--all", "--inbox", ws.inbox])
+        #expect(zs == 0, "\(zout)")
+        #expect(ws.names().filter { JobStateLike.isMarker($0) }.isEmpty, "\(ws.names())")
+        #expect(FileManager.default.fileExists(atPath: ws.inbox + "/ok.wav.txt"))
+        let (us, _, uerr) = try Binary.run(["retry"])
+        #expect(us == 2, "no paths and no --all is a usage error: \(uerr)")
+    }
+
+    @Test func transientFailuresAreRetriedThenFail() throws {
+        let ws = Workspace(config: Self.fast())
+        ws.drop("crashy.wav", "CRASH please")
+        ws.drop("fine.wav", "fine")
+        let daemon = try ws.startDaemon()
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: ws.inbox + "/crashy.wav.failed") }, "\(daemon.log)")
+        #expect(FileManager.default.fileExists(atPath: ws.inbox + "/fine.wav.done"))
+        #expect(daemon.terminate() == 0)
+        let failed = try String(contentsOfFile: ws.inbox + "/crashy.wav.failed", encoding: .utf8)
+        #expect(failed.contains("\"kind\":\"worker-crashed\""))
+        #expect(failed.contains("\"attempts\":3"))
+        #expect(daemon.log.components(separatedBy: "will retry").count - 1 == 2)
+    }
+
+    @Test func aSourceChangedAfterDoneIsTranscribedAgain() throws {
+        let ws = Workspace(config: Self.fast())
+        let path = ws.drop("talk.wav", "first version")
+        let daemon = try ws.startDaemon()
+        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: path + ".done") })
+        usleep(200_000)
+        try "second, longer version".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(waitUntil(seconds: 20) {
+            ((try? String(contentsOfFile: path + ".txt", encoding: .utf8)) ?? "").contains("22 bytes")
+                && FileManager.default.fileExists(atPath: path + ".done")
+        }, "\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        #expect(ws.seen()["talk.wav"] == 2)
+    }
+}
+
+enum JobStateLike {
+    static func isMarker(_ name: String) -> Bool {
+        [".pending", ".processing", ".done", ".failed"].contains { name.hasSuffix($0) }
+    }
+}

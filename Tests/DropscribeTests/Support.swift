@@ -1,0 +1,151 @@
+import Foundation
+import Glibc
+import HotFolder
+import SystemPackage
+
+/// The built `dropscribe` binary, next to the test bundle.
+enum Binary {
+    static var productsDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (exe as NSString).deletingLastPathComponent
+    }
+
+    static var dropscribe: String { productsDirectory + "/dropscribe" }
+
+    /// The repository root (for config.example.toml, models and the corpus).
+    static var repositoryRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// Runs dropscribe to completion; returns (status, stdout, stderr).
+    @discardableResult
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: dropscribe)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// A temp folder with an inbox and a config, and daemons started on it.
+final class Workspace {
+    let root: String
+    var inbox: String { root + "/inbox" }
+    var seenLog: String { root + "/seen.log" }
+    var configFile: String { root + "/config.toml" }
+
+    init(config: String = "") {
+        var template = Array("/tmp/dropscribe-it-XXXXXX".utf8CString)
+        let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        root = String(cString: p!)
+        try? FileManager.default.createDirectory(atPath: root + "/inbox", withIntermediateDirectories: true)
+        writeConfig(config)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func writeConfig(_ extra: String) {
+        let text = """
+            inbox = "inbox"
+            log_level = "info"
+            \(extra)
+            """
+        try? text.write(toFile: configFile, atomically: true, encoding: .utf8)
+    }
+
+    @discardableResult
+    func drop(_ name: String, _ contents: String) -> String {
+        let path = inbox + "/" + name
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: path, contents: Data(contents.utf8))
+        return path
+    }
+
+    func names(_ dir: String? = nil) -> [String] {
+        let d = dir ?? inbox
+        guard let e = FileManager.default.enumerator(atPath: d) else { return [] }
+        return (e.allObjects as? [String] ?? []).sorted()
+    }
+
+    func count(suffix: String) -> Int { names().filter { $0.hasSuffix(suffix) }.count }
+
+    /// Lines of the test transcriber's log: one per finished transcription.
+    func seen() -> [String: Int] {
+        let text = (try? String(contentsOfFile: seenLog, encoding: .utf8)) ?? ""
+        var counts: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            counts[String(line.split(separator: "\t")[0]), default: 0] += 1
+        }
+        return counts
+    }
+
+    func startDaemon(_ extraArgs: [String] = [], windowMilliseconds: Int = 30, windows: Int = 4, tag: String = "d") throws -> DaemonProcess {
+        try DaemonProcess(workspace: self, args: ["watch", "--config", configFile, "--test-transcriber"] + extraArgs,
+                          environment: ["DROPSCRIBE_TEST_LOG": seenLog, "DROPSCRIBE_TEST_WINDOW_MS": "\(windowMilliseconds)",
+                                        "DROPSCRIBE_TEST_WINDOWS": "\(windows)"],
+                          logFile: root + "/\(tag).log")
+    }
+}
+
+/// A running `dropscribe watch`, logging to a file.
+final class DaemonProcess {
+    let process = Process()
+    let logFile: String
+
+    init(workspace: Workspace, args: [String], environment: [String: String], logFile: String) throws {
+        self.logFile = logFile
+        process.executableURL = URL(fileURLWithPath: Binary.dropscribe)
+        process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func kill9() {
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then the exit status.
+    func terminate() -> Int32 {
+        kill(pid, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+    }
+}
+
+/// Polls until `condition` holds or the deadline passes; returns whether it held.
+@discardableResult
+func waitUntil(seconds: Double, poll: Double = 0.1, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(UInt32(poll * 1_000_000))
+    }
+    return condition()
+}
