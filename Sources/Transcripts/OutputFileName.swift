@@ -15,9 +15,11 @@ public let maximumFileNameBytes = 255
 ///   is cut and marked: `PREFIX~HHHHHHHHHHHHHHHH.ext`, where the 16 lowercase
 ///   hex digits are the 64-bit FNV-1a hash of the complete (sanitised) source
 ///   name, and PREFIX is the longest start of the name that fits in 255 bytes
-///   total, cut back so it never splits a UTF-8 sequence (continuation bytes
-///   are never left dangling). Distinct long names sharing a prefix thus get
-///   distinct outputs, and the result is always exactly deterministic.
+///   total, moved back over up to 3 UTF-8 continuation bytes (`10xxxxxx`) so
+///   that a valid UTF-8 name is never cut inside a character (the result is
+///   then valid UTF-8 too); a name that is not UTF-8 loses at most 3 more
+///   bytes. Distinct long names sharing a prefix thus get distinct outputs
+///   (up to a 64-bit hash collision), and the result is deterministic.
 /// - The result is a single path component: join it to the output directory;
 ///   never pass it to a command line without `--` (it may start with `-`).
 public func outputFileName(forSource source: some Collection<UInt8>, format: OutputFormat) -> [UInt8] {

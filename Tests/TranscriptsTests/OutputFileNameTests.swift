@@ -84,6 +84,14 @@ import Testing
         }
     }
 
+    @Test func longNonUTF8NamesBackUpAtMostThreeBytes() {
+        let source = [UInt8](repeating: 0x80, count: 300)
+        let out = outputFileName(forSource: source, format: .txt)
+        #expect(out.count == 255 - 3)
+        #expect(Array(out[..<(234 - 3)]) == [UInt8](repeating: 0x80, count: 231))
+        #expect(out[231] == UInt8(ascii: "~"))
+    }
+
     @Test func maximumLengthUTF8Name() {
         // 255-byte source made of 3-byte characters: 85 × "日".
         let source = String(repeating: "日", count: 85)
