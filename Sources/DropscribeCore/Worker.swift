@@ -5,6 +5,7 @@ import HotFolder
 import Logging
 import Synchronization
 import SystemPackage
+import Transcripts
 
 /// What a worker child reports to its daemon: one JSON line on stdout.
 public struct WorkerOutcome: Codable, Sendable, Equatable {
@@ -113,7 +114,8 @@ public struct WorkerRunner: Sendable {
         do {
             let mode = outputMode(source: job.path)
             for (ext, contents) in result.outputs {
-                let target = layout.outputPath(for: job, fileName: OutputNaming.fileName(source: job.name, extension: ext))
+                let name = (try? OutputFormat(parsing: ext)).map { outputFileName(forSource: job.name, format: $0) } ?? job.name + "." + ext
+                let target = layout.outputPath(for: job, fileName: name)
                 try createParentFolders(of: target)
                 try AtomicFile.write(contents, to: target, permissions: mode)
                 written.append(target.string)
@@ -211,22 +213,5 @@ final class StopFlag: @unchecked Sendable {
             stop.sources.append(source)
         }
         return stop
-    }
-}
-
-/// Names output files after their source: the full source name plus the
-/// format's extension ("talk.mp3" → "talk.mp3.srt"), so talk.mp3 and talk.wav
-/// never overwrite each other's transcripts. A name that would pass the
-/// 255-byte limit is shortened at a character boundary and made unique with a hash.
-public enum OutputNaming {
-    public static func fileName(source: String, extension ext: String) -> String {
-        let full = source + "." + ext
-        if full.utf8.count <= 255 { return full }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in source.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let tail = "~" + String(hash, radix: 16) + "." + ext
-        var stem = ""
-        for ch in source where stem.utf8.count + String(ch).utf8.count + tail.utf8.count <= 255 { stem.append(ch) }
-        return stem + tail
     }
 }
