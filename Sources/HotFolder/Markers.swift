@@ -10,7 +10,9 @@ import SystemPackage
 public enum JobState: String, CaseIterable, Codable, Sendable, Comparable {
     case pending, processing, done, failed
 
-    public var suffix: String { "." + rawValue }
+    public var suffix: String { Self.suffixes[rank] }
+
+    private static let suffixes = [".pending", ".processing", ".failed", ".done"]
 
     /// Precedence when two markers coexist after an interrupted transition.
     var rank: Int {
@@ -25,9 +27,17 @@ public enum JobState: String, CaseIterable, Codable, Sendable, Comparable {
     public static func < (a: JobState, b: JobState) -> Bool { a.rank < b.rank }
 
     /// Splits a file name into (job name, state) when it is a marker.
+    /// Called for every name in every scan, so it compares bytes, not characters.
     static func parse(markerName name: String) -> (job: String, state: JobState)? {
-        for state in allCases where name.hasSuffix(state.suffix) && name.count > state.suffix.count {
-            return (String(name.dropLast(state.suffix.count)), state)
+        let utf8 = name.utf8
+        guard let last = utf8.last, last == UInt8(ascii: "g") || last == UInt8(ascii: "e") || last == UInt8(ascii: "d") else {
+            return nil
+        }
+        for state in allCases {
+            let suffix = state.suffix.utf8
+            if utf8.count > suffix.count, utf8.suffix(suffix.count).elementsEqual(suffix) {
+                return (String(decoding: utf8.dropLast(suffix.count), as: UTF8.self), state)
+            }
         }
         return nil
     }

@@ -208,6 +208,38 @@ import Testing
         #expect(daemon.terminate() == 0)
         #expect(ws.seen()["talk.wav"] == 2)
     }
+
+    @Test func aSourceDeletedOrReplacedMidJobIsAbandonedCleanly() throws {
+        let ws = Workspace(config: Self.fast())
+        let deleted = ws.drop("deleted.wav", String(repeating: "d", count: 3000))
+        let daemon = try ws.startDaemon(windowMilliseconds: 600, windows: 6)
+        #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: deleted + ".processing") })
+        try FileManager.default.removeItem(atPath: deleted)
+        let replaced = ws.drop("replaced.wav", String(repeating: "r", count: 3000))
+        #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: replaced + ".processing") }, "\(daemon.log)")
+        try FileManager.default.removeItem(atPath: replaced)
+        FileManager.default.createFile(atPath: replaced, contents: Data(String(repeating: "n", count: 1234).utf8))
+        #expect(waitUntil(seconds: 30) {
+            ((try? String(contentsOfFile: replaced + ".txt", encoding: .utf8)) ?? "").contains("1234 bytes")
+                && FileManager.default.fileExists(atPath: replaced + ".done")
+        }, "the replacement is transcribed, never the old content: \(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        #expect(!ws.names().contains { $0.hasPrefix("deleted.wav") }, "nothing left of the deleted job: \(ws.names())")
+        #expect(daemon.log.contains("abandoned"))
+        #expect(!((try? String(contentsOfFile: replaced + ".txt", encoding: .utf8)) ?? "").contains("3000 bytes"))
+    }
+
+    @Test func outputDirInsideTheInboxIsNeverScanned() throws {
+        let ws = Workspace(config: Self.fast(top: "output_dir = \"inbox/transcripts\"\nformats = [\"txt\"]"))
+        try FileManager.default.createDirectory(atPath: ws.inbox + "/transcripts", withIntermediateDirectories: true)
+        ws.drop("a/talk.wav", "talk")
+        let daemon = try ws.startDaemon()
+        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/a/talk.wav.done") }, "\(daemon.log)")
+        usleep(2_500_000)  // a rescan later
+        #expect(daemon.terminate() == 0)
+        #expect(FileManager.default.fileExists(atPath: ws.inbox + "/transcripts/a/talk.wav.txt"))
+        #expect(ws.names(ws.inbox + "/transcripts") == ["a", "a/talk.wav.txt"], "no markers inside output_dir")
+    }
 }
 
 enum JobStateLike {
