@@ -55,6 +55,8 @@ public final class AudioDecoder {
     private var originSeconds: Double?
     private var pendingFirstPacket = true
     private var aligning = false
+    private var alignSkippedFrames = 0
+    private var alignFailed = false
 
     /// Opens `path`, probes it and decodes its first frame (so that a file with nothing
     /// decodable fails here, permanently).
@@ -119,7 +121,13 @@ public final class AudioDecoder {
         guard target >= 0 else { throw MediaError(.invalidArgument, path: path, reason: "negative seek target \(target)") }
         let preroll = options.seekPreroll
         let targetSeconds = Double(target) / Double(MediaInfo.outputSampleRate)
-        if let origin = originSeconds, targetSeconds > preroll, input.timeBase > 0 {
+        // Timestamps must address single input samples (Matroska's 1 ms does not: its
+        // Opus/Vorbis timestamps are rounded); otherwise decode from the start and discard.
+        let rate = Double(info.sampleRate)
+        // Ogg Vorbis packet timestamps after a seek are guessed from block sizes the demuxer
+        // has not seen yet (wrong by up to a block): same fallback.
+        if let origin = originSeconds, targetSeconds > preroll, input.timeBase > 0, input.timeBase * rate <= 1.0001,
+           input.stream.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_VORBIS {
             let ts = Int64(((origin + targetSeconds - preroll) / input.timeBase).rounded(.down))
             resetDecodeState()
             input.armDeadline()
@@ -127,6 +135,7 @@ public final class AudioDecoder {
             input.disarmDeadline()
             if r >= 0 {
                 aligning = true
+                alignSkippedFrames = 0
                 discardBefore = target
                 position = target
                 return
@@ -207,6 +216,13 @@ public final class AudioDecoder {
 
     private func fill(_ wanted: Int) throws(MediaError) {
         while pending.count - pendingStart < wanted && !finished {
+            if alignFailed {
+                // Timestamps after the demuxer seek were unusable: fall back to an exact
+                // decode from the start (slow but always right).
+                alignFailed = false
+                try restart(discardingUntil: discardBefore)
+                continue
+            }
             if !haveFrame {
                 if try !decodeNextFrame() {
                     flushResampler()
@@ -390,9 +406,11 @@ public final class AudioDecoder {
         let rate = Int(f.pointee.sample_rate)
         let pts = f.pointee.best_effort_timestamp != CFFmpeg_nopts_value() ? f.pointee.best_effort_timestamp : f.pointee.pts
         guard pts != CFFmpeg_nopts_value(), let origin = originSeconds else {
-            aligning = false
-            produced = discardBefore  // cannot align: best effort (only with broken timestamps)
-            return 0
+            // Some demuxers (Ogg) time only the last packet of a page: wait for a frame with a
+            // timestamp; give up (decode from the start) if none comes.
+            alignSkippedFrames += 1
+            if alignSkippedFrames > 256 { aligning = false; alignFailed = true }
+            return nil
         }
         let k0 = Int(((Double(pts) * input.timeBase - origin) * Double(rate)).rounded())
         let g = gcd(rate, MediaInfo.outputSampleRate)
@@ -402,6 +420,11 @@ public final class AudioDecoder {
         if offset >= Int(f.pointee.nb_samples) { return nil }
         aligning = false
         produced = (a / m) * n
+        if produced > discardBefore {
+            // Landed after the target (imprecise demuxer seek): decode from the start instead.
+            alignFailed = true
+            return nil
+        }
         return offset
     }
 
