@@ -99,10 +99,9 @@ public final class AudioDecoder {
         let n = min(available, options.chunkSize)
         let chunk = Array(pending[pendingStart..<(pendingStart + n)])
         pendingStart += n
-        if pendingStart == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingStart = 0
-        }
+        // Keep only the unreturned tail (less than a frame's output): memory stays bounded.
+        pending.removeSubrange(0..<pendingStart)
+        pendingStart = 0
         position += n
         return chunk
     }
@@ -143,6 +142,11 @@ public final class AudioDecoder {
             logger.debug("demuxer seek failed, decoding from the start", metadata: ["error": "\(LibavInput.describe(r))"])
         }
         try restart(discardingUntil: target)
+    }
+
+    /// Opens `path` just to describe it (container, codec, duration, channels, rate, streams).
+    public static func probe(path: String, options: DecoderOptions = DecoderOptions()) throws(MediaError) -> MediaInfo {
+        try AudioDecoder(path: path, options: options).info
     }
 
     /// A `Sequence` over the remaining chunks. Iteration ends at the end of the stream or at
@@ -304,7 +308,7 @@ public final class AudioDecoder {
                 if r == CFFmpeg_averror_exit() {
                     throw MediaError(.timedOut, path: path, reason: "reading made no progress for \(options.ioTimeout) s")
                 }
-                if let e = LibavInput.ioErrno(r) {
+                if let e = LibavInput.ioErrno(r), input.isOSReadFailure(r) {
                     throw MediaError(.ioError, path: path, reason: "\(LibavInput.describe(r)) (errno \(e))")
                 }
                 if r != CFFmpeg_averror_eof() {
@@ -438,14 +442,26 @@ public final class AudioDecoder {
                 var out: UnsafeMutablePointer<UInt8>? = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 return swr_convert(swr, &out, Int32(capacity), inPtrs, Int32(inCount))
             }
-            if got > 0 { emit(count: Int(got)) { i in Float(scratchS16[i]) / 32768 } }
+            if got > 0 {
+                scratchS16.withUnsafeBufferPointer { buf in
+                    emit(count: Int(got)) { range in
+                        for i in range { pending.append(Float(buf[i]) * (1 / 32768)) }
+                    }
+                }
+            }
         } else {
             if scratchF32.count < capacity { scratchF32 = [Float](repeating: 0, count: capacity) }
             got = scratchF32.withUnsafeMutableBytes { raw in
                 var out: UnsafeMutablePointer<UInt8>? = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 return swr_convert(swr, &out, Int32(capacity), inPtrs, Int32(inCount))
             }
-            if got > 0 { emit(count: Int(got)) { i in scratchF32[i] } }
+            if got > 0 {
+                scratchF32.withUnsafeBufferPointer { buf in
+                    emit(count: Int(got)) { range in
+                        pending.append(contentsOf: UnsafeBufferPointer(rebasing: buf[range]))
+                    }
+                }
+            }
         }
         if got < 0 { noteDecodeError("resampler: \(LibavInput.describe(got))") }
     }
@@ -459,18 +475,17 @@ public final class AudioDecoder {
         }
     }
 
+    /// Accounts for `count` new resampler output samples; `append` receives the index range
+    /// of those to keep (after seek discarding and the output cap).
     @inline(__always)
-    private func emit(count: Int, _ sample: (Int) -> Float) {
+    private func emit(count: Int, _ append: (Range<Int>) -> Void) {
         var first = 0
         if produced < discardBefore { first = min(count, discardBefore - produced) }
         var last = count
         if produced + count > outputCap {
             last = max(first, outputCap - produced)
         }
-        if last > first {
-            pending.reserveCapacity(pending.count + last - first)
-            for i in first..<last { pending.append(sample(i)) }
-        }
+        if last > first { append(first..<last) }
         produced += count
         if produced > outputCap && stopReason == nil {
             warn(.outputCapped, at: Double(outputCap) / Double(MediaInfo.outputSampleRate),

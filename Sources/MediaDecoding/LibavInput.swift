@@ -82,7 +82,7 @@ final class LibavInput {
         disarmDeadline()
         if r < 0 {
             if r == CFFmpeg_averror_exit() { throw error(.timedOut, "probing did not finish in time") }
-            if let io = Self.ioErrno(r) { throw error(.ioError, Self.describe(r) + " (errno \(io))") }
+            if let io = Self.ioErrno(r), isOSReadFailure(r) { throw error(.ioError, Self.describe(r) + " (errno \(io))") }
             throw error(.notMediaFile, "cannot read stream information: \(Self.describe(r))")
         }
         guard let fmt else { throw error(.notMediaFile, "cannot open") }
@@ -141,14 +141,37 @@ final class LibavInput {
     }
 
     private func openError(_ r: Int32) -> MediaError {
-        switch -r {
-        case ENOENT, ENOTDIR: return error(.notFound, "no such file")
-        case EACCES, EPERM: return error(.permissionDenied, "cannot access the file")
-        default: break
+        // Demuxers also return errno codes for malformed content (EIO on a short header,
+        // EPERM/EACCES for odd fields): trust an OS-level classification only if reading the
+        // file directly fails too.
+        let osFailure = osReadErrno()
+        if osFailure != nil {
+            switch -r {
+            case ENOENT, ENOTDIR: return error(.notFound, "no such file")
+            case EACCES, EPERM: return error(.permissionDenied, "cannot access the file")
+            default: break
+            }
         }
         if r == CFFmpeg_averror_exit() { return error(.timedOut, "opening did not finish in time") }
-        if let io = Self.ioErrno(r) { return error(.ioError, "\(Self.describe(r)) (errno \(io))") }
+        if let io = Self.ioErrno(r), osFailure != nil { return error(.ioError, "\(Self.describe(r)) (errno \(io))") }
         return error(.notMediaFile, "no known container format: \(Self.describe(r))")
+    }
+
+    /// errno if opening or reading the start of the file fails at the OS level, else nil.
+    func osReadErrno() -> Int32? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return errno }
+        defer { close(fd) }
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) < 0 ? errno : nil
+    }
+
+    /// True if `r` (from reading packets) is a real OS read failure: the I/O layer recorded
+    /// an error, not merely a demuxer that reports malformed data with an errno code.
+    func isOSReadFailure(_ r: Int32) -> Bool {
+        guard Self.ioErrno(r) != nil else { return false }
+        if let pb = format?.pointee.pb, pb.pointee.error < 0 { return true }
+        return osReadErrno() != nil
     }
 
     /// The errno if `r` is an OS-level I/O failure that may go away (not corrupt data).
@@ -184,12 +207,14 @@ final class LibavInput {
 
     var codecName: String { String(cString: avcodec_get_name(stream.pointee.codecpar.pointee.codec_id)) }
 
+    /// The selected stream's duration if the container gives one (a video's audio track may
+    /// be shorter than the file), else the container's.
     var declaredDuration: Double? {
+        let d = stream.pointee.duration
+        if d != CFFmpeg_nopts_value(), d > 0, timeBase > 0 { return Double(d) * timeBase }
         if let f = format, f.pointee.duration != CFFmpeg_nopts_value(), f.pointee.duration > 0 {
             return Double(f.pointee.duration) / Double(AV_TIME_BASE)
         }
-        let d = stream.pointee.duration
-        if d != CFFmpeg_nopts_value(), d > 0, timeBase > 0 { return Double(d) * timeBase }
         return nil
     }
 }

@@ -8,7 +8,8 @@ public struct MediaInfo: Sendable, Equatable {
     public var container: String
     /// libavcodec's name of the selected audio stream's codec, e.g. "pcm_s16le", "mp3", "aac", "opus".
     public var codec: String
-    /// Duration the container declares, in seconds (nil when it does not say).
+    /// Duration of the selected audio stream as the container declares it (else the
+    /// container's duration), in seconds; nil when it does not say.
     public var duration: Double?
     /// Channels of the selected audio stream (as decoded).
     public var channels: Int

@@ -62,6 +62,8 @@ struct MutationTests {
                 outcomes[decoder.warnings.isEmpty ? "samples" : "samples+warning", default: 0] += 1
             } catch {
                 #expect(error.path == file.path && error.description.contains("m\(i)."), "\(label): \(error)")
+                // A damaged but readable file is never a transient failure (no retry loops).
+                #expect(error.isPermanent, "\(label): \(error)")
                 outcomes["\(error.code)", default: 0] += 1
             }
             let elapsed = Date().timeIntervalSince(t0)
