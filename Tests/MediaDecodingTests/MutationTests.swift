@@ -5,7 +5,8 @@ import Testing
 /// Feeds randomly damaged corpus files to the decoder: every one must give a sample stream
 /// or a typed `MediaError`, quickly, without crashing or hanging.
 ///
-/// `DROPSCRIBE_FUZZ_COUNT` (default 1000) mutants, `DROPSCRIBE_FUZZ_SEED` (default 1).
+/// `DROPSCRIBE_FUZZ_COUNT` (default 1000) mutants, `DROPSCRIBE_FUZZ_SEED` (default 1);
+/// `DROPSCRIBE_FUZZ_ONLY=N` re-runs mutant N alone (with the same COUNT and SEED).
 /// `make fuzz` runs 10,000.
 @Suite(.enabled(if: Corpus.available, "corpus missing: run `make corpus`"))
 struct MutationTests {
@@ -32,7 +33,8 @@ struct MutationTests {
         var outcomes: [String: Int] = [:]
         var slowest = (0.0, "")
         let started = Date()
-        for i in stride(from: shard, to: Self.count, by: Self.shards) {
+        let only = Int(ProcessInfo.processInfo.environment["DROPSCRIBE_FUZZ_ONLY"] ?? "")  // reproduce one mutant
+        for i in stride(from: shard, to: Self.count, by: Self.shards) where only == nil || only == i {
             var rng = SplitMix64(seed: Self.seed &* 1_000_003 &+ UInt64(i))
             let which = Int(rng.next() % UInt64(originals.count))
             let (bytes, what) = Self.mutate(originals[which], &rng)
@@ -68,6 +70,7 @@ struct MutationTests {
             }
             let elapsed = Date().timeIntervalSince(t0)
             if elapsed > slowest.0 { slowest = (elapsed, label) }
+            if only != nil { print("mutant \(label): \(outcomes) in \(elapsed) s") }
             #expect(elapsed < Self.perFileLimit, "\(label): took \(elapsed) s")
             try? FileManager.default.removeItem(at: file)
         }
@@ -127,5 +130,41 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// Opt-in (`DROPSCRIBE_LEAK_CHECK=1`, run alone): decodes the same 300 mutants five times;
+/// resident memory after the first pass must not keep growing (libav objects are freed on
+/// every path, error paths included).
+@Suite(.enabled(if: Corpus.available && ProcessInfo.processInfo.environment["DROPSCRIBE_LEAK_CHECK"] != nil))
+struct LeakCheck {
+    @Test func repeatedMutantsDoNotGrowMemory() throws {
+        FFmpegLog.setLevel(.quiet)
+        let originals = try MutationTests.sources.map { try Data(contentsOf: URL(fileURLWithPath: Corpus.path($0))) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("leak-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var files: [String] = []
+        for i in 0..<300 {
+            var rng = SplitMix64(seed: 77 &+ UInt64(i))
+            let which = Int(rng.next() % UInt64(originals.count))
+            let (bytes, _) = MutationTests.mutate(originals[which], &rng)
+            let file = dir.appendingPathComponent("m\(i).\((MutationTests.sources[which] as NSString).pathExtension)")
+            try bytes.write(to: file)
+            files.append(file.path)
+        }
+        var rss: [Int] = []
+        for _ in 0..<5 {
+            for file in files {
+                do {
+                    let d = try AudioDecoder(path: file, options: .quiet)
+                    try d.seek(toSample: 16000 * 3)
+                    while try d.next() != nil {}
+                } catch {}
+            }
+            rss.append(MutationTests.currentRSSMegabytes())
+        }
+        print("leak check: RSS after each pass of 300 mutants (MB): \(rss)")
+        #expect(rss.last! - rss[1] <= 4, "RSS grows: \(rss)")
     }
 }
