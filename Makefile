@@ -43,3 +43,8 @@ test: models corpus
 
 clean:
 	rm -rf .build .corpus
+
+# 10,000 damaged corpus files through the decoder (DROPSCRIBE_FUZZ_COUNT / _SEED to change).
+fuzz: corpus
+	$(SWIFT) build --build-tests
+	DROPSCRIBE_FUZZ_COUNT=$${DROPSCRIBE_FUZZ_COUNT:-10000} $(SWIFT) test --skip-build --filter MutationTests
