@@ -87,140 +87,40 @@ extension WhisperModel {
         return expf(row[id] - lse)
     }
 
-    /// Beam search with CT2's bookkeeping; beam 1 is greedy.
+    /// Beam search with CT2's bookkeeping (beam 1 is greedy) over the real decoder.
     func beamSearch(cross: CrossAttentionCache, cache initial: SelfAttentionCache, first: Int, maxNew: Int, beam: Int,
                     timestamps: Bool, options: DecodingOptions, suppress: [Int],
                     noSpeechAtStep0: Bool, noSpeech: inout Float) -> [Hypothesis] {
-        let eot = tokenizer.eot, v = dimensions.vocabSize
-        var cache = initial
-        var alive: [[Int]] = [[]]
-        var scores: [Float] = [0]
-        var inputs = [first]
-        var finished: [Hypothesis] = []
-        let maxCandidates = Int((Float(beam) * options.patience).rounded())
-        let numCandidates = beam == 1 ? 1 : 2 * beam
-        for step in 0..<maxNew {
-            let h = decoderForward(tokens: inputs, count: 1, cache: &cache, cross: cross)
-            let lg = logits(h)
-            let isLast = step + 1 == maxNew
-            // Candidates over all alive beams: (score, beam, token)
-            var top: [(Float, Int, Int)] = []
-            for b in 0..<alive.count {
-                var row = Array(lg.storage[b * v ..< (b + 1) * v])
-                if step == 0 && noSpeechAtStep0 && b == 0 { noSpeech = softmaxProb(row, tokenizer.noSpeech) }
-                processLogits(&row, step: step, generated: alive[b], timestamps: timestamps, options: options, suppress: suppress)
-                let lp = LogitFilters.logSoftmax(row)
-                let base = scores[b]
-                insertTopK(&top, k: numCandidates, values: lp, add: base, beam: b)
-            }
-            if beam == 1 {
-                let (s, b, tok) = top[0]
-                if tok == eot || isLast {
-                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
-                    return finished
-                }
-                alive = [alive[b] + [tok]]
-                scores = [s]
-                inputs = [tok]
-                continue
-            }
-            var nextAlive: [[Int]] = [], nextScores: [Float] = [], origins: [Int] = [], nextInputs: [Int] = []
-            var secondary = beam
-            for k in 0..<beam {
-                var chosen = k
-                let (s, b, tok) = top[k]
-                if tok == eot || isLast {
-                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
-                    var j = secondary
-                    while j < top.count {
-                        if top[j].2 != eot { chosen = j; secondary = j + 1; break }
-                        j += 1
-                    }
-                }
-                let (cs, cb, ct) = top[chosen]
-                nextAlive.append(alive[cb] + [ct])
-                nextScores.append(cs)
-                origins.append(cb)
-                nextInputs.append(ct)
-            }
-            if isLast || finished.count >= maxCandidates { return finished }
-            cache.reorder(origins)
-            alive = nextAlive
-            scores = nextScores
-            inputs = nextInputs
-        }
-        return finished
-    }
-
-    /// Keeps the k best (value + add) of `values` in `top`, sorted descending (ties: earlier first).
-    func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], add: Float, beam: Int) {
-        values.withUnsafeBufferPointer { p in
-            for i in 0..<p.count {
-                let s = p[i] + add
-                if top.count == k, let last = top.last, !(s > last.0) { continue }
-                var pos = top.count
-                while pos > 0 && s > top[pos - 1].0 { pos -= 1 }
-                top.insert((s, beam, i), at: pos)
-                if top.count > k { top.removeLast() }
-            }
-        }
+        var stepper = DecoderStepper(model: self, cache: initial, cross: cross)
+        var ns = noSpeech
+        let noSpeechId = tokenizer.noSpeech
+        let hyps = SearchAlgorithms.beamSearch(&stepper, first: first, maxNew: maxNew, beam: beam, patience: options.patience,
+                                               eot: tokenizer.eot,
+                                               process: { row, step, generated in
+                                                   self.processLogits(&row, step: step, generated: generated, timestamps: timestamps,
+                                                                      options: options, suppress: suppress)
+                                               },
+                                               rawStep0: { row in if noSpeechAtStep0 { ns = self.softmaxProb(row, noSpeechId) } })
+        noSpeech = ns
+        return hyps
     }
 
     /// Random sampling at temperature > 0: `copies` independent hypotheses, batched.
     func sample(cross: CrossAttentionCache, cache initial: SelfAttentionCache, first: Int, maxNew: Int, temperature: Float,
                 copies: Int, timestamps: Bool, options: DecodingOptions, suppress: [Int],
                 noSpeechAtStep0: Bool, noSpeech: inout Float, rng: inout WhisperRNG) -> [Hypothesis] {
-        let eot = tokenizer.eot, v = dimensions.vocabSize
-        var cache = initial
-        cache.reorder(Array(repeating: 0, count: copies))
-        var alive = Array(repeating: [Int](), count: copies)
-        var scores = [Float](repeating: 0, count: copies)
-        var active = Array(0..<copies)   // which copy each cache row belongs to
-        var inputs = Array(repeating: first, count: copies)
-        var finished = [Hypothesis?](repeating: nil, count: copies)
-        for step in 0..<maxNew {
-            let h = decoderForward(tokens: inputs, count: 1, cache: &cache, cross: cross)
-            let lg = logits(h)
-            let isLast = step + 1 == maxNew
-            var keepRows: [Int] = [], nextInputs: [Int] = [], nextActive: [Int] = []
-            for (r, c) in active.enumerated() {
-                var row = Array(lg.storage[r * v ..< (r + 1) * v])
-                if step == 0 && noSpeechAtStep0 && r == 0 { noSpeech = softmaxProb(row, tokenizer.noSpeech) }
-                processLogits(&row, step: step, generated: alive[c], timestamps: timestamps, options: options, suppress: suppress)
-                let lp = LogitFilters.logSoftmax(row)
-                let tok = sampleIndex(lp, temperature: temperature, rng: &rng)
-                scores[c] += lp[tok]
-                if tok == eot || isLast {
-                    finished[c] = Hypothesis(tokens: tok == eot ? alive[c] : alive[c] + [tok], logprobSum: scores[c])
-                } else {
-                    alive[c].append(tok)
-                    keepRows.append(r); nextInputs.append(tok); nextActive.append(c)
-                }
-            }
-            if keepRows.isEmpty { break }
-            if keepRows.count != active.count { cache.reorder(keepRows) }
-            active = nextActive
-            inputs = nextInputs
-        }
-        return finished.compactMap { $0 }
-    }
-
-    func sampleIndex(_ logp: [Float], temperature: Float, rng: inout WhisperRNG) -> Int {
-        var m = -Float.infinity
-        for x in logp where x > m { m = x }
-        var w = [Double](repeating: 0, count: logp.count)
-        var total = 0.0
-        for i in logp.indices {
-            let e = Double(expf((logp[i] - m) / temperature))
-            w[i] = e
-            total += e
-        }
-        var u = rng.nextUnit() * total
-        for i in w.indices {
-            u -= w[i]
-            if u < 0 && w[i] > 0 { return i }
-        }
-        return w.lastIndex(where: { $0 > 0 }) ?? 0
+        var stepper = DecoderStepper(model: self, cache: initial, cross: cross)
+        var ns = noSpeech
+        let noSpeechId = tokenizer.noSpeech
+        let hyps = SearchAlgorithms.sample(&stepper, first: first, maxNew: maxNew, temperature: temperature, copies: copies,
+                                           eot: tokenizer.eot, rng: &rng,
+                                           process: { row, step, generated in
+                                               self.processLogits(&row, step: step, generated: generated, timestamps: timestamps,
+                                                                  options: options, suppress: suppress)
+                                           },
+                                           rawStep0: { row in if noSpeechAtStep0 { ns = self.softmaxProb(row, noSpeechId) } })
+        noSpeech = ns
+        return hyps
     }
 
     /// |b| / |zlib.compress(b, 6)| with b = UTF-8 of text.strip().

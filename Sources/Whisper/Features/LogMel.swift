@@ -96,10 +96,33 @@ public struct LogMelSpectrogram: Sendable {
     func rawLog(buffer: ArraySlice<Float>, bufferStart: Int, totalSamples n: Int, frames: Range<Int>) -> [Float] {
         let count = frames.count
         if count == 0 { return [] }
+        // BLAS results can depend on the call's shape, so frames are always computed in
+        // blocks of `block` frames aligned to absolute frame indices: a frame's value is
+        // then identical whichever window (or the G pass) computes it.
+        let block = LogMelSpectrogram.block
+        var out = [Float](repeating: 0, count: nMels * count)
+        var b0 = (frames.lowerBound / block) * block
+        while b0 < frames.upperBound {
+            let raw = rawLogBlock(buffer: buffer, bufferStart: bufferStart, totalSamples: n, first: b0)
+            let lo = max(b0, frames.lowerBound), hi = min(b0 + block, frames.upperBound)
+            for m in 0..<nMels {
+                for t in lo..<hi { out[m * count + (t - frames.lowerBound)] = raw[m * block + (t - b0)] }
+            }
+            b0 += block
+        }
+        return out
+    }
+
+    static let block = 32
+
+    /// Raw log10 mel of frames [first, first+block), nMels × block.
+    private func rawLogBlock(buffer: ArraySlice<Float>, bufferStart: Int, totalSamples n: Int, first: Int) -> [Float] {
+        let count = LogMelSpectrogram.block
         let l = n + 160
         var fr = [Float](repeating: 0, count: count * 400)
         let base = buffer.startIndex
-        for (row, t) in frames.enumerated() {
+        for row in 0..<count {
+            let t = first + row
             for j in 0..<400 {
                 var y = 160 * t + j - 200
                 // reflect (periodic, as numpy for tiny inputs)
@@ -167,7 +190,7 @@ public struct LogMelSpectrogram: Sendable {
         // Chunk the frames to bound scratch memory, then reassemble (nMels × frames).
         var out = [Float](repeating: 0, count: nMels * frames)
         var g = -Float.greatestFiniteMagnitude
-        let chunk = 1000
+        let chunk = 1024
         var t0 = 0
         while t0 < frames {
             let c = min(chunk, frames - t0)
