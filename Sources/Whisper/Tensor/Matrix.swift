@@ -85,8 +85,16 @@ func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
     x.storage.withUnsafeBufferPointer { xp in
         w.storage.withUnsafeBufferPointer { wp in
             y.withUnsafeMutableBufferPointer { yp in
-                sgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
-                      b: wp.baseAddress!, ldb: w.cols, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
+                if n <= 2 {
+                    // GEMV avoids packing the whole weight matrix for a single row.
+                    for r in 0..<n {
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(w.cols), 1, wp.baseAddress!, Int32(w.cols),
+                                    xp.baseAddress! + r * x.cols, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
+                    }
+                } else {
+                    sgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
+                          b: wp.baseAddress!, ldb: w.cols, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
+                }
             }
         }
     }
