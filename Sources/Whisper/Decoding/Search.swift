@@ -1,0 +1,161 @@
+import Foundation
+
+/// Something that produces one row of raw logits per alive hypothesis.
+///
+/// Exists so the search bookkeeping can be tested against a scripted fake
+/// instead of the network.
+protocol StepModel {
+    /// Feeds one token per alive hypothesis; returns their raw logits rows.
+    mutating func step(_ tokens: [Int]) -> [[Float]]
+    /// Continues with hypotheses i ← origins[i].
+    mutating func reorder(_ origins: [Int])
+}
+
+/// The real decoder as a StepModel.
+struct DecoderStepper: StepModel {
+    let model: WhisperModel
+    var cache: SelfAttentionCache
+    let cross: CrossAttentionCache
+
+    mutating func step(_ tokens: [Int]) -> [[Float]] {
+        if cache.batch != tokens.count { cache.reorder(Array(repeating: 0, count: tokens.count)) }
+        let h = model.decoderForward(tokens: tokens, count: 1, cache: &cache, cross: cross)
+        let lg = model.logits(h)
+        let v = lg.cols
+        return (0..<lg.rows).map { Array(lg.storage[$0 * v ..< ($0 + 1) * v]) }
+    }
+
+    mutating func reorder(_ origins: [Int]) { cache.reorder(origins) }
+}
+
+/// CTranslate2's search strategies (whisper-engine.md §5.5), independent of the network.
+enum SearchAlgorithms {
+    typealias Process = (_ row: inout [Float], _ step: Int, _ generated: [Int]) -> Void
+
+    /// Beam search with CT2 bookkeeping; beam 1 is greedy argmax.
+    /// Returns every finished hypothesis (tokens without eot, cumulative log-prob incl. eot).
+    static func beamSearch<S: StepModel>(_ model: inout S, first: Int, maxNew: Int, beam: Int, patience: Float, eot: Int,
+                                         process: Process, rawStep0: ([Float]) -> Void) -> [Hypothesis] {
+        var alive: [[Int]] = [[]]
+        var scores: [Float] = [0]
+        var inputs = [first]
+        var finished: [Hypothesis] = []
+        let maxCandidates = Int((Float(beam) * patience).rounded())
+        let numCandidates = beam == 1 ? 1 : 2 * beam
+        for step in 0..<maxNew {
+            let rows = model.step(inputs)
+            let isLast = step + 1 == maxNew
+            var top: [(Float, Int, Int)] = []
+            for b in 0..<alive.count {
+                var row = rows[b]
+                if step == 0 && b == 0 { rawStep0(row) }
+                process(&row, step, alive[b])
+                let lp = LogitFilters.logSoftmax(row)
+                insertTopK(&top, k: numCandidates, values: lp, add: scores[b], beam: b)
+            }
+            if beam == 1 {
+                let (s, b, tok) = top[0]
+                if tok == eot || isLast {
+                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
+                    return finished
+                }
+                alive = [alive[b] + [tok]]
+                scores = [s]
+                inputs = [tok]
+                continue
+            }
+            var nextAlive: [[Int]] = [], nextScores: [Float] = [], origins: [Int] = [], nextInputs: [Int] = []
+            var secondary = beam
+            for k in 0..<beam {
+                var chosen = k
+                let (s, b, tok) = top[k]
+                if tok == eot || isLast {
+                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
+                    var j = secondary
+                    while j < top.count {
+                        if top[j].2 != eot { chosen = j; secondary = j + 1; break }
+                        j += 1
+                    }
+                }
+                let (cs, cb, ct) = top[chosen]
+                nextAlive.append(alive[cb] + [ct])
+                nextScores.append(cs)
+                origins.append(cb)
+                nextInputs.append(ct)
+            }
+            if isLast || finished.count >= maxCandidates { return finished }
+            model.reorder(origins)
+            alive = nextAlive
+            scores = nextScores
+            inputs = nextInputs
+        }
+        return finished
+    }
+
+    /// Keeps the k best (value + add) of `values` in `top`, sorted descending (ties: earlier first).
+    static func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], add: Float, beam: Int) {
+        values.withUnsafeBufferPointer { p in
+            for i in 0..<p.count {
+                let s = p[i] + add
+                if top.count == k, let last = top.last, !(s > last.0) { continue }
+                var pos = top.count
+                while pos > 0 && s > top[pos - 1].0 { pos -= 1 }
+                top.insert((s, beam, i), at: pos)
+                if top.count > k { top.removeLast() }
+            }
+        }
+    }
+
+    /// Sampling at temperature > 0: `copies` independent hypotheses, batched.
+    static func sample<S: StepModel>(_ model: inout S, first: Int, maxNew: Int, temperature: Float, copies: Int, eot: Int,
+                                     rng: inout WhisperRNG, process: Process, rawStep0: ([Float]) -> Void) -> [Hypothesis] {
+        var alive = Array(repeating: [Int](), count: copies)
+        var scores = [Float](repeating: 0, count: copies)
+        var active = Array(0..<copies)
+        var inputs = Array(repeating: first, count: copies)
+        var finished = [Hypothesis?](repeating: nil, count: copies)
+        for step in 0..<maxNew {
+            let rows = model.step(inputs)
+            let isLast = step + 1 == maxNew
+            var keepRows: [Int] = [], nextInputs: [Int] = [], nextActive: [Int] = []
+            for (r, c) in active.enumerated() {
+                var row = rows[r]
+                if step == 0 && r == 0 { rawStep0(row) }
+                process(&row, step, alive[c])
+                let lp = LogitFilters.logSoftmax(row)
+                let tok = sampleIndex(lp, temperature: temperature, rng: &rng)
+                scores[c] += lp[tok]
+                if tok == eot || isLast {
+                    finished[c] = Hypothesis(tokens: tok == eot ? alive[c] : alive[c] + [tok], logprobSum: scores[c])
+                } else {
+                    alive[c].append(tok)
+                    keepRows.append(r); nextInputs.append(tok); nextActive.append(c)
+                }
+            }
+            if keepRows.isEmpty { break }
+            if keepRows.count != active.count || step == 0 { model.reorder(keepRows) }
+            active = nextActive
+            inputs = nextInputs
+        }
+        return finished.compactMap { $0 }
+    }
+
+    /// Draws an index from softmax(logp / temperature).
+    static func sampleIndex(_ logp: [Float], temperature: Float, rng: inout WhisperRNG) -> Int {
+        var m = -Float.infinity
+        for x in logp where x > m { m = x }
+        var w = [Double](repeating: 0, count: logp.count)
+        var total = 0.0
+        for i in logp.indices {
+            let e = Double(expf((logp[i] - m) / temperature))
+            w[i] = e
+            total += e
+        }
+        var u = rng.nextUnit() * total
+        for i in w.indices {
+            u -= w[i]
+            if u < 0 && w[i] > 0 { return i }
+        }
+        return w.lastIndex(where: { $0 > 0 }) ?? 0
+    }
+}

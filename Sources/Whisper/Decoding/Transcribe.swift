@@ -1,0 +1,104 @@
+import Foundation
+
+extension WhisperModel {
+    /// Language probabilities (§5.1), sorted descending. English-only models
+    /// return [("en", 1)]. `features` is the first window sliced from all
+    /// N//160+1 frames (up to 3000 columns).
+    public func detectLanguage(features: MelWindow) -> [(code: String, probability: Float)] {
+        guard tokenizer.multilingual else { return [("en", 1)] }
+        let enc = encode(features)
+        let cross = crossAttentionCache(enc)
+        var cache = makeCache(batch: 1)
+        let h = decoderForward(tokens: [tokenizer.sot], count: 1, cache: &cache, cross: cross)
+        let row = logits(h).storage
+        var codeFor: [Int: String] = [:]
+        for (c, id) in tokenizer.languageTokens { codeFor[id] = c }
+        let ids = config.langIds.filter { $0 < row.count && codeFor[$0] != nil }
+        let vals = ids.map { row[$0] }
+        let lse = LogitFilters.logSumExp(vals, 0..<vals.count)
+        return zip(ids, vals).map { (codeFor[$0.0]!, expf($0.1 - lse)) }.sorted { $0.probability > $1.probability }
+    }
+
+    /// The decoder prompt for a window (§5.2 step 3).
+    public func prompt(previous: [Int], language: String = "en", task: Tokenizer.Task = .transcribe,
+                       withoutTimestamps: Bool = false) -> [Int] {
+        var p: [Int] = []
+        if !previous.isEmpty {
+            p.append(tokenizer.sotPrev)
+            p.append(contentsOf: previous.suffix(dimensions.textContext / 2 - 1))
+        }
+        p.append(contentsOf: tokenizer.sotSequence(language: language, task: task))
+        if withoutTimestamps { p.append(tokenizer.noTimestamps) }
+        return p
+    }
+
+    /// generate_with_fallback (§5.5) over an already computed cross-attention cache.
+    public func generateWithFallback(cross: CrossAttentionCache, prompt: [Int], options: DecodingOptions,
+                                     rng: inout WhisperRNG) -> WindowResult {
+        var all: [WindowResult] = []
+        let temps = options.temperatures.isEmpty ? [0] : options.temperatures
+        for t in temps {
+            let r = generate(cross: cross, prompt: prompt, temperature: t, options: options, rng: &rng)
+            var needsFallback = false
+            if let c = options.compressionRatioThreshold, r.compressionRatio > c { needsFallback = true }
+            if let l = options.logProbThreshold, r.avgLogprob < l { needsFallback = true }
+            if let ns = options.noSpeechThreshold, let l = options.logProbThreshold, r.noSpeechProb > ns, r.avgLogprob < l {
+                needsFallback = false
+            }
+            if !needsFallback { return r }
+            all.append(r)
+        }
+        let threshold = options.compressionRatioThreshold ?? .infinity
+        let good = all.filter { $0.compressionRatio <= threshold }
+        var best = (good.isEmpty ? all : good).max { $0.avgLogprob < $1.avgLogprob }!
+        best.temperature = temps.last ?? 1
+        return best
+    }
+
+    /// Encodes one window and decodes it with temperature fallback.
+    public func decodeWindow(features: MelWindow, prompt: [Int], options: DecodingOptions,
+                             rng: inout WhisperRNG) -> WindowResult {
+        let cross = crossAttentionCache(encode(features))
+        return generateWithFallback(cross: cross, prompt: prompt, options: options, rng: &rng)
+    }
+
+    /// Transcribes a short file (≤ 30 s: window 0 only; longer input is cut at 30 s).
+    /// `samples` are s16 values / 32768 at 16 kHz mono.
+    public func transcribeShort(samples: [Float], options: DecodingOptions = DecodingOptions()) throws(WhisperError) -> [Segment] {
+        guard samples.count > 40 else { throw .invalidInput("need more than 40 samples, got \(samples.count)") }
+        let (full, _) = spectrogram.full(samples: samples)
+        let content = LogMelSpectrogram.contentFrames(samples: samples.count)
+        let size = min(2 * dimensions.audioContext, content)
+        var language = options.language ?? "en"
+        if tokenizer.multilingual && options.language == nil {
+            let n = min(2 * dimensions.audioContext, full.frameCount)
+            let det = detectLanguage(features: MelWindow(startFrame: 0, features: full.features.columns(0, n, rowMajorMels: true)))
+            language = det.first?.code ?? "en"
+        }
+        let window = MelWindow(startFrame: 0, features: full.features.columns(0, size, rowMajorMels: true))
+        var previous: [Int] = []
+        if let p = options.initialPrompt { previous = tokenizer.encode(" " + p.trimmingCharacters(in: .whitespaces)) }
+        let prompt = self.prompt(previous: previous, language: language, task: options.task, withoutTimestamps: options.withoutTimestamps)
+        var rng = WhisperRNG(seed: 0)
+        let r = decodeWindow(features: window, prompt: prompt, options: options, rng: &rng)
+        if let ns = options.noSpeechThreshold, r.noSpeechProb > ns {
+            if let l = options.logProbThreshold, r.avgLogprob <= l { return [] }
+            if options.logProbThreshold == nil { return [] }
+        }
+        let split = WindowSplit.split(tokens: r.tokens, timestampBegin: tokenizer.timestampBegin, timeOffset: 0, segmentSize: size)
+        var out: [Segment] = []
+        for p in split.pieces {
+            let text = tokenizer.decode(p.tokens)
+            if p.start == p.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
+            out.append(Segment(id: out.count + 1, seek: 0, start: p.start, end: p.end, text: text, tokens: p.tokens,
+                               temperature: r.temperature, avgLogprob: r.avgLogprob,
+                               compressionRatio: r.compressionRatio, noSpeechProb: r.noSpeechProb))
+        }
+        return out
+    }
+}
+
+extension Matrix {
+    /// For an nMels × frames matrix: frames [c0, c0+n).
+    func columns(_ c0: Int, _ n: Int, rowMajorMels: Bool) -> Matrix { columns(c0, n) }
+}

@@ -1,0 +1,171 @@
+import Foundation
+
+/// One variable of a CTranslate2 `model.bin`, widened to Float32.
+///
+/// Exists so the loader can index weights by name and check shapes before the
+/// network code ever sees them.
+public struct ModelVariable: Sendable, Equatable {
+    public enum DType: UInt8, Sendable { case f32 = 0, i8 = 1, i16 = 2, i32 = 3, f16 = 4, bf16 = 5 }
+    public var shape: [Int]
+    public var dtype: DType
+    /// Values converted to Float (integers as their numeric value, not dequantised).
+    public var values: [Float]
+}
+
+/// A parsed CTranslate2 `model.bin` (format in whisper-engine.md §1).
+///
+/// Exists to separate the binary format from the Whisper architecture: it knows
+/// strings, dtypes and aliases, nothing about layers.
+public struct ModelBinary: Sendable {
+    public var binaryVersion: UInt32
+    public var specName: String
+    public var specRevision: UInt32
+    public var variables: [String: ModelVariable]
+
+    /// Parses `data` (the whole file); `path` only names the file in errors.
+    public static func parse(_ data: [UInt8], path: String) throws(WhisperError) -> ModelBinary {
+        var r = ByteReader(bytes: data, path: path)
+        let version = try r.u32()
+        guard (1...6).contains(version) else { throw .unsupportedBinaryVersion(path: path, version: version) }
+        var specName = "", specRevision: UInt32 = 1
+        if version >= 2 {
+            specName = try r.string()
+            specRevision = try r.u32()
+        }
+        let count = Int(try r.u32())
+        var vars: [String: ModelVariable] = [:]
+        vars.reserveCapacity(count)
+        for _ in 0..<count {
+            let name = try r.string()
+            let rank = Int(try r.u8())
+            var shape: [Int] = []
+            for _ in 0..<rank { shape.append(Int(try r.u32())) }
+            let elems = shape.reduce(1, *)
+            let dtype: ModelVariable.DType
+            let nbytes: Int
+            if version >= 4 {
+                let id = try r.u8()
+                guard let d = ModelVariable.DType(rawValue: id) else {
+                    throw .malformedModel(path: path, reason: "variable \(name): unknown dtype \(id)")
+                }
+                dtype = d
+                nbytes = Int(try r.u32())
+            } else {
+                let itemSize = Int(try r.u8())
+                let n = Int(try r.u32())
+                switch itemSize {
+                case 4: dtype = .f32
+                case 2: dtype = .f16
+                case 1: dtype = .i8
+                default: throw .malformedModel(path: path, reason: "variable \(name): item size \(itemSize)")
+                }
+                nbytes = n * itemSize
+            }
+            guard nbytes == elems * dtype.itemSize else {
+                throw .malformedModel(path: path, reason: "variable \(name): \(nbytes) bytes for shape \(shape) of \(dtype)")
+            }
+            let values = try r.floats(count: elems, dtype: dtype)
+            vars[name] = ModelVariable(shape: shape, dtype: dtype, values: values)
+        }
+        if version >= 3 {
+            let na = Int(try r.u32())
+            for _ in 0..<na {
+                let alias = try r.string()
+                let target = try r.string()
+                guard let v = vars[target] else {
+                    throw .malformedModel(path: path, reason: "alias \(alias) points to unknown \(target)")
+                }
+                vars[alias] = v
+                if let s = vars[target + "_scale"] { vars[alias + "_scale"] = s }
+            }
+        }
+        guard r.offset == data.count else {
+            throw .malformedModel(path: path, reason: "\(data.count - r.offset) trailing bytes")
+        }
+        return ModelBinary(binaryVersion: version, specName: specName, specRevision: specRevision, variables: vars)
+    }
+}
+
+extension ModelVariable.DType {
+    var itemSize: Int {
+        switch self {
+        case .f32, .i32: return 4
+        case .i16, .f16, .bf16: return 2
+        case .i8: return 1
+        }
+    }
+}
+
+/// Sequential little-endian reader with unaligned loads.
+struct ByteReader {
+    let bytes: [UInt8]
+    let path: String
+    var offset = 0
+
+    mutating func need(_ n: Int) throws(WhisperError) {
+        if offset + n > bytes.count { throw .truncatedModel(path: path, offset: offset + n) }
+    }
+    mutating func u8() throws(WhisperError) -> UInt8 {
+        try need(1); defer { offset += 1 }; return bytes[offset]
+    }
+    mutating func u16() throws(WhisperError) -> UInt16 {
+        try need(2); defer { offset += 2 }
+        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+    }
+    mutating func u32() throws(WhisperError) -> UInt32 {
+        try need(4); defer { offset += 4 }
+        return UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    }
+    mutating func string() throws(WhisperError) -> String {
+        let n = Int(try u16())
+        guard n >= 1 else { throw .malformedModel(path: path, reason: "empty string at byte \(offset)") }
+        try need(n)
+        defer { offset += n }
+        guard bytes[offset + n - 1] == 0 else {
+            throw .malformedModel(path: path, reason: "string at byte \(offset) lacks its NUL")
+        }
+        return String(decoding: bytes[offset ..< offset + n - 1], as: UTF8.self)
+    }
+    mutating func floats(count: Int, dtype: ModelVariable.DType) throws(WhisperError) -> [Float] {
+        let nbytes = count * dtype.itemSize
+        try need(nbytes)
+        let start = offset
+        offset += nbytes
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            bytes.withUnsafeBytes { raw in
+                let p = raw.baseAddress! + start
+                switch dtype {
+                case .f32:
+                    for i in 0..<count { out[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+                case .f16:
+                    for i in 0..<count { out[i] = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+                case .bf16:
+                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16) }
+                case .i8:
+                    for i in 0..<count { out[i] = Float(Int8(bitPattern: p.load(fromByteOffset: i, as: UInt8.self))) }
+                case .i16:
+                    for i in 0..<count { out[i] = Float(Int16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)) }
+                case .i32:
+                    for i in 0..<count { out[i] = Float(Int32(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)) }
+                }
+            }
+            initialized = count
+        }
+    }
+}
+
+/// IEEE half → single, exact (subnormals, inf, NaN included).
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let exp = Int((h >> 10) & 0x1f)
+    let mant = UInt32(h & 0x3ff)
+    if exp == 0 {
+        if mant == 0 { return Float(bitPattern: sign) }
+        // subnormal: mant · 2^-24
+        let v = Float(mant) * 5.9604644775390625e-08
+        return sign != 0 ? -v : v
+    }
+    if exp == 31 { return Float(bitPattern: sign | 0x7f80_0000 | (mant << 13)) }
+    return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
+}

@@ -1,0 +1,206 @@
+/// Weights of one Linear layer: y = x·Wᵀ + b, W is (out × in).
+struct LinearWeights: Sendable {
+    var w: Matrix
+    var b: [Float]?
+}
+
+struct LayerNormWeights: Sendable {
+    var gamma: [Float]
+    var beta: [Float]
+}
+
+struct SelfAttentionWeights: Sendable {
+    var norm: LayerNormWeights
+    var qkv: LinearWeights   // (3D × D)
+    var out: LinearWeights   // (D × D)
+}
+
+struct CrossAttentionWeights: Sendable {
+    var norm: LayerNormWeights
+    var q: LinearWeights     // (D × D)
+    var kv: LinearWeights    // (2D × D)
+    var out: LinearWeights   // (D × D)
+}
+
+struct FFNWeights: Sendable {
+    var norm: LayerNormWeights
+    var up: LinearWeights    // (F × D)
+    var down: LinearWeights  // (D × F)
+}
+
+struct EncoderLayerWeights: Sendable {
+    var attn: SelfAttentionWeights
+    var ffn: FFNWeights
+}
+
+struct DecoderLayerWeights: Sendable {
+    var attn: SelfAttentionWeights
+    var cross: CrossAttentionWeights
+    var ffn: FFNWeights
+}
+
+/// The architecture's dimensions, all derived from tensor shapes.
+public struct ModelDimensions: Sendable, Equatable {
+    public var nMels: Int
+    public var dModel: Int
+    public var encoderHeads: Int
+    public var decoderHeads: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var ffn: Int
+    public var vocabSize: Int
+    public var audioContext: Int
+    public var textContext: Int
+}
+
+struct EncoderWeights: Sendable {
+    var conv1: LinearWeights   // (D × nMels·3) — conv as im2col GEMM
+    var conv2: LinearWeights   // (D × D·3)
+    var positions: Matrix      // (1500 × D)
+    var layers: [EncoderLayerWeights]
+    var norm: LayerNormWeights
+}
+
+struct DecoderWeights: Sendable {
+    var embedding: Matrix      // (V × D)
+    var positions: Matrix      // (448 × D)
+    var layers: [DecoderLayerWeights]
+    var norm: LayerNormWeights
+}
+
+/// Builds typed weights from a parsed model.bin, checking every shape.
+struct WeightBuilder {
+    let bin: ModelBinary
+    let path: String
+
+    func variable(_ name: String) throws(WhisperError) -> ModelVariable {
+        guard let v = bin.variables[name] else { throw .missingTensor(path: path, name: name) }
+        return v
+    }
+
+    /// Float values of `name`, dequantised if stored as int8/int16 with a `_scale`.
+    func floats(_ name: String, shape: [Int]) throws(WhisperError) -> [Float] {
+        let v = try variable(name)
+        guard v.shape == shape else { throw .badShape(path: path, name: name, expected: shape, found: v.shape) }
+        switch v.dtype {
+        case .f32, .f16, .bf16: return v.values
+        case .i8, .i16:
+            guard let s = bin.variables[name + "_scale"] else { return v.values }
+            let rows = shape.first ?? 1
+            let perRow = rows > 0 ? v.values.count / rows : 0
+            var out = v.values
+            if s.values.count == rows {
+                for r in 0..<rows {
+                    let sc = s.values[r]
+                    for i in 0..<perRow { out[r * perRow + i] /= sc }
+                }
+            } else if s.values.count == 1 {
+                let sc = s.values[0]
+                for i in out.indices { out[i] /= sc }
+            } else {
+                throw .badShape(path: path, name: name + "_scale", expected: [rows], found: s.shape)
+            }
+            return out
+        case .i32:
+            return v.values
+        }
+    }
+
+    func scalar(_ name: String) throws(WhisperError) -> Int {
+        let v = try variable(name)
+        guard v.values.count == 1 else { throw .badShape(path: path, name: name, expected: [], found: v.shape) }
+        return Int(v.values[0])
+    }
+
+    func matrix(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> Matrix {
+        Matrix(rows: rows, cols: cols, storage: try floats(name, shape: [rows, cols]))
+    }
+
+    func linear(_ prefix: String, out: Int, in inDim: Int, bias: Bool = true) throws(WhisperError) -> LinearWeights {
+        LinearWeights(w: try matrix(prefix + "/weight", out, inDim),
+                      b: bias ? try floats(prefix + "/bias", shape: [out]) : nil)
+    }
+
+    func norm(_ prefix: String, _ d: Int) throws(WhisperError) -> LayerNormWeights {
+        LayerNormWeights(gamma: try floats(prefix + "/gamma", shape: [d]), beta: try floats(prefix + "/beta", shape: [d]))
+    }
+
+    func layerCount(_ prefix: String) -> Int {
+        var n = 0
+        while bin.variables.keys.contains(where: { $0.hasPrefix("\(prefix)/layer_\(n)/") }) { n += 1 }
+        return n
+    }
+
+    func build() throws(WhisperError) -> (ModelDimensions, EncoderWeights, DecoderWeights) {
+        let conv1 = try variable("encoder/conv1/weight")
+        guard conv1.shape.count == 3, conv1.shape[2] == 3 else {
+            throw .badShape(path: path, name: "encoder/conv1/weight", expected: [-1, -1, 3], found: conv1.shape)
+        }
+        let d = conv1.shape[0], nMels = conv1.shape[1]
+        let emb = try variable("decoder/embeddings/weight")
+        guard emb.shape.count == 2, emb.shape[1] == d else {
+            throw .badShape(path: path, name: "decoder/embeddings/weight", expected: [-1, d], found: emb.shape)
+        }
+        let vocab = emb.shape[0]
+        let ffnV = try variable("encoder/layer_0/ffn/linear_0/weight")
+        let ffn = ffnV.shape.first ?? 0
+        let encPos = try variable("encoder/position_encodings/encodings")
+        let decPos = try variable("decoder/position_encodings/encodings")
+        guard encPos.shape.count == 2, encPos.shape[1] == d else {
+            throw .badShape(path: path, name: "encoder/position_encodings/encodings", expected: [1500, d], found: encPos.shape)
+        }
+        guard decPos.shape.count == 2, decPos.shape[1] == d else {
+            throw .badShape(path: path, name: "decoder/position_encodings/encodings", expected: [448, d], found: decPos.shape)
+        }
+        let encHeads = try scalar("encoder/num_heads"), decHeads = try scalar("decoder/num_heads")
+        guard encHeads > 0, d % encHeads == 0, decHeads > 0, d % decHeads == 0 else {
+            throw .malformedModel(path: path, reason: "num_heads \(encHeads)/\(decHeads) do not divide d_model \(d)")
+        }
+        let dims = ModelDimensions(nMels: nMels, dModel: d, encoderHeads: encHeads, decoderHeads: decHeads,
+                                   encoderLayers: layerCount("encoder"), decoderLayers: layerCount("decoder"),
+                                   ffn: ffn, vocabSize: vocab, audioContext: encPos.shape[0], textContext: decPos.shape[0])
+        guard dims.encoderLayers > 0, dims.decoderLayers > 0 else {
+            throw .malformedModel(path: path, reason: "no encoder or decoder layers")
+        }
+        if let act = bin.variables["decoder/activation"], act.values.first != 3 {
+            throw .malformedModel(path: path, reason: "decoder/activation \(act.values) is not GELU (3)")
+        }
+
+        func selfAttn(_ p: String) throws(WhisperError) -> SelfAttentionWeights {
+            SelfAttentionWeights(norm: try norm(p + "/layer_norm", d),
+                                 qkv: try linear(p + "/linear_0", out: 3 * d, in: d),
+                                 out: try linear(p + "/linear_1", out: d, in: d))
+        }
+        func ffnW(_ p: String) throws(WhisperError) -> FFNWeights {
+            FFNWeights(norm: try norm(p + "/layer_norm", d),
+                       up: try linear(p + "/linear_0", out: ffn, in: d),
+                       down: try linear(p + "/linear_1", out: d, in: ffn))
+        }
+        var encLayers: [EncoderLayerWeights] = []
+        for l in 0..<dims.encoderLayers {
+            let p = "encoder/layer_\(l)"
+            encLayers.append(EncoderLayerWeights(attn: try selfAttn(p + "/self_attention"), ffn: try ffnW(p + "/ffn")))
+        }
+        var decLayers: [DecoderLayerWeights] = []
+        for l in 0..<dims.decoderLayers {
+            let p = "decoder/layer_\(l)"
+            let cross = CrossAttentionWeights(norm: try norm(p + "/attention/layer_norm", d),
+                                              q: try linear(p + "/attention/linear_0", out: d, in: d),
+                                              kv: try linear(p + "/attention/linear_1", out: 2 * d, in: d),
+                                              out: try linear(p + "/attention/linear_2", out: d, in: d))
+            decLayers.append(DecoderLayerWeights(attn: try selfAttn(p + "/self_attention"), cross: cross, ffn: try ffnW(p + "/ffn")))
+        }
+        let c1 = try floats("encoder/conv1/weight", shape: [d, nMels, 3])
+        let c2 = try floats("encoder/conv2/weight", shape: [d, d, 3])
+        let enc = EncoderWeights(
+            conv1: LinearWeights(w: Matrix(rows: d, cols: nMels * 3, storage: c1), b: try floats("encoder/conv1/bias", shape: [d])),
+            conv2: LinearWeights(w: Matrix(rows: d, cols: d * 3, storage: c2), b: try floats("encoder/conv2/bias", shape: [d])),
+            positions: try matrix("encoder/position_encodings/encodings", encPos.shape[0], d),
+            layers: encLayers, norm: try norm("encoder/layer_norm", d))
+        let dec = DecoderWeights(
+            embedding: try matrix("decoder/embeddings/weight", vocab, d),
+            positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
+            layers: decLayers, norm: try norm("decoder/layer_norm", d))
+        return (dims, enc, dec)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Cross-attention keys/values of one encoder output, per decoder layer:
+/// (1500 × 2D) rows, K in columns [0, D), V in [D, 2D).
+///
+/// Exists so the K/V projection (the biggest decoder cost per window) runs once
+/// per encoder output and is reused by every temperature fallback.
+public struct CrossAttentionCache: Sendable {
+    var layers: [Matrix]
+    public var audioFrames: Int { layers.first?.rows ?? 0 }
+}
+
+/// The decoder's self-attention K/V cache for a batch of hypotheses.
+///
+/// Exists so each decoding step costs one token per hypothesis, and so beam
+/// search can reorder the cache by beam origin.
+struct SelfAttentionCache {
+    let capacity: Int
+    let d: Int
+    private(set) var batch: Int
+    private(set) var length = 0
+    var keys: [[Float]]
+    var values: [[Float]]
+
+    init(layers: Int, batch: Int, capacity: Int, d: Int) {
+        self.capacity = capacity
+        self.d = d
+        self.batch = batch
+        keys = Array(repeating: [Float](repeating: 0, count: batch * capacity * d), count: layers)
+        values = keys
+    }
+
+    /// New batch where hypothesis i continues hypothesis origins[i].
+    mutating func reorder(_ origins: [Int]) {
+        let n = length * d, stride = capacity * d
+        for l in keys.indices {
+            var nk = [Float](repeating: 0, count: origins.count * stride)
+            var nv = nk
+            keys[l].withUnsafeBufferPointer { ok in
+                values[l].withUnsafeBufferPointer { ov in
+                    nk.withUnsafeMutableBufferPointer { k in
+                        nv.withUnsafeMutableBufferPointer { v in
+                            for (i, o) in origins.enumerated() {
+                                (k.baseAddress! + i * stride).update(from: ok.baseAddress! + o * stride, count: n)
+                                (v.baseAddress! + i * stride).update(from: ov.baseAddress! + o * stride, count: n)
+                            }
+                        }
+                    }
+                }
+            }
+            keys[l] = nk
+            values[l] = nv
+        }
+        batch = origins.count
+    }
+
+    mutating func advance(_ n: Int) { length += n }
+}
+
+extension WhisperModel {
+    /// Cross-attention K/V for every decoder layer (computed once per encoder output).
+    public func crossAttentionCache(_ enc: EncoderOutput) -> CrossAttentionCache {
+        CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv.w, $0.cross.kv.b) })
+    }
+
+    func makeCache(batch: Int) -> SelfAttentionCache {
+        SelfAttentionCache(layers: dimensions.decoderLayers, batch: batch, capacity: dimensions.textContext, d: dimensions.dModel)
+    }
+
+    /// Runs `count` new tokens per hypothesis (tokens beam-major: batch × count) at
+    /// positions cache.length ..< cache.length+count; returns the final-LN hidden
+    /// states (batch·count × D) and extends the cache.
+    func decoderForward(tokens: [Int], count: Int, cache: inout SelfAttentionCache, cross: CrossAttentionCache) -> Matrix {
+        let d = dimensions.dModel, heads = dimensions.decoderHeads, dh = d / heads
+        let batch = cache.batch
+        precondition(tokens.count == batch * count)
+        let p0 = cache.length
+        precondition(p0 + count <= cache.capacity, "decoder context exceeded")
+        var x = Matrix(zeros: batch * count, d)
+        for b in 0..<batch {
+            for t in 0..<count {
+                let tok = tokens[b * count + t], row = b * count + t
+                for i in 0..<d {
+                    x.storage[row * d + i] = decoder.embedding.storage[tok * d + i] + decoder.positions.storage[(p0 + t) * d + i]
+                }
+            }
+        }
+        let rows = batch * count
+        let stride = cache.capacity * d
+        for (l, layer) in decoder.layers.enumerated() {
+            let n1 = layerNorm(x, gamma: layer.attn.norm.gamma, beta: layer.attn.norm.beta)
+            let qkv = linear(n1, layer.attn.qkv.w, layer.attn.qkv.b)
+            // append K, V
+            for b in 0..<batch {
+                for t in 0..<count {
+                    let src = (b * count + t) * 3 * d
+                    let dst = b * stride + (p0 + t) * d
+                    for i in 0..<d {
+                        cache.keys[l][dst + i] = qkv.storage[src + d + i]
+                        cache.values[l][dst + i] = qkv.storage[src + 2 * d + i]
+                    }
+                }
+            }
+            var att = [Float](repeating: 0, count: rows * d)
+            qkv.storage.withUnsafeBufferPointer { q in
+                cache.keys[l].withUnsafeBufferPointer { k in
+                    cache.values[l].withUnsafeBufferPointer { v in
+                        att.withUnsafeMutableBufferPointer { o in
+                            for b in 0..<batch {
+                                AttentionKernel.attend(q: q.baseAddress! + b * count * 3 * d, ldq: 3 * d, qRows: count,
+                                                       k: k.baseAddress! + b * stride, v: v.baseAddress! + b * stride, ldkv: d,
+                                                       kvRows: p0 + count, heads: heads, headDim: dh, causalOffset: p0,
+                                                       out: o.baseAddress! + b * count * d, ldo: d)
+                            }
+                        }
+                    }
+                }
+            }
+            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att), layer.attn.out.w, layer.attn.out.b).storage)
+            // cross-attention
+            let n2 = layerNorm(x, gamma: layer.cross.norm.gamma, beta: layer.cross.norm.beta)
+            let q2 = linear(n2, layer.cross.q.w, layer.cross.q.b)
+            var att2 = [Float](repeating: 0, count: rows * d)
+            let kv = cross.layers[l]
+            q2.storage.withUnsafeBufferPointer { q in
+                kv.storage.withUnsafeBufferPointer { kvp in
+                    att2.withUnsafeMutableBufferPointer { o in
+                        AttentionKernel.attend(q: q.baseAddress!, ldq: d, qRows: rows,
+                                               k: kvp.baseAddress!, v: kvp.baseAddress! + d, ldkv: 2 * d,
+                                               kvRows: kv.rows, heads: heads, headDim: dh, causalOffset: nil,
+                                               out: o.baseAddress!, ldo: d)
+                    }
+                }
+            }
+            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att2), layer.cross.out.w, layer.cross.out.b).storage)
+            addInPlace(&x.storage, ffn(layer.ffn, x).storage)
+        }
+        cache.advance(count)
+        return layerNorm(x, gamma: decoder.norm.gamma, beta: decoder.norm.beta)
+    }
+
+    /// logits = h · Eᵀ for each row of `hidden` (rows × V).
+    func logits(_ hidden: Matrix) -> Matrix {
+        linear(hidden, decoder.embedding, nil)
+    }
+}
