@@ -62,43 +62,27 @@ extension WhisperModel {
         return generateWithFallback(cross: cross, prompt: prompt, options: options, rng: &rng)
     }
 
-    /// Transcribes a short file (≤ 30 s: window 0 only; longer input is cut at 30 s).
+    /// Transcribes an in-memory buffer (meant for short files; memory grows with length):
+    /// language detection if needed, then the full §5.2 loop over every window.
     /// `samples` are s16 values / 32768 at 16 kHz mono.
     public func transcribeShort(samples: [Float], options: DecodingOptions = DecodingOptions()) throws(WhisperError) -> [Segment] {
         guard samples.count > 40 else { throw .invalidInput("need more than 40 samples, got \(samples.count)") }
-        let (full, _) = spectrogram.full(samples: samples)
-        let content = LogMelSpectrogram.contentFrames(samples: samples.count)
-        let size = min(2 * dimensions.audioContext, content)
-        var language = options.language ?? "en"
-        if tokenizer.multilingual && options.language == nil {
-            let n = min(2 * dimensions.audioContext, full.frameCount)
-            let det = detectLanguage(features: MelWindow(startFrame: 0, features: full.features.columns(0, n, rowMajorMels: true)))
-            language = det.first?.code ?? "en"
-        }
-        let window = MelWindow(startFrame: 0, features: full.features.columns(0, size, rowMajorMels: true))
-        var previous: [Int] = []
-        if let p = options.initialPrompt { previous = tokenizer.encode(" " + p.trimmingCharacters(in: .whitespaces)) }
-        let prompt = self.prompt(previous: previous, language: language, task: options.task, withoutTimestamps: options.withoutTimestamps)
-        var rng = WhisperRNG(seed: 0)
-        let r = decodeWindow(features: window, prompt: prompt, options: options, rng: &rng)
-        if let ns = options.noSpeechThreshold, r.noSpeechProb > ns {
-            if let l = options.logProbThreshold, r.avgLogprob <= l { return [] }
-            if options.logProbThreshold == nil { return [] }
-        }
-        let split = WindowSplit.split(tokens: r.tokens, timestampBegin: tokenizer.timestampBegin, timeOffset: 0, segmentSize: size)
+        let (full, g) = spectrogram.full(samples: samples)
+        let language = options.language ?? (tokenizer.multilingual ? detectLanguage(fullFeatures: full).first?.code ?? "en" : "en")
+        let lf = LongFormTranscriber(model: self, options: options)
+        var state = lf.start(totalSamples: samples.count, globalMax: g, language: language)
         var out: [Segment] = []
-        for p in split.pieces {
-            let text = tokenizer.decode(p.tokens)
-            if p.start == p.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
-            out.append(Segment(id: out.count + 1, seek: 0, start: p.start, end: p.end, text: text, tokens: p.tokens,
-                               temperature: r.temperature, avgLogprob: r.avgLogprob,
-                               compressionRatio: r.compressionRatio, noSpeechProb: r.noSpeechProb))
+        while let w = lf.nextWindow(state) {
+            let window = MelWindow(startFrame: w.startFrame, features: full.features.columns(w.startFrame, w.frameCount))
+            out += lf.advance(&state, window: window).segments
         }
         return out
     }
+
+    /// Language detection on the first 3000 of all N//160+1 frames (§5.1).
+    public func detectLanguage(fullFeatures full: MelWindow) -> [(code: String, probability: Float)] {
+        let n = min(2 * dimensions.audioContext, full.frameCount)
+        return detectLanguage(features: MelWindow(startFrame: 0, features: full.features.columns(0, n)))
+    }
 }
 
-extension Matrix {
-    /// For an nMels × frames matrix: frames [c0, c0+n).
-    func columns(_ c0: Int, _ n: Int, rowMajorMels: Bool) -> Matrix { columns(c0, n) }
-}
