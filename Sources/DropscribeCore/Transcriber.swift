@@ -25,20 +25,21 @@ public struct TranscriptionJob: Sendable {
     public var source: FilePath
     /// The name shown in messages (the path relative to the inbox).
     public var displayName: String
-    /// The last checkpoint of an earlier attempt, if any: resume after it.
-    public var resumeFrom: JournalEntry?
+    /// Checkpoints of earlier attempts, oldest first: resume after the last.
+    public var journal: [JournalEntry]
+    public var resumeFrom: JournalEntry? { journal.last }
     /// Journals a checkpoint durably (appended to X.processing and fsynced) before returning.
     public var checkpoint: @Sendable (JournalEntry) throws -> Void
     /// Becomes true when the worker is asked to stop (SIGTERM): finish the window, checkpoint, throw `.interrupted`.
     public var shouldStop: @Sendable () -> Bool
     public var logger: Logger
 
-    public init(source: FilePath, displayName: String, resumeFrom: JournalEntry?,
+    public init(source: FilePath, displayName: String, journal: [JournalEntry],
                 checkpoint: @escaping @Sendable (JournalEntry) throws -> Void,
                 shouldStop: @escaping @Sendable () -> Bool, logger: Logger) {
         self.source = source
         self.displayName = displayName
-        self.resumeFrom = resumeFrom
+        self.journal = journal
         self.checkpoint = checkpoint
         self.shouldStop = shouldStop
         self.logger = logger

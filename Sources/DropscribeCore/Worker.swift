@@ -91,7 +91,7 @@ public struct WorkerRunner: Sendable {
         }
         let stop = StopFlag.installingSignalHandler()
         let transcription = TranscriptionJob(
-            source: job.path, displayName: relativePath, resumeFrom: info.journal.last,
+            source: job.path, displayName: relativePath, journal: info.journal,
             checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger)
         let result: TranscriptionResult
         do {

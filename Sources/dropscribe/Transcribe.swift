@@ -1,20 +1,147 @@
 import ArgumentParser
 import DropscribeCore
 import Foundation
+import Glibc
+import HotFolder
+import Logging
+import SystemPackage
+import Transcripts
 
 /// `dropscribe transcribe`: one-shot transcription of files named on the command line.
 struct Transcribe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Transcribe files given on the command line, writing the same outputs as the daemon.")
+        abstract: "Transcribe files given on the command line, with the same engine and outputs as the daemon.",
+        discussion: """
+            With --format or --output-dir, writes FILE.txt, FILE.srt, … (the source name plus the format's \
+            extension) into the output folder (default: beside each file). Without either, prints the \
+            transcript to stdout. Shows a progress bar when stderr is a terminal. Exit status 1 if any \
+            file failed.
+            """)
 
     @Argument(help: ArgumentHelp("Audio or video files.", valueName: "file"))
     var files: [String]
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(help: ArgumentHelp("Model folder (faster-whisper/CTranslate2 format).", valueName: "dir"))
+    var model: String?
+
+    @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where to write the outputs.", valueName: "dir"))
+    var outputDir: String?
+
+    @Option(help: ArgumentHelp("Comma-separated formats: txt,srt,vtt,tsv,json (or all).", valueName: "list"))
+    var format: String?
+
+    @Option(name: .customLong("beam-size"), help: "Beam size (1 = greedy).")
+    var beamSize: Int?
+
+    @Option(help: ArgumentHelp("Language code (default: detect on multilingual models).", valueName: "code"))
+    var language: String?
+
+    @Option(help: ArgumentHelp("transcribe or translate (multilingual models).", valueName: "task"))
+    var task: String?
+
+    @Flag(name: .customLong("word-timestamps"), help: "Word-level timestamps.")
+    var wordTimestamps = false
+
+    @Option(name: .customLong("initial-prompt"), help: ArgumentHelp("Text to condition the first window on.", valueName: "text"))
+    var initialPrompt: String?
+
+    @Option(help: ArgumentHelp("Temperatures for the fallback, comma-separated.", valueName: "list"))
+    var temperatures: String?
+
+    @Option(help: "BLAS threads (default: all cores).")
+    var threads: Int?
+
     func run() async throws {
-        try await reporting {
-            throw CommandFailure.usage("transcribe is not available yet")
+        try await reporting { try transcribeAll() }
+    }
+
+    private func transcribeAll() throws {
+        do {
+            var config = try options.load()
+            let cwd = FileManager.default.currentDirectoryPath
+            if let model { config.model.path = cwd.appendingPath(model); config.baseDirectory = cwd }
+            if let beamSize {
+                guard (1...64).contains(beamSize) else { throw CommandFailure.usage("--beam-size must be between 1 and 64") }
+                config.model.beamSize = beamSize
+            }
+            if let language { config.model.language = language }
+            if let task {
+                guard ["transcribe", "translate"].contains(task) else { throw CommandFailure.usage("--task must be transcribe or translate") }
+                config.model.task = task
+            }
+            if wordTimestamps { config.model.wordTimestamps = true }
+            if let initialPrompt { config.model.initialPrompt = initialPrompt }
+            if let temperatures {
+                let list = temperatures.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !list.isEmpty else { throw CommandFailure.usage("--temperatures must be numbers, comma-separated") }
+                config.model.temperatures = list
+            }
+            if let threads { config.threadsPerWorker = threads }
+            let writeFiles = format != nil || outputDir != nil
+            if let format { config.formats = format.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            if !writeFiles { config.formats = ["txt"] }
+            let logger = Logs.bootstrap(level: "warning")
+            var transcriber = try Transcribers.whisper(config: config, logger: logger)
+            let bar = isatty(2) == 1 ? ProgressBar() : nil
+            var failures = 0
+            for file in files {
+                let path = cwd.appendingPath(file)
+                let name = (path as NSString).lastPathComponent
+                bar?.start(name)
+                if let bar {
+                    transcriber.progress = { @Sendable fraction in bar.update(fraction) }
+                }
+                let job = TranscriptionJob(source: FilePath(path), displayName: file, journal: [],
+                                           checkpoint: { _ in }, shouldStop: { false }, logger: logger)
+                do {
+                    let result = try transcriber.transcribe(job)
+                    bar?.finish()
+                    if writeFiles {
+                        let folder = outputDir.map { cwd.appendingPath($0) } ?? (path as NSString).deletingLastPathComponent
+                        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        for (ext, contents) in result.outputs {
+                            let format = try OutputFormat(parsing: ext)
+                            let target = (folder as NSString).appendingPathComponent(outputFileName(forSource: name, format: format))
+                            try AtomicFile.write(contents, to: FilePath(target))
+                            FileHandle.standardError.write(Data("wrote \(target)\n".utf8))
+                        }
+                    } else if let text = result.outputs.first?.contents {
+                        FileHandle.standardOutput.write(Data(text))
+                    }
+                } catch {
+                    bar?.finish()
+                    failures += 1
+                    FileHandle.standardError.write(Data("dropscribe: \(error)\n".utf8))
+                }
+            }
+            if failures > 0 { throw CommandFailure.jobFailed("\(failures) of \(files.count) file\(files.count == 1 ? "" : "s") failed") }
         }
     }
+}
+
+/// A one-line progress bar on stderr, redrawn in place.
+final class ProgressBar: @unchecked Sendable {
+    // Invariant: used from the transcribing thread only.
+    private var name = ""
+    private var started = Date()
+
+    func start(_ name: String) {
+        self.name = name
+        started = Date()
+        update(0)
+    }
+
+    func update(_ fraction: Double) {
+        let width = 30
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let elapsed = Date().timeIntervalSince(started)
+        let eta = fraction > 0 ? elapsed / fraction * (1 - fraction) : 0
+        let line = String(format: "\r%@ [%@%@] %3.0f%%  %.0fs left ", name,
+                          String(repeating: "#", count: filled), String(repeating: ".", count: width - filled), fraction * 100, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

@@ -1,0 +1,204 @@
+import Foundation
+import HotFolder
+import Logging
+import MediaDecoding
+import SystemPackage
+import Transcripts
+import Whisper
+
+/// The production transcriber: FFmpeg decoding streamed into the Whisper
+/// engine's long-form loop, one 30-second window at a time, with a checkpoint
+/// journaled after every window.
+///
+/// Memory stays at the model plus one window whatever the file's length: a
+/// first streaming pass computes the file-wide log-mel maximum (journaled, so
+/// a resumed job skips it), then the second pass keeps only the samples the
+/// next window needs. A resumed job seeks the decoder to its checkpoint, and
+/// its outputs are byte-identical to an uninterrupted run's.
+public struct WhisperTranscriber: Transcriber {
+    public let model: WhisperModel
+    public let options: DecodingOptions
+    public let formats: [OutputFormat]
+    public let modelName: String
+    /// Called after each window with the fraction done (for a progress bar).
+    public var progress: (@Sendable (Double) -> Void)?
+
+    public init(model: WhisperModel, options: DecodingOptions, formats: [OutputFormat], modelName: String) {
+        self.model = model
+        self.options = options
+        self.formats = formats
+        self.modelName = modelName
+    }
+
+    /// What each journal line holds for this transcriber.
+    struct Checkpoint: Codable {
+        var globalMax: Float
+        var totalSamples: Int
+        var language: String
+        var languageProbability: Float
+        /// Nil in the first line, written after the prepass.
+        var state: TranscriptionState?
+        /// The segments this window added (all segments = the concatenation over the journal).
+        var segments: [Whisper.Segment]
+    }
+
+    public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
+        let name = job.displayName
+        var checkpoints: [Checkpoint] = []
+        for entry in job.journal {
+            if let c = try? JSONDecoder().decode(Checkpoint.self, from: Data(entry.state.utf8)) { checkpoints.append(c) }
+        }
+        if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int, size == 0 {
+            throw TranscriptionFailure(kind: .emptyFile, message: "\(name): the file is empty")
+        }
+        let decoderOptions = DecoderOptions(logger: job.logger)
+
+        // Pass 1: the file-wide maximum G and the length, in constant memory.
+        var head: Checkpoint
+        if let first = checkpoints.first {
+            head = first
+        } else {
+            let decoder = try open(job.source.string, name: name, options: decoderOptions)
+            var acc = MelMaxAccumulator(spectrogram: model.spectrogram)
+            var firstWindow: [Float] = []
+            let firstWindowSamples = 160 * (2 * model.dimensions.audioContext) + 400
+            while let chunk = try read(decoder, name: name) {
+                if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
+                acc.feed(chunk)
+                if job.shouldStop() { throw .interrupted(name) }
+            }
+            for w in decoder.warnings { job.logger.warning("\(w)", metadata: ["job.id": "\(name)"]) }
+            let total = acc.sampleCount
+            let g = acc.finish()
+            guard total > 0 else {
+                throw TranscriptionFailure(kind: .corrupt, message: "\(name): no audio could be decoded")
+            }
+            var language = options.language ?? "en"
+            var probability: Float = 1
+            if options.language == nil, model.tokenizer.multilingual {
+                // §5.1: the first window sliced from all N//160+1 frames.
+                let frames = min(2 * model.dimensions.audioContext, LogMelSpectrogram.frameCount(samples: total))
+                let features = model.spectrogram.window(buffer: firstWindow[...], bufferStart: 0, totalSamples: total,
+                                                        startFrame: 0, frameCount: frames, globalMax: g)
+                if let top = model.detectLanguage(features: features).first {
+                    language = top.code
+                    probability = top.probability
+                }
+            }
+            head = Checkpoint(globalMax: g, totalSamples: total, language: language, languageProbability: probability,
+                              state: nil, segments: [])
+            try checkpoint(job, head, window: 0, progress: 0)
+        }
+
+        // Pass 2: window by window from the last checkpoint.
+        let longForm = LongFormTranscriber(model: model, options: options)
+        var state = checkpoints.last?.state
+            ?? longForm.start(totalSamples: head.totalSamples, globalMax: head.globalMax, language: head.language)
+        var segments = checkpoints.flatMap(\.segments)
+        var window = checkpoints.count
+        if !state.isFinished {
+            let decoder = try open(job.source.string, name: name, options: decoderOptions)
+            var bufferStart = max(0, 160 * state.seek - 200)
+            if bufferStart > 0 {
+                do { try decoder.seek(toSample: bufferStart) } catch {
+                    throw TranscriptionFailure(kind: .ioError, message: "\(name): cannot seek to the checkpoint: \(error)")
+                }
+            }
+            var buffer: [Float] = []
+            var exhausted = false
+            while let next = longForm.nextWindow(state) {
+                if job.shouldStop() { throw .interrupted(name) }
+                // Drop what no later window needs (seek never goes back), then read up to this window's end.
+                if next.samples.lowerBound > bufferStart {
+                    let drop = min(buffer.count, next.samples.lowerBound - bufferStart)
+                    buffer.removeFirst(drop)
+                    bufferStart += drop
+                }
+                while !exhausted && bufferStart + buffer.count < next.samples.upperBound {
+                    if let chunk = try read(decoder, name: name) { buffer += chunk } else { exhausted = true }
+                }
+                if bufferStart + buffer.count < next.samples.upperBound {
+                    // The file is shorter now than in the first pass: it changed under us.
+                    throw TranscriptionFailure(kind: .sourceChanged, message: "\(name): the audio ended early (the file changed?)")
+                }
+                guard let features = longForm.features(state, buffer: buffer[...], bufferStart: bufferStart) else { break }
+                let outcome = longForm.advance(&state, window: features)
+                segments += outcome.segments
+                window += 1
+                let fraction = Double(min(state.seek, state.contentFrames)) / Double(max(1, state.contentFrames))
+                var line = head
+                line.state = state
+                line.segments = outcome.segments
+                try checkpoint(job, line, window: window, progress: fraction)
+                progress?(fraction)
+            }
+        }
+
+        let transcript = Transcript(
+            language: head.language, languageProbability: Double(head.languageProbability),
+            duration: Double(head.totalSamples) / 16000,
+            segments: segments.map {
+                Transcript.Segment(id: $0.id, seek: $0.seek, start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokens,
+                                   temperature: Double($0.temperature), avgLogprob: Double($0.avgLogprob),
+                                   compressionRatio: Double($0.compressionRatio), noSpeechProb: Double($0.noSpeechProb))
+            })
+        return TranscriptionResult(outputs: formats.map { ($0.fileExtension, $0.renderBytes(transcript)) },
+                                   audioDuration: transcript.duration, model: modelName)
+    }
+
+    private func checkpoint(_ job: TranscriptionJob, _ c: Checkpoint, window: Int, progress: Double) throws(TranscriptionFailure) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            let text = String(decoding: try encoder.encode(c), as: UTF8.self)
+            try job.checkpoint(JournalEntry(window: window, progress: progress, time: Date().timeIntervalSince1970, state: text))
+        } catch let e as Errno where e == .noSpace || e == .diskQuotaExceeded {
+            throw TranscriptionFailure(kind: .diskFull, message: "\(job.displayName): disk full while journaling a checkpoint")
+        } catch {
+            throw TranscriptionFailure(kind: .ioError, message: "\(job.displayName): cannot journal a checkpoint: \(error)")
+        }
+    }
+
+    private func open(_ path: String, name: String, options: DecoderOptions) throws(TranscriptionFailure) -> AudioDecoder {
+        do { return try AudioDecoder(path: path, options: options) } catch { throw Self.failure(error, name: name) }
+    }
+
+    private func read(_ decoder: AudioDecoder, name: String) throws(TranscriptionFailure) -> [Float]? {
+        do { return try decoder.next() } catch { throw Self.failure(error, name: name) }
+    }
+
+    /// Maps the decoder's error codes onto the queue's failure kinds.
+    static func failure(_ error: MediaError, name: String) -> TranscriptionFailure {
+        let kind: FailureKind
+        switch error.code {
+        case .notMediaFile: kind = .notMedia
+        case .noAudioStream: kind = .noAudioStream
+        case .unsupportedCodec: kind = .unsupportedCodec
+        case .nothingDecodable: kind = .corrupt
+        case .permissionDenied: kind = .badInput
+        case .notFound, .ioError, .timedOut: kind = .ioError
+        default: kind = error.isPermanent ? .badInput : .ioError
+        }
+        return TranscriptionFailure(kind: kind, message: error.description)
+    }
+}
+
+/// Builds the engine's decoding options from the configuration's `[model]` section.
+extension Configuration.ModelSection {
+    public var decodingOptions: DecodingOptions {
+        var o = DecodingOptions()
+        o.beamSize = beamSize
+        o.bestOf = bestOf
+        o.patience = Float(patience)
+        o.lengthPenalty = Float(lengthPenalty)
+        o.temperatures = temperatures.map { Float($0) }
+        o.compressionRatioThreshold = Float(compressionRatioThreshold)
+        o.logProbThreshold = Float(logProbThreshold)
+        o.noSpeechThreshold = Float(noSpeechThreshold)
+        o.conditionOnPreviousText = conditionOnPreviousText
+        o.language = language.isEmpty ? nil : language
+        o.task = task == "translate" ? .translate : .transcribe
+        o.initialPrompt = initialPrompt.isEmpty ? nil : initialPrompt
+        return o
+    }
+}
