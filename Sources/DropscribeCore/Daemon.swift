@@ -324,7 +324,8 @@ public final class Daemon: Service, Sendable {
         let config = configuration
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         let started = Date()
-        let args = ["worker"] + worker.arguments + ["--inbox", layout.root.string, "--owner-pid", "\(getpid())", "--job", rel]
+        // "--opt=value" form: a job name may start with a dash.
+        let args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
         var outcome: WorkerOutcome?
         var status: TerminationStatus?
         var pid: Int32 = 0

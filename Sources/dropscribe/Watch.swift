@@ -49,7 +49,7 @@ struct Watch: AsyncParsableCommand {
             }
             let logger = Logs.bootstrap(level: config.logLevel)
             var workerArgs: [String] = []
-            if let file = options.file { workerArgs += ["--config", file] }
+            if let file = options.file { workerArgs.append("--config=\(file)") }
             if testTranscriber { workerArgs.append("--test-transcriber") }
             let daemon = Daemon(configuration: config, configFile: options.file, layout: layout,
                                 worker: WorkerCommand(executable: Self.executablePath(), arguments: workerArgs), logger: logger)
