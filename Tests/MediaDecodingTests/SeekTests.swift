@@ -49,4 +49,30 @@ struct SeekTests {
         let reference = try FFmpegCLI.s16(path).dropFirst(target).prefix(got.count)
         #expect(maxAbsDifference(got[...], reference) <= 1.0 / 32768)
     }
+
+    /// Resuming an hour-long MP3 near its end: the seek lands where a streaming decode from
+    /// the start is, sample for sample.
+    @Test func seekNearTheEndOfAnHourLongMP3() throws {
+        let path = Corpus.path("long/long-60min.mp3")
+        let target = 16000 * (57 * 60 + 13) + 321
+        let reference = try AudioDecoder(path: path, options: .quiet)
+        var skipped = 0
+        var expected: [Float] = []
+        while expected.count < 32000, let chunk = try reference.next() {
+            let start = max(0, target - skipped)
+            if start < chunk.count { expected += chunk[start...] }
+            skipped += chunk.count
+        }
+        let clock = ContinuousClock()
+        let decoder = try AudioDecoder(path: path, options: .quiet)
+        var got: [Float] = []
+        let elapsed = try clock.measure {
+            try decoder.seek(toSample: target)
+            while got.count < 32000, let chunk = try decoder.next() { got += chunk }
+        }
+        print("seek long-60min.mp3 to 57:13: \(elapsed)")
+        let n = min(got.count, expected.count, 32000)
+        #expect(n == 32000)
+        #expect(maxAbsDifference(got[0..<n], expected[0..<n]) <= 2.0 / 32768)
+    }
 }
