@@ -75,4 +75,29 @@ struct SeekTests {
         #expect(n == 32000)
         #expect(maxAbsDifference(got[0..<n], expected[0..<n]) <= 2.0 / 32768)
     }
+
+    /// Why AAC seeks are compared by RMS: with perceptual noise substitution switched off in
+    /// the encoder, an AAC seek is exact like the other codecs.
+    @Test func aacWithoutNoiseSubstitutionSeeksExactly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aac-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("nopns.m4a").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-i", Corpus.path("formats/sample-44k-stereo.wav"),
+                       "-c:a", "aac", "-b:a", "96k", "-aac_pns", "0", file]
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        let full = try decodeAll(file)
+        let decoder = try AudioDecoder(path: file, options: .quiet)
+        for target in [16000 * 3 + 12345, 16000 * 7 + 5, 16000 * 11 + 999] {
+            try decoder.seek(toSample: target)
+            var got: [Float] = []
+            while got.count < 32000, let c = try decoder.next() { got += c }
+            let m = maxAbsDifference(got.prefix(32000), full[target..<min(full.count, target + 32000)])
+            #expect(m <= 2.0 / 32768, "@\(target): max difference \(m)")
+        }
+    }
 }
