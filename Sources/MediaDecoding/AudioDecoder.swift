@@ -445,7 +445,11 @@ public final class AudioDecoder {
             if got > 0 {
                 scratchS16.withUnsafeBufferPointer { buf in
                     emit(count: Int(got)) { range in
-                        for i in range { pending.append(Float(buf[i]) * (1 / 32768)) }
+                        let start = pending.count
+                        pending.append(contentsOf: repeatElement(0, count: range.count))
+                        pending.withUnsafeMutableBufferPointer { out in
+                            for (j, i) in range.enumerated() { out[start + j] = Float(buf[i]) * (1 / 32768) }
+                        }
                     }
                 }
             }

@@ -4,10 +4,10 @@
 #             `ffmpeg -i FILE -ac 1 -ar 16000 -f f32le - >/dev/null`
 #   peak RSS: decoding a 1-min file vs a long one (getrusage maxrss of the test process,
 #             which runs only the probe)
-# Usage: Tests/MediaDecodingTests/measure-decoder.sh [SPEED_FILE] [LONG_FILE]
-# (defaults: .corpus/long/long-60min.mp3 and /tmp/corpus-long/long/long-180min.flac if present)
+# Usage: packaging/measure-decoder.sh [SPEED_FILE] [LONG_FILE]
+# (defaults: $DROPSCRIBE_CORPUS or .corpus: long/long-60min.mp3, and /tmp/corpus-long/long/long-180min.flac)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 CORPUS=${DROPSCRIBE_CORPUS:-$PWD/.corpus}
 SPEED_FILE=${1:-$CORPUS/long/long-60min.mp3}
 LONG_FILE=${2:-/tmp/corpus-long/long/long-180min.flac}
