@@ -38,6 +38,7 @@ public final class Daemon: Service, Sendable {
         var lastRescan: Double = 0
         var stopping = false
         var killedByUs: Set<Int32> = []
+        var lastMemoryWarning: Double = 0
     }
 
     let layout: InboxLayout
@@ -180,6 +181,7 @@ public final class Daemon: Service, Sendable {
         }
         var claims: [Claim] = []
         var free = state.withLock { s in s.stopping ? 0 : s.configuration.workers - s.running.count }
+        if free > 0, !memoryAllowsAnotherJob(config: config, now: now) { free = 0 }
         for job in takeovers where free > 0 {
             do {
                 if let claim = try queue.takeOver(job, now: now) {
@@ -315,6 +317,46 @@ public final class Daemon: Service, Sendable {
         } catch {
             logger.error("cannot mark pending", metadata: ["job.id": "\(job)", "error": "\(error)"])
         }
+    }
+
+    // MARK: memory
+
+    /// What one job needs: the model's weights widened to float32 plus one
+    /// window's working set (features, encoder activations, caches).
+    static func estimatedJobBytes(modelDirectory: String) -> Int64 {
+        let modelFile = (try? FileManager.default.attributesOfItem(atPath: modelDirectory + "/model.bin")[.size] as? Int) ?? 0
+        return Int64(modelFile) * 2 + 256 << 20
+    }
+
+    /// The kernel's estimate of memory available without swapping (MemAvailable).
+    static func availableMemoryBytes() -> Int64? {
+        // Lets the tests simulate a machine short of memory.
+        if let mb = ProcessInfo.processInfo.environment["DROPSCRIBE_MEMAVAILABLE_MB"].flatMap({ Int64($0) }) { return mb << 20 }
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int64($0) }
+            return kb.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    /// A job is only started when the machine has room for it; otherwise the
+    /// daemon waits (and says so, once a minute) rather than letting the
+    /// kernel's OOM killer pick a victim.
+    private func memoryAllowsAnotherJob(config: Configuration, now: Double) -> Bool {
+        guard let available = Self.availableMemoryBytes() else { return true }
+        let needed = Self.estimatedJobBytes(modelDirectory: config.resolve(config.model.path))
+        if available >= needed { return true }
+        let shouldLog = state.withLock { s -> Bool in
+            if now - s.lastMemoryWarning < 60 { return false }
+            s.lastMemoryWarning = now
+            return true
+        }
+        if shouldLog {
+            logger.warning("not starting a job: too little memory available", metadata: [
+                "available.mb": "\(available >> 20)", "needed.mb": "\(needed >> 20)"])
+        }
+        return false
     }
 
     // MARK: workers

@@ -240,6 +240,20 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/transcripts/a/talk.wav.txt"))
         #expect(ws.names(ws.inbox + "/transcripts") == ["a", "a/talk.wav.txt"], "no markers inside output_dir")
     }
+
+    @Test func noJobStartsWhileMemoryIsShort() throws {
+        let ws = Workspace(config: Self.fast())
+        ws.drop("waits.wav", "audio")
+        let daemon = try ws.startDaemon(environment: ["DROPSCRIBE_MEMAVAILABLE_MB": "64"])
+        #expect(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ws.inbox + "/waits.wav.pending") })
+        usleep(2_000_000)
+        #expect(FileManager.default.fileExists(atPath: ws.inbox + "/waits.wav.pending"), "the job must wait")
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.log.contains("too little memory available"))
+        let again = try ws.startDaemon(tag: "d2")
+        #expect(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ws.inbox + "/waits.wav.done") }, "\(again.log)")
+        #expect(again.terminate() == 0)
+    }
 }
 
 enum JobStateLike {

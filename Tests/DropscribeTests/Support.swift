@@ -90,10 +90,11 @@ final class Workspace {
         return counts
     }
 
-    func startDaemon(_ extraArgs: [String] = [], windowMilliseconds: Int = 30, windows: Int = 4, tag: String = "d") throws -> DaemonProcess {
+    func startDaemon(_ extraArgs: [String] = [], windowMilliseconds: Int = 30, windows: Int = 4, tag: String = "d",
+                     environment: [String: String] = [:]) throws -> DaemonProcess {
         try DaemonProcess(workspace: self, args: ["watch", "--config", configFile, "--test-transcriber"] + extraArgs,
                           environment: ["DROPSCRIBE_TEST_LOG": seenLog, "DROPSCRIBE_TEST_WINDOW_MS": "\(windowMilliseconds)",
-                                        "DROPSCRIBE_TEST_WINDOWS": "\(windows)"],
+                                        "DROPSCRIBE_TEST_WINDOWS": "\(windows)"].merging(environment) { $1 },
                           logFile: root + "/\(tag).log")
     }
 }
