@@ -13,6 +13,7 @@ Everything runs with faster-whisper's documented setup
 and audio passed by path (faster_whisper.decode_audio, PyAV -> s16 mono 16 kHz).
 """
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -81,11 +82,13 @@ def _dump(o, indent=0):
     return json.dumps(o, ensure_ascii=False)
 
 
-def write_json(path, obj):
+def write_json(path, obj, quiet=False):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write(_dump(_clean(obj)) + "\n")
-    print("wrote %s (%d bytes)" % (os.path.relpath(path, REPO), os.path.getsize(path)), flush=True)
+    os.replace(path + ".tmp", path)
+    if not quiet:
+        print("wrote %s (%d bytes)" % (os.path.relpath(path, REPO), os.path.getsize(path)), flush=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -115,6 +118,7 @@ def versions():
     }
 
 
+@functools.lru_cache(maxsize=None)
 def model_info(models_dir, name):
     d = os.path.join(models_dir, name)
     return {
@@ -357,14 +361,41 @@ def make_decode(args, name):
     tok_kw = None
     clips_out = []
     language = []
-    for c in CLIPS:
+    previous = {}
+    prev_lang = {}
+    prev_path = os.path.join(args.out, "decode-%s.json" % name)
+    if args.resume and os.path.exists(prev_path):
+        with open(prev_path, encoding="utf-8") as f:
+            prev = json.load(f)
+        if prev["model"]["model.bin sha256"] == model_info(args.models, name)["model.bin sha256"]:
+            previous = {c["file"]: c for c in prev["clips"]}
+            tok_kw = prev["generate_kwargs"]
+        lang_path = os.path.join(args.out, "language-%s.json" % name)
+        if os.path.exists(lang_path):
+            with open(lang_path, encoding="utf-8") as f:
+                prev_lang = {c["file"]: c for c in json.load(f)["clips"]}
+    for c in CLIPS[: args.decode_clips]:
         rel = "clips/" + c
         path = os.path.join(args.corpus, rel)
         e = input_entry(args.corpus, rel)
+        old = previous.get(rel)
+        if old is not None and old["sha256"] == e["sha256"] and "greedy" in old:
+            clips_out.append(old)
+            if rel in prev_lang:
+                language.append(prev_lang[rel])
+            print("  decode %s %s: kept from the previous run (--resume)" % (name, c), flush=True)
+            continue
+        detected = None
         for beam in (5, 1):
+            # A multilingual model detects the language in the beam-5 run; the greedy run
+            # reuses that result (language=<detected>) instead of detecting it again: same
+            # prompt and tokens as language=None, one encoder pass less.
             segs, info, calls, windows, wall = transcribe_recorded(
-                model, path, beam_size=beam, temperature=0.0, condition_on_previous_text=True
+                model, path, beam_size=beam, temperature=0.0, condition_on_previous_text=True,
+                language=detected,
             )
+            if beam == 5 and info.all_language_probs:
+                detected = info.language
             w0 = calls[0]
             kw = dict(w0["kwargs"])
             if tok_kw is None:
@@ -384,6 +415,7 @@ def make_decode(args, name):
                 "windows": len(windows),
                 "language": info.language,
                 "language_probability": info.language_probability,
+                "language_given": detected is not None and beam == 1,
                 "segments": [segment_dict(s) for s in segs],
             }
             if len(windows) > 1:
@@ -405,6 +437,12 @@ def make_decode(args, name):
             print("  decode %s %s beam %d: %s (%.2fs)" % (
                 name, c, beam, " | ".join(s.text for s in segs)[:90], wall), flush=True)
         clips_out.append(e)
+        write_decode(args, name, tok_kw, clips_out, language)
+    del model
+
+
+def write_decode(args, name, tok_kw, clips_out, language):
+    """Written after every clip, so that an interrupted run still leaves usable goldens."""
     out = {
         "description": "faster-whisper transcribe(path, beam_size=B, temperature=0.0, "
         "condition_on_previous_text=True, other options default) per clip; window0 = the raw "
@@ -425,7 +463,6 @@ def make_decode(args, name):
             "clips": language,
         }
         write_json(os.path.join(args.out, "language-%s.json" % name), lang_out)
-    del model
 
 
 # --------------------------------------------------------------------------- 5. long form
@@ -512,6 +549,10 @@ def main():
     ap.add_argument("--only", default="features,encoder,decode,language,longform",
                     help="comma list of: features, encoder, decode (both models; language "
                     "comes with base), decode-tiny, decode-base, longform")
+    ap.add_argument("--decode-clips", type=int, default=len(CLIPS),
+                    help="decode only the first N clips (default all 40)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep clips already present in decode-*.json (same model, same sha256)")
     ap.add_argument("--longform-worker", choices=["plain", "words"], help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
