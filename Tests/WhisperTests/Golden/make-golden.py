@@ -504,10 +504,8 @@ def longform_worker(args):
 
 
 def make_longform(args):
-    outdir = os.path.join(REPO, "Tests", "Golden", "longform")
-    wer_py = os.path.join(REPO, "Tests", "Corpus", "wer.py")
-    ref = os.path.join(args.corpus, "long", "long-10min.txt")
-    for mode in ("plain", "words"):
+    modes = ("plain", "words") if args.longform_modes == "both" else (args.longform_modes,)
+    for mode in modes:
         with tempfile.TemporaryDirectory() as td:
             wout = os.path.join(td, "out.json")
             cmd = [sys.executable, os.path.abspath(__file__), "--corpus", args.corpus,
@@ -516,28 +514,42 @@ def make_longform(args):
             subprocess.run(cmd, check=True)
             with open(wout, encoding="utf-8") as f:
                 res = json.load(f)
-            hyp = os.path.join(td, "hyp.txt")
-            with open(hyp, "w", encoding="utf-8") as f:
-                f.write(" ".join(s["text"].strip() for s in res["segments"]) + "\n")
-            wer = subprocess.run([sys.executable, wer_py, ref, hyp, "--json"], check=True,
-                                 capture_output=True, text=True).stdout
-        wer = json.loads(wer)
-        doc = {
-            "description": "faster-whisper transcribe(long/long-10min.flac), tiny.en float32, "
-            "beam 5, default options" + (", word_timestamps=True" if mode == "words" else ""),
-            "versions": versions(),
-            "model": model_info(args.models, "tiny.en"),
-            "input": input_entry(args.corpus, LONG_FILE),
-            "reference": input_entry(args.corpus, "long/long-10min.txt"),
-            "wer": {"tool": "Tests/Corpus/wer.py REF HYP --json (hyp = segment texts, stripped, "
-                    "joined by spaces)", "result": wer},
-        }
-        doc.update(res)
-        name = "long-10min-tiny.en%s.json" % ("-words" if mode == "words" else "")
-        write_json(os.path.join(outdir, name), doc)
-        print("  longform %s: %d segments, wall %.1fs, rss %.0f MiB, WER %s" % (
-            mode, len(res["segments"]), res["resources"]["transcribe_wall_s"],
-            res["resources"]["peak_rss_mib"], wer.get("wer")), flush=True)
+            # keep the raw worker result next to the process so a failure below loses nothing
+            keep = os.path.join(tempfile.gettempdir(), "golden-longform-%s.json" % mode)
+            with open(keep, "w", encoding="utf-8") as f:
+                json.dump(res, f)
+        finish_longform(args, mode, res)
+
+
+def finish_longform(args, mode, res):
+    """WER + metadata around a worker result, then write the golden.
+    Also usable alone: --longform-result MODE=PATH (a saved worker output)."""
+    outdir = os.path.join(REPO, "Tests", "Golden", "longform")
+    wer_py = os.path.join(REPO, "Tests", "Corpus", "wer.py")
+    ref = os.path.join(args.corpus, "long", "long-10min.txt")
+    with tempfile.TemporaryDirectory() as td:
+        hyp = os.path.join(td, "hyp.txt")
+        with open(hyp, "w", encoding="utf-8") as f:
+            f.write(" ".join(s["text"].strip() for s in res["segments"]) + "\n")
+        wer = subprocess.run([sys.executable, wer_py, ref, hyp, "--json"], check=True,
+                             capture_output=True, text=True).stdout
+    wer = json.loads(wer)
+    doc = {
+        "description": "faster-whisper transcribe(long/long-10min.flac), tiny.en float32, "
+        "beam 5, default options" + (", word_timestamps=True" if mode == "words" else ""),
+        "versions": versions(),
+        "model": model_info(args.models, "tiny.en"),
+        "input": input_entry(args.corpus, LONG_FILE),
+        "reference": input_entry(args.corpus, "long/long-10min.txt"),
+        "wer": {"tool": "Tests/Corpus/wer.py REF HYP --json (hyp = segment texts, stripped, "
+                "joined by spaces)", "result": wer},
+    }
+    doc.update(res)
+    name = "long-10min-tiny.en%s.json" % ("-words" if mode == "words" else "")
+    write_json(os.path.join(outdir, name), doc)
+    print("  longform %s: %d segments, wall %.1fs, rss %.0f MiB, WER %s" % (
+        mode, len(res["segments"]), res["resources"]["transcribe_wall_s"],
+        res["resources"]["peak_rss_mib"], wer.get("wer")), flush=True)
 
 
 # --------------------------------------------------------------------------- main
@@ -553,6 +565,10 @@ def main():
                     help="decode only the first N clips (default all 40)")
     ap.add_argument("--resume", action="store_true",
                     help="keep clips already present in decode-*.json (same model, same sha256)")
+    ap.add_argument("--longform-modes", choices=["both", "plain", "words"], default="both",
+                    help="which long-form runs to make (default both)")
+    ap.add_argument("--longform-result", metavar="MODE=PATH",
+                    help="only finish a long-form golden from a saved worker output")
     ap.add_argument("--longform-worker", choices=["plain", "words"], help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -561,6 +577,12 @@ def main():
 
     if args.longform_worker:
         longform_worker(args)
+        return
+
+    if args.longform_result:
+        mode, path = args.longform_result.split("=", 1)
+        with open(path, encoding="utf-8") as f:
+            finish_longform(args, mode, json.load(f))
         return
 
     only = set(args.only.split(","))
