@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// Word error rate with the corpus's normalisation (Tests/Corpus/wer.py): lowercase,
+/// punctuation removed except inside numbers (4.5, 7:30), "1,500" → "1500",
+/// "%" → "percent", hyphens split words.
+enum WordErrorRate {
+    static func normalise(_ text: String) -> [String] {
+        var s = text.lowercased().replacingOccurrences(of: "%", with: " percent")
+        s = s.replacingOccurrences(of: "-", with: " ")
+        var out = ""
+        let chars = Array(s)
+        for (i, c) in chars.enumerated() {
+            if c.isLetter || c.isNumber || c == "'" { out.append(c); continue }
+            let between = i > 0 && i + 1 < chars.count && chars[i - 1].isNumber && chars[i + 1].isNumber
+            if c == "," && between { continue }
+            if (c == "." || c == ":") && between { out.append(c); continue }
+            out.append(" ")
+        }
+        return out.split(separator: " ").map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }.filter { !$0.isEmpty }
+    }
+
+    static func wer(reference: String, hypothesis: String) -> Double {
+        let r = normalise(reference), h = normalise(hypothesis)
+        var previous = Array(0...h.count)
+        for i in 1...max(1, r.count) where !r.isEmpty {
+            var current = [i] + Array(repeating: 0, count: h.count)
+            for j in 1...max(1, h.count) where !h.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return r.isEmpty ? 0 : Double(previous[h.count]) / Double(r.count)
+    }
+}
+
+/// Long-form parity with faster-whisper on the corpus's 10-minute file (golden made by
+/// Tests/WhisperTests/Golden/make-golden.py into Tests/Golden/longform/).
+@Suite(.timeLimit(.minutes(20)), .enabled(if: Assets.available, "run `make test` to fetch the model and build the corpus"))
+struct LongFormParityTests {
+    struct GoldenSegment: Decodable { var start: Double; var end: Double; var text: String }
+    struct Golden: Decodable {
+        struct Input: Decodable { var sha256: String }
+        var input: Input
+        var segments: [GoldenSegment]
+    }
+    struct OurTranscript: Decodable { var segments: [GoldenSegment] }
+
+    @Test func tenMinuteFileMatchesFasterWhisperSegmentsTimesAndWER() throws {
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
+            Binary.repositoryRoot + "/Tests/Golden/longform/long-10min-tiny.en.json")))
+        let audio = Assets.corpus + "/long/long-10min.flac"
+        let out = NSTemporaryDirectory() + "dropscribe-longform-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let started = Date()
+        let (status, _, err) = try Binary.run(["transcribe", audio, "--model", Assets.tinyEn, "--output-dir", out, "--format", "json"])
+        let wall = Date().timeIntervalSince(started)
+        #expect(status == 0, "\(err)")
+        let ours = try JSONDecoder().decode(OurTranscript.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/long-10min.flac.json")))
+
+        var matched = 0
+        var worstStart = 0.0, worstEnd = 0.0
+        var used = Set<Int>()
+        for g in golden.segments {
+            let text = g.text.trimmingCharacters(in: .whitespaces)
+            let candidates = ours.segments.indices.filter { !used.contains($0) && ours.segments[$0].text.trimmingCharacters(in: .whitespaces) == text }
+            guard let best = candidates.min(by: { abs(ours.segments[$0].start - g.start) < abs(ours.segments[$1].start - g.start) }),
+                  abs(ours.segments[best].start - g.start) < 5 else { continue }
+            used.insert(best)
+            matched += 1
+            worstStart = max(worstStart, abs(ours.segments[best].start - g.start))
+            worstEnd = max(worstEnd, abs(ours.segments[best].end - g.end))
+        }
+        let fraction = Double(matched) / Double(golden.segments.count)
+        let reference = try String(contentsOfFile: Assets.corpus + "/long/long-10min.txt", encoding: .utf8)
+        let ourWER = WordErrorRate.wer(reference: reference, hypothesis: ours.segments.map(\.text).joined(separator: " "))
+        let theirWER = WordErrorRate.wer(reference: reference, hypothesis: golden.segments.map(\.text).joined(separator: " "))
+        print(String(format: "long-form parity: %d/%d segments identical (%.1f%%), worst start %.3f s, worst end %.3f s, WER ours %.4f vs faster-whisper %.4f, wall %.1f s",
+                     matched, golden.segments.count, fraction * 100, worstStart, worstEnd, ourWER, theirWER, wall))
+        #expect(fraction >= 0.95)
+        #expect(worstStart <= 0.02 + 1e-9 && worstEnd <= 0.02 + 1e-9)
+        #expect(abs(ourWER - theirWER) <= 0.005)
+    }
+}
