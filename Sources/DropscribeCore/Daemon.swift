@@ -39,6 +39,7 @@ public final class Daemon: Service, Sendable {
         var stopping = false
         var killedByUs: Set<Int32> = []
         var lastMemoryWarning: Double = 0
+        var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
     }
 
     let layout: InboxLayout
@@ -182,9 +183,10 @@ public final class Daemon: Service, Sendable {
         var claims: [Claim] = []
         var free = state.withLock { s in s.stopping ? 0 : s.configuration.workers - s.running.count }
         if free > 0, !memoryAllowsAnotherJob(config: config, now: now) { free = 0 }
-        for job in takeovers where free > 0 {
+        let orphans = state.withLock { s -> [Job] in defer { s.ownOrphans = [] }; return s.ownOrphans }
+        for (job, own) in orphans.map({ ($0, true) }) + takeovers.map({ ($0, false) }) where free > 0 {
             do {
-                if let claim = try queue.takeOver(job, now: now) {
+                if let claim = try queue.takeOver(job, now: now, ownOrphan: own) {
                     logger.notice("resuming a job whose owner is gone", metadata: [
                         "job.id": "\(job)", "checkpoints": "\(claim.journal.count)", "attempt": "\(claim.lease.attempt)",
                     ])
@@ -224,6 +226,7 @@ public final class Daemon: Service, Sendable {
         let running = state.withLock { $0.running }
         var candidates: [(Job, Double)] = []
         var stale: [Job] = []
+        var ownOrphans: [Job] = []
         var present: Set<String> = []
         for (rel, entry) in snapshot.entries {
             if entry.markers.count > 1, running[rel] == nil { queue.removeSuperseded(entry) }
@@ -247,7 +250,11 @@ public final class Daemon: Service, Sendable {
                 if queue.isClaimable(pending, now: now) { candidates.append((entry.job, pending?.firstSeen ?? now)) }
             case .processing?:
                 if running[rel] != nil { continue }
-                if let info = queue.readProcessing(entry.job), queue.isStale(lease: info.lease, modified: info.modified, now: now) {
+                guard let info = queue.readProcessing(entry.job) else { continue }
+                if let lease = info.lease, queue.isOwn(lease) {
+                    // Ours, but no worker runs it: its outcome could not be written (full disk?).
+                    if entry.fingerprint == nil { _ = queue.reset(entry.job) } else { ownOrphans.append(entry.job) }
+                } else if queue.isStale(lease: info.lease, modified: info.modified, now: now) {
                     if entry.fingerprint == nil {
                         logger.notice("source gone while its owner was gone; dropping the job", metadata: ["job.id": "\(rel)"])
                         _ = queue.reset(entry.job)
@@ -274,6 +281,7 @@ public final class Daemon: Service, Sendable {
             s.lastRescan = now
             s.checkSoon.removeAll()
         }
+        state.withLock { $0.ownOrphans = ownOrphans }
         logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
                                           "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
         return stale
@@ -408,11 +416,10 @@ public final class Daemon: Service, Sendable {
         } catch {
             logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
         }
-        let killedByUs = state.withLock { s in
-            s.running[rel] = nil
-            return s.killedByUs.remove(pid) != nil
-        }
+        let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
         settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
+        // Only now: until its markers are written, a rescan must not take the job for an orphan.
+        state.withLock { s in s.running[rel] = nil }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.

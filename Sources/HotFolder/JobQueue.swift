@@ -180,11 +180,15 @@ public struct JobQueue: Sendable {
     /// the work resumes from the last checkpoint. Atomic: the stale marker is
     /// first renamed to a name only we use (one rename wins), then our lease is
     /// linked in its place.
-    public func takeOver(_ job: Job, now: Double) throws(QueueError) -> Claim? {
+    ///
+    /// `ownOrphan`: the lease is this process's own but no worker of ours runs it
+    /// any more (its outcome could not be recorded, e.g. on a full disk): take it
+    /// back the same way instead of waiting for a lease that will never expire.
+    public func takeOver(_ job: Job, now: Double, ownOrphan: Bool = false) throws(QueueError) -> Claim? {
         let marker = job.marker(.processing)
         guard let before = try? Syscall.lstat(marker),
               let (lease, journal, modified) = readProcessing(job),
-              isStale(lease: lease, modified: modified, now: now) else { return nil }
+              (ownOrphan && lease.map(isOwn) == true) || isStale(lease: lease, modified: modified, now: now) else { return nil }
         let aside = marker.removingLastComponent().appending(AtomicFile.tempName("stale"))
         do {
             try Syscall.renameNoReplace(marker, aside)
@@ -217,6 +221,11 @@ public struct JobQueue: Sendable {
             throw self.error(job, "taking over", error)
         }
         return Claim(job: job, lease: newLease, journal: carried)
+    }
+
+    /// Whether a lease was written by this very process.
+    public func isOwn(_ lease: LeaseHeader) -> Bool {
+        lease.host == identity.host && lease.pid == identity.pid && lease.pidStart == identity.pidStart && lease.bootID == identity.bootID
     }
 
     func processingBytes(_ lease: LeaseHeader, _ journal: [JournalEntry]) -> [UInt8] {

@@ -254,6 +254,63 @@ import Testing
         #expect(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ws.inbox + "/waits.wav.done") }, "\(again.log)")
         #expect(again.terminate() == 0)
     }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to mount a small tmpfs"))
+    func aFullDiskSendsTheJobBackAndItFinishesOnceSpaceIsFree() throws {
+        let ws = Workspace(config: Self.fast())
+        guard mountTmpfs(ws.inbox, size: "1m") else { Issue.record("cannot mount a tmpfs"); return }
+        defer { _ = umount2(ws.inbox, Int32(MNT_DETACH)) }
+        let job = ws.drop("talk.wav", String(repeating: "t", count: 2000))
+        let daemon = try ws.startDaemon(windowMilliseconds: 500, windows: 8)
+        #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: job + ".processing") }, "\(daemon.log)")
+        // Fill the disk while the job journals, and keep it full (space freed by removed
+        // markers is taken again) until we free it.
+        let filler = ws.inbox + "/.filler"
+        let keepFull = DiskFiller(path: filler)
+        #expect(waitUntil(seconds: 20) { daemon.log.contains("disk full") || daemon.log.contains("No space left") }, "\(daemon.log)")
+        usleep(3_000_000)
+        #expect(!FileManager.default.fileExists(atPath: job + ".txt"), "no output while the disk is full")
+        #expect(!FileManager.default.fileExists(atPath: job + ".done"))
+        #expect(daemon.process.isRunning, "the daemon keeps running")
+        keepFull.stop()
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(waitUntil(seconds: 40) { FileManager.default.fileExists(atPath: job + ".done") }, "\(daemon.log.suffix(3000))")
+        #expect(daemon.terminate() == 0)
+        let text = (try? String(contentsOfFile: job + ".txt", encoding: .utf8)) ?? ""
+        #expect(text.contains("2000 bytes"))
+        #expect(!ws.names().contains { $0.contains(".dropscribe-") }, "\(ws.names())")
+    }
+
+    /// Appends to a file until told to stop, so the filesystem stays full.
+    final class DiskFiller: @unchecked Sendable {
+        // Invariant: `stopped` is only touched under `lock`.
+        private let lock = NSLock()
+        private var stopped = false
+        private let done = DispatchSemaphore(value: 0)
+
+        init(path: String) {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let fd = open(path, O_WRONLY | O_APPEND)
+            Thread.detachNewThread { [self] in
+                let block = [UInt8](repeating: 0, count: 4096)
+                while !lock.withLock({ stopped }) {
+                    if write(fd, block, block.count) <= 0 { _ = write(fd, block, 1); usleep(20_000) }
+                }
+                close(fd)
+                done.signal()
+            }
+            usleep(300_000)
+        }
+
+        func stop() {
+            lock.withLock { stopped = true }
+            done.wait()
+        }
+    }
+
+    func mountTmpfs(_ path: String, size: String) -> Bool {
+        mount("tmpfs", path, "tmpfs", 0, "size=\(size)") == 0
+    }
 }
 
 enum JobStateLike {
