@@ -35,21 +35,11 @@ struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Queue failed jobs again (the same as deleting their .failed marker).")
 
-    @Argument(help: ArgumentHelp("Job files (or their markers) to retry.", valueName: "path"))
-    var paths: [String] = []
-
-    @Flag(help: "Retry every failed job in the inbox.")
-    var all = false
-
-    @OptionGroup var options: ConfigOptions
-
-    @Option(help: ArgumentHelp("The inbox folder, with --all (default: `inbox` from the config).", valueName: "dir"))
-    var inbox: String?
+    @OptionGroup var selection: JobSelection
 
     func run() async throws {
         try await reporting {
-            let (layout, queue, jobs) = try JobSelection.resolve(paths: paths, all: all, inbox: inbox, options: options, state: .failed)
-            _ = layout
+            let (queue, jobs) = try selection.resolve(state: .failed)
             var count = 0
             for job in jobs {
                 do {
@@ -72,20 +62,11 @@ struct Reset: AsyncParsableCommand {
         abstract: "Forget jobs: remove their markers, so the files are examined as new (outputs are kept).",
         discussion: "Do not reset a job that a running daemon is processing; its worker would finish it anyway.")
 
-    @Argument(help: ArgumentHelp("Job files (or their markers) to reset.", valueName: "path"))
-    var paths: [String] = []
-
-    @Flag(help: "Reset every job in the inbox.")
-    var all = false
-
-    @OptionGroup var options: ConfigOptions
-
-    @Option(help: ArgumentHelp("The inbox folder, with --all (default: `inbox` from the config).", valueName: "dir"))
-    var inbox: String?
+    @OptionGroup var selection: JobSelection
 
     func run() async throws {
         try await reporting {
-            let (_, queue, jobs) = try JobSelection.resolve(paths: paths, all: all, inbox: inbox, options: options, state: nil)
+            let (queue, jobs) = try selection.resolve(state: nil)
             var count = 0
             for job in jobs where queue.reset(job) > 0 {
                 count += 1
@@ -96,10 +77,21 @@ struct Reset: AsyncParsableCommand {
     }
 }
 
-/// Turns command-line paths (or --all) into jobs of one inbox.
-enum JobSelection {
-    static func resolve(paths: [String], all: Bool, inbox: String?, options: ConfigOptions,
-                        state: JobState?) throws -> (InboxLayout, JobQueue, [Job]) {
+/// The jobs `retry` and `reset` act on: paths, or --all of an inbox.
+struct JobSelection: ParsableArguments {
+    @Argument(help: ArgumentHelp("Job files (or their markers).", valueName: "path"))
+    var paths: [String] = []
+
+    @Flag(help: "Every job in the inbox (for retry: every failed one).")
+    var all = false
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp("The inbox folder, with --all (default: `inbox` from the config).", valueName: "dir"))
+    var inbox: String?
+
+    /// Turns the paths (or --all) into jobs of one inbox.
+    func resolve(state: JobState?) throws -> (JobQueue, [Job]) {
         guard all != !paths.isEmpty else { throw CommandFailure.usage("name job files, or use --all (not both)") }
         var config = try options.load()
         let cwd = FileManager.default.currentDirectoryPath
@@ -116,7 +108,7 @@ enum JobSelection {
         if all {
             let snapshot = FolderScanner(layout: layout, statJobs: false).scan(now: Date().timeIntervalSince1970)
             let jobs = snapshot.entries.values.filter { state == nil ? !$0.markers.isEmpty : $0.state == state }.map(\.job)
-            return (layout, queue, jobs.sorted { $0.relativePath < $1.relativePath })
+            return (queue, jobs.sorted { $0.relativePath < $1.relativePath })
         }
         var jobs: [Job] = []
         for p in paths {
@@ -130,10 +122,10 @@ enum JobSelection {
             guard full.hasPrefix(root + "/") else { throw CommandFailure.usage("\(p) is not inside the inbox \(root)") }
             jobs.append(layout.job(relativePath: String(full.dropFirst(root.count + 1))))
         }
-        return (layout, queue, jobs)
+        return (queue, jobs)
     }
 
-    static func realpathOf(_ p: String) -> String? {
+    func realpathOf(_ p: String) -> String? {
         guard let r = realpath(p, nil) else { return nil }
         defer { free(r) }
         return String(cString: r)

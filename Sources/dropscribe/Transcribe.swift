@@ -58,66 +58,64 @@ struct Transcribe: AsyncParsableCommand {
     }
 
     private func transcribeAll() throws {
-        do {
-            var config = try options.load()
-            let cwd = FileManager.default.currentDirectoryPath
-            if let model { config.model.path = cwd.appendingPath(model); config.baseDirectory = cwd }
-            if let beamSize {
-                guard (1...64).contains(beamSize) else { throw CommandFailure.usage("--beam-size must be between 1 and 64") }
-                config.model.beamSize = beamSize
-            }
-            if let language { config.model.language = language }
-            if let task {
-                guard ["transcribe", "translate"].contains(task) else { throw CommandFailure.usage("--task must be transcribe or translate") }
-                config.model.task = task
-            }
-            if wordTimestamps { config.model.wordTimestamps = true }
-            if let initialPrompt { config.model.initialPrompt = initialPrompt }
-            if let temperatures {
-                let list = temperatures.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard !list.isEmpty else { throw CommandFailure.usage("--temperatures must be numbers, comma-separated") }
-                config.model.temperatures = list
-            }
-            if let threads { config.threadsPerWorker = threads }
-            let writeFiles = format != nil || outputDir != nil
-            if let format { config.formats = format.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-            if !writeFiles { config.formats = ["txt"] }
-            let logger = Logs.bootstrap(level: "warning")
-            var transcriber = try Transcribers.whisper(config: config, logger: logger)
-            let bar = isatty(2) == 1 ? ProgressBar() : nil
-            var failures = 0
-            for file in files {
-                let path = cwd.appendingPath(file)
-                let name = (path as NSString).lastPathComponent
-                bar?.start(name)
-                if let bar {
-                    transcriber.progress = { @Sendable fraction in bar.update(fraction) }
-                }
-                let job = TranscriptionJob(source: FilePath(path), displayName: file, journal: [],
-                                           checkpoint: { _ in }, shouldStop: { false }, logger: logger)
-                do {
-                    let result = try transcriber.transcribe(job)
-                    bar?.finish()
-                    if writeFiles {
-                        let folder = outputDir.map { cwd.appendingPath($0) } ?? (path as NSString).deletingLastPathComponent
-                        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                        for (ext, contents) in result.outputs {
-                            let format = try OutputFormat(parsing: ext)
-                            let target = (folder as NSString).appendingPathComponent(outputFileName(forSource: name, format: format))
-                            try AtomicFile.write(contents, to: FilePath(target))
-                            FileHandle.standardError.write(Data("wrote \(target)\n".utf8))
-                        }
-                    } else if let text = result.outputs.first?.contents {
-                        FileHandle.standardOutput.write(Data(text))
-                    }
-                } catch {
-                    bar?.finish()
-                    failures += 1
-                    FileHandle.standardError.write(Data("dropscribe: \(error)\n".utf8))
-                }
-            }
-            if failures > 0 { throw CommandFailure.jobFailed("\(failures) of \(files.count) file\(files.count == 1 ? "" : "s") failed") }
+        var config = try options.load()
+        let cwd = FileManager.default.currentDirectoryPath
+        if let model { config.model.path = cwd.appendingPath(model); config.baseDirectory = cwd }
+        if let beamSize {
+            guard (1...64).contains(beamSize) else { throw CommandFailure.usage("--beam-size must be between 1 and 64") }
+            config.model.beamSize = beamSize
         }
+        if let language { config.model.language = language }
+        if let task {
+            guard ["transcribe", "translate"].contains(task) else { throw CommandFailure.usage("--task must be transcribe or translate") }
+            config.model.task = task
+        }
+        if wordTimestamps { config.model.wordTimestamps = true }
+        if let initialPrompt { config.model.initialPrompt = initialPrompt }
+        if let temperatures {
+            let list = temperatures.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty else { throw CommandFailure.usage("--temperatures must be numbers, comma-separated") }
+            config.model.temperatures = list
+        }
+        if let threads { config.threadsPerWorker = threads }
+        let writeFiles = format != nil || outputDir != nil
+        if let format { config.formats = format.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if !writeFiles { config.formats = ["txt"] }
+        let logger = Logs.bootstrap(level: "warning")
+        var transcriber = try Transcribers.whisper(config: config, logger: logger)
+        let bar = isatty(2) == 1 ? ProgressBar() : nil
+        var failures = 0
+        for file in files {
+            let path = cwd.appendingPath(file)
+            let name = (path as NSString).lastPathComponent
+            bar?.start(name)
+            if let bar {
+                transcriber.progress = { @Sendable fraction in bar.update(fraction) }
+            }
+            let job = TranscriptionJob(source: FilePath(path), displayName: file, journal: [],
+                                       checkpoint: { _ in }, shouldStop: { false }, logger: logger)
+            do {
+                let result = try transcriber.transcribe(job)
+                bar?.finish()
+                if writeFiles {
+                    let folder = outputDir.map { cwd.appendingPath($0) } ?? (path as NSString).deletingLastPathComponent
+                    try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    for (ext, contents) in result.outputs {
+                        let format = try OutputFormat(parsing: ext)
+                        let target = (folder as NSString).appendingPathComponent(outputFileName(forSource: name, format: format))
+                        try AtomicFile.write(contents, to: FilePath(target))
+                        FileHandle.standardError.write(Data("wrote \(target)\n".utf8))
+                    }
+                } else if let text = result.outputs.first?.contents {
+                    FileHandle.standardOutput.write(Data(text))
+                }
+            } catch {
+                bar?.finish()
+                failures += 1
+                FileHandle.standardError.write(Data("dropscribe: \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw CommandFailure.jobFailed("\(failures) of \(files.count) file\(files.count == 1 ? "" : "s") failed") }
     }
 }
 

@@ -43,10 +43,6 @@ struct Watch: AsyncParsableCommand {
             if noInotify { config.watch.inotify = false }
             let layout: InboxLayout
             do { layout = try config.layout() } catch { throw CommandFailure.config("\(error)") }
-            if let out = layout.outputDirectory, out.starts(with: layout.root), !layout.recursive {
-                // Non-recursive scans never descend into it; nothing to refuse.
-                _ = out
-            }
             let logger = Logs.bootstrap(level: config.logLevel)
             var workerArgs: [String] = []
             if let file = options.file { workerArgs.append("--config=\(file)") }
