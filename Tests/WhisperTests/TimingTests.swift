@@ -49,3 +49,56 @@ func timingTinyEn() throws {
       greedy decode s:   \(fmt(greedyS))
     """)
 }
+
+@Test(.enabled(if: ProcessInfo.processInfo.environment["DROPSCRIBE_TIMING"] != nil && Fixtures.hasModel("tiny.en")))
+func timingDecoderParts() throws {
+    let model = try Fixtures.model("tiny.en")
+    let x = try WAV.read(Fixtures.corpusDir + "/clips/clip-02.wav").samples
+    let (w, _) = window0(model, x)
+    let cross = model.crossAttentionCache(model.encode(w))
+    func time(_ label: String, _ n: Int, _ f: () -> Void) {
+        let t = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<n { f() }
+        print("PART \(label): \(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6 / Double(n)) ms")
+    }
+    var cache = model.makeCache(batch: 1)
+    _ = model.decoderForward(tokens: Array(repeating: 50257, count: 20), count: 20, cache: &cache, cross: cross)
+    cache.reorder([0, 0, 0, 0, 0])
+    let h5 = Matrix(zeros: 5, 384), h1 = Matrix(zeros: 1, 384)
+    time("logits M=5", 10) { _ = model.logits(h5) }
+    time("logits M=1", 10) { _ = model.logits(h1) }
+    time("forward B=5 (no logits)", 10) {
+        var c = cache
+        _ = model.decoderForward(tokens: [1, 2, 3, 4, 5], count: 1, cache: &c, cross: cross)
+    }
+    time("reorder B=5", 10) { cache.reorder([1, 0, 2, 4, 3]) }
+    let row = [Float](repeating: 0.5, count: 51864)
+    time("logSoftmax row", 50) { _ = LogitFilters.logSoftmax(row) }
+    time("process row", 50) {
+        var r = row
+        model.processLogits(&r, step: 3, generated: [50363, 383, 2068], timestamps: true, options: DecodingOptions(), suppress: model.config.suppressIds)
+    }
+    time("topK row", 50) {
+        var top: [(Float, Int, Int)] = []
+        SearchAlgorithms.insertTopK(&top, k: 10, values: row, add: 0, beam: 0)
+    }
+}
+
+@Test(.enabled(if: ProcessInfo.processInfo.environment["DROPSCRIBE_TIMING"] != nil && Fixtures.hasModel("tiny.en")))
+func timingLoadParts() throws {
+    let path = Fixtures.modelPath("tiny.en") + "/model.bin"
+    func time<T>(_ label: String, _ f: () throws -> T) rethrows -> T {
+        let t = DispatchTime.now().uptimeNanoseconds
+        let r = try f()
+        print("LOAD \(label): \(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6) ms")
+        return r
+    }
+    let bytes = try time("read") { try WhisperModel.readBytes(path) }
+    let bin = try time("parse") { try ModelBinary.parse(bytes, path: path) }
+    _ = try time("weights") { try WeightBuilder(bin: bin, path: path).build() }
+    _ = try time("vocab") { try WhisperModel.readVocabulary(Fixtures.modelPath("tiny.en") + "/vocabulary.txt") }
+    let merges = try time("merges") { try WhisperModel.readMerges(Fixtures.modelPath("tiny.en") + "/tokenizer.json") }
+    let vocab = try WhisperModel.readVocabulary(Fixtures.modelPath("tiny.en") + "/vocabulary.txt")
+    _ = try time("tokenizer") { try Tokenizer(vocabulary: vocab, merges: merges) }
+    _ = time("spectrogram") { LogMelSpectrogram(nMels: 80) }
+}

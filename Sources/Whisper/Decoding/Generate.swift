@@ -33,6 +33,13 @@ extension WhisperModel {
     /// The prompt is [sot_prev + history] + sot_sequence (+ no_timestamps).
     public func generate(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
                          options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
+        var r = rng
+        defer { rng = r }
+        return BLAS.run(threads: 1) { generateSingleThreaded(cross: cross, prompt: prompt, temperature: temperature, options: options, rng: &r) }
+    }
+
+    func generateSingleThreaded(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
+                                options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
         let tk = tokenizer
         guard let sotIndex = prompt.firstIndex(of: tk.sot) else {
             return WindowResult(tokens: [], logprobSum: 0, score: 0, avgLogprob: 0, noSpeechProb: 0,

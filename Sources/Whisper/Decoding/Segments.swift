@@ -20,6 +20,7 @@ public struct Segment: Sendable, Codable, Equatable {
 ///
 /// Exists as a pure function so the long-form loop and tests share it.
 public struct WindowSplit: Sendable, Equatable {
+    /// One future segment: its time span and tokens (timestamps included).
     public struct Piece: Sendable, Equatable {
         public var start: Double
         public var end: Double

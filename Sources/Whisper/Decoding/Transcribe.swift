@@ -8,9 +8,11 @@ extension WhisperModel {
         guard tokenizer.multilingual else { return [("en", 1)] }
         let enc = encode(features)
         let cross = crossAttentionCache(enc)
-        var cache = makeCache(batch: 1)
-        let h = decoderForward(tokens: [tokenizer.sot], count: 1, cache: &cache, cross: cross)
-        let row = logits(h).storage
+        let row = BLAS.run(threads: 1) { () -> [Float] in
+            var cache = makeCache(batch: 1)
+            let h = decoderForward(tokens: [tokenizer.sot], count: 1, cache: &cache, cross: cross)
+            return logits(h).storage
+        }
         var codeFor: [Int: String] = [:]
         for (c, id) in tokenizer.languageTokens { codeFor[id] = c }
         let ids = config.langIds.filter { $0 < row.count && codeFor[$0] != nil }

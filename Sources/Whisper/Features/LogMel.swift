@@ -94,6 +94,10 @@ public struct LogMelSpectrogram: Sendable {
     /// [160·first − 200, 160·last + 200) clipped to the file (reflection reads
     /// mirror positions, which lie in the same range).
     func rawLog(buffer: ArraySlice<Float>, bufferStart: Int, totalSamples n: Int, frames: Range<Int>) -> [Float] {
+        BLAS.run { rawLogLocked(buffer: buffer, bufferStart: bufferStart, totalSamples: n, frames: frames) }
+    }
+
+    private func rawLogLocked(buffer: ArraySlice<Float>, bufferStart: Int, totalSamples n: Int, frames: Range<Int>) -> [Float] {
         let count = frames.count
         if count == 0 { return [] }
         // BLAS results can depend on the call's shape, so frames are always computed in

@@ -138,7 +138,9 @@ struct ByteReader {
                 case .f32:
                     for i in 0..<count { out[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
                 case .f16:
-                    for i in 0..<count { out[i] = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+                    halfTable.withUnsafeBufferPointer { table in
+                        for i in 0..<count { out[i] = table[Int(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)] }
+                    }
                 case .bf16:
                     for i in 0..<count { out[i] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16) }
                 case .i8:
@@ -153,6 +155,9 @@ struct ByteReader {
         }
     }
 }
+
+/// All 65536 half-precision values widened to Float (a 256 KiB lookup table).
+let halfTable: [Float] = (0..<65536).map { halfToFloat(UInt16($0)) }
 
 /// IEEE half → single, exact (subnormals, inf, NaN included).
 @inline(__always)

@@ -99,14 +99,25 @@ public final class WhisperModel: Sendable {
     }
 
     static func readBytes(_ path: String) throws(WhisperError) -> [UInt8] {
-        guard let fh = FileHandle(forReadingAtPath: path) else { throw .unreadable(path: path, reason: "cannot open") }
-        defer { try? fh.close() }
-        do {
-            guard let d = try fh.readToEnd() else { return [] }
-            return [UInt8](d)
-        } catch {
-            throw .unreadable(path: path, reason: "\(error)")
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let size = Int(st.st_size)
+        var failure: String? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
+            var done = 0
+            while done < size {
+                let n = read(fd, buf.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { if n < 0 { failure = String(cString: strerror(errno)) }; break }
+                done += n
+            }
+            initialized = done
         }
+        if let failure { throw .unreadable(path: path, reason: failure) }
+        return bytes
     }
 
     /// One token per line, empty lines kept; a single trailing newline is not a token.

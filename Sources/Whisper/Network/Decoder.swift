@@ -30,16 +30,27 @@ struct SelfAttentionCache {
         values = keys
     }
 
+    /// Spare buffers reused by `reorder` (double buffering: no allocation per step).
+    private var spareKeys: [[Float]] = []
+    private var spareValues: [[Float]] = []
+
     /// New batch where hypothesis i continues hypothesis origins[i].
     mutating func reorder(_ origins: [Int]) {
         let n = length * d, stride = capacity * d
+        let needed = origins.count * stride
+        if spareKeys.count != keys.count {
+            spareKeys = Array(repeating: [], count: keys.count)
+            spareValues = spareKeys
+        }
         for l in keys.indices {
-            var nk = [Float](repeating: 0, count: origins.count * stride)
-            var nv = nk
+            if spareKeys[l].count < needed {
+                spareKeys[l] = [Float](repeating: 0, count: needed)
+                spareValues[l] = [Float](repeating: 0, count: needed)
+            }
             keys[l].withUnsafeBufferPointer { ok in
                 values[l].withUnsafeBufferPointer { ov in
-                    nk.withUnsafeMutableBufferPointer { k in
-                        nv.withUnsafeMutableBufferPointer { v in
+                    spareKeys[l].withUnsafeMutableBufferPointer { k in
+                        spareValues[l].withUnsafeMutableBufferPointer { v in
                             for (i, o) in origins.enumerated() {
                                 (k.baseAddress! + i * stride).update(from: ok.baseAddress! + o * stride, count: n)
                                 (v.baseAddress! + i * stride).update(from: ov.baseAddress! + o * stride, count: n)
@@ -48,8 +59,8 @@ struct SelfAttentionCache {
                     }
                 }
             }
-            keys[l] = nk
-            values[l] = nv
+            swap(&keys[l], &spareKeys[l])
+            swap(&values[l], &spareValues[l])
         }
         batch = origins.count
     }
@@ -60,7 +71,7 @@ struct SelfAttentionCache {
 extension WhisperModel {
     /// Cross-attention K/V for every decoder layer (computed once per encoder output).
     public func crossAttentionCache(_ enc: EncoderOutput) -> CrossAttentionCache {
-        CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv.w, $0.cross.kv.b) })
+        BLAS.run { CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv.w, $0.cross.kv.b) }) }
     }
 
     func makeCache(batch: Int) -> SelfAttentionCache {

@@ -54,6 +54,10 @@ struct AttentionKernel {
 extension WhisperModel {
     /// Runs the encoder on one window of features (≤ 3000 frames; padded with 0.0 to 3000).
     public func encode(_ window: MelWindow) -> EncoderOutput {
+        BLAS.run { encodeLocked(window) }
+    }
+
+    private func encodeLocked(_ window: MelWindow) -> EncoderOutput {
         let dims = dimensions
         let nMels = dims.nMels, d = dims.dModel
         let frames = 2 * dims.audioContext  // 3000

@@ -52,10 +52,41 @@ public struct Matrix: Sendable, Equatable {
 }
 
 /// OpenBLAS threading control.
+///
+/// OpenBLAS's thread count is process-global, and a GEMM's rounding can depend on
+/// it. Every engine entry point that calls BLAS therefore runs inside `run(threads:)`,
+/// which holds one process-wide (recursive) lock and pins the count: the front end
+/// and encoder use the configured count, the decoder one thread (its GEMMs have
+/// M ≤ 5, where a thread hand-off costs more than the arithmetic). This keeps feature
+/// values bit-identical however the window is computed, even with concurrent callers
+/// (which are serialised; a worker process runs one job, so nothing is lost there).
 public enum BLAS {
-    /// Sets the number of OpenBLAS threads (≤ 0 = leave OpenBLAS's default, all cores).
+    nonisolated(unsafe) private static var configured = 0
+    private static let lock = NSRecursiveLock()
+
+    /// Sets the thread count used for features and the encoder (≤ 0 = OpenBLAS's default, all cores).
     public static func setThreads(_ n: Int) {
-        if n > 0 { openblas_set_num_threads(Int32(n)) }
+        lock.lock(); defer { lock.unlock() }
+        if configured == 0 { configured = Int(openblas_get_num_threads()) }
+        if n > 0 { configured = n }
+    }
+
+    /// The thread count used for features and the encoder.
+    public static var threads: Int {
+        lock.lock(); defer { lock.unlock() }
+        if configured == 0 { configured = Int(openblas_get_num_threads()) }
+        return configured
+    }
+
+    /// Runs `body` holding the BLAS lock with `n` OpenBLAS threads (nil = the configured count).
+    static func run<T>(threads n: Int? = nil, _ body: () -> T) -> T {
+        lock.lock(); defer { lock.unlock() }
+        if configured == 0 { configured = Int(openblas_get_num_threads()) }
+        let want = n ?? configured
+        let old = Int(openblas_get_num_threads())
+        if want != old { openblas_set_num_threads(Int32(want)) }
+        defer { if want != old { openblas_set_num_threads(Int32(old)) } }
+        return body()
     }
 }
 

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import Whisper
+
+/// whisper-engine.md §6 clips A and B, regenerated with espeak-ng + sox. SoX dithers
+/// randomly when it reduces to 16 bits, so the sha256 rarely matches the document's:
+/// sample-exact values (features, encoder) are checked only when it does; token ids,
+/// which a ±1 LSB dither does not move, are always checked.
+enum SpokenClips {
+    static let a = "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore."
+    static let aSHA = "6edaf17fd00c55315f52a768079abfaae011dc2baede87d0190d964933e5ecfc"
+    static let b = "On Monday morning the harbor was quiet, and only a few fishing boats left before sunrise. Maria checked the weather report twice, because the forecast promised strong winds by noon. Her brother repaired the old radio in the kitchen while their grandmother baked bread. At nine o'clock a delivery truck arrived with forty boxes of apples from the northern valley. The driver said the mountain road had been closed for three days after a small landslide. Later that afternoon, the children walked to the library to return their books and borrow new ones. The librarian recommended a story about a lighthouse keeper who collected seashells. When the storm finally came, everyone gathered near the fireplace and listened to the rain on the roof."
+
+    static let toolsAvailable = ["/usr/bin/espeak-ng", "/usr/bin/sox"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func run(_ tool: String, _ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    /// Generates the clip; returns the samples and whether the sha256 matches `sha`.
+    static func make(_ text: String, sha: String?) throws -> (samples: [Float], exact: Bool) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run("/usr/bin/espeak-ng", ["-w", dir + "/a.wav", text])
+        try run("/usr/bin/sox", [dir + "/a.wav", "-r", "16000", "-c", "1", "-b", "16", dir + "/a16.wav"])
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/a16.wav")))
+        return (try WAV.read(dir + "/a16.wav").samples, sha.map { SHA256.hex(bytes) == $0 } ?? false)
+    }
+}
+
+@Suite(.serialized, .enabled(if: SpokenClips.toolsAvailable && Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base")))
+struct ClipABTests {
+    @Test func clipA() throws {
+        let (x, exact) = try SpokenClips.make(SpokenClips.a, sha: SpokenClips.aSHA)
+        #expect(x.count == 80001)
+        let tiny = try Fixtures.model("tiny.en")
+        let (w, full) = window0(tiny, x)
+        #expect(full.frameCount == 501 && w.frameCount == 500)
+        let enc = tiny.encode(w)
+        if exact {
+            #expect(abs(full.features.storage.max()! - 1.2794905) < 1e-5)
+            let f100: [Float] = [0.61541140, 0.34576911, 0.25197625, 0.28201157, 0.27796388]
+            for i in 0..<5 { #expect(abs(full.features[i, 100] - f100[i]) < 1e-4) }
+            let e0: [Float] = [-1.0294650, 0.4501840, 0.7985082, -0.2297159, 0.5201753]
+            for i in 0..<5 { #expect(abs(enc.states[0, i] - e0[i]) < 1e-4) }
+        }
+        let cross = tiny.crossAttentionCache(enc)
+        var o = DecodingOptions()
+        var rng = WhisperRNG(seed: 0)
+        let beam5 = tiny.generate(cross: cross, prompt: tiny.prompt(previous: []), temperature: 0, options: o, rng: &rng)
+        #expect(beam5.tokens == [50363, 383, 2068, 2835, 21831, 4391, 625, 262, 16931, 3290, 13, 50503,
+                                 50503, 1375, 4952, 339, 2236, 13197, 262, 5417, 15191, 13, 50603])
+        #expect(abs(beam5.avgLogprob - -0.689350) < 5e-3)
+        #expect(abs(beam5.noSpeechProb - 0.0805242) < 5e-3)
+        o.beamSize = 1
+        let greedy = tiny.generate(cross: cross, prompt: tiny.prompt(previous: []), temperature: 0, options: o, rng: &rng)
+        #expect(greedy.tokens == [50363, 383, 2068, 2835, 21831, 4391, 625, 262, 16931, 3290, 13, 50503,
+                                  50503, 1375, 16015, 1123, 5968, 416, 262, 5417, 15191, 13, 50603])
+        #expect(abs(greedy.avgLogprob - -0.698001) < 5e-3)
+
+        let base = try Fixtures.model("base")
+        let det = base.detectLanguage(fullFeatures: full)
+        #expect(det.first?.code == "en")
+        #expect(abs((det.first?.probability ?? 0) - 0.95987) < 0.01)
+        let segs = try base.transcribeShort(samples: x)
+        #expect(segs.map(\.tokens) == [[50364, 440, 1702, 3098, 21026, 3012, 670, 264, 14847, 3000, 13, 50500],
+                                       [50500, 1240, 20897, 22535, 21288, 538, 264, 4158, 17805, 13, 50600]])
+        #expect(segs.map(\.text) == [" The quick round fox jump over the lazy dog.", " She sells seashell by the sea shore."])
+        #expect(segs.first.map { abs($0.avgLogprob - -0.522994) < 5e-3 } == true)
+    }
+
+    @Test func clipBTwoWindows() throws {
+        let (x, _) = try SpokenClips.make(SpokenClips.b, sha: nil)
+        #expect(x.count == 632468)
+        let tiny = try Fixtures.model("tiny.en")
+        for (beam, seekAfter1) in [(5, 2848), (1, 2960)] {
+            var o = DecodingOptions()
+            o.beamSize = beam
+            let lf = LongFormTranscriber(model: tiny, options: o)
+            var acc = MelMaxAccumulator(spectrogram: tiny.spectrogram)
+            acc.feed(x)
+            var state = lf.start(totalSamples: x.count, globalMax: acc.finish())
+            let w1 = try #require(lf.nextWindow(state))
+            let o1 = lf.advance(&state, window: try #require(lf.features(state, buffer: x[w1.samples], bufferStart: w1.samples.lowerBound)))
+            #expect(state.seek == seekAfter1, "beam \(beam)")
+            guard beam == 5 else { continue }
+            #expect(o1.segments.count == 6)
+            #expect(o1.segments.map(\.end).last.map { abs($0 - 28.48) < 1e-9 } == true)
+            #expect(o1.segments.last?.text == " Later, at afternoon, the children walked to the library to return their books, and our")
+            #expect(o1.segments.last?.tokens.last == 51787)
+            #expect(abs(o1.result.avgLogprob - -0.382739) < 5e-3)
+            #expect(state.history.count == 122)
+            let w2 = try #require(lf.nextWindow(state))
+            let o2 = lf.advance(&state, window: try #require(lf.features(state, buffer: x[w2.samples], bufferStart: w2.samples.lowerBound)))
+            #expect(o2.segments.first?.text == " own new ones. The library and recommended a story about a lighthouse keeper who collected seashells.")
+            #expect(o2.segments.first.map { abs($0.start - 28.48) < 1e-9 && abs($0.end - 34.08) < 1e-9 } == true)
+            #expect(o2.segments.last?.text.hasSuffix("to the rain on the roof.") == true)
+            #expect(state.isFinished)
+        }
+    }
+}
