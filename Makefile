@@ -10,11 +10,11 @@ SWIFT ?= swift
 CONFIG ?= config.example.toml
 CORPUS ?= $(CURDIR)/.corpus
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev libavutil-dev \
-	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg
+	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg time
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 
-.PHONY: run test build release deps models corpus fuzz clean
+.PHONY: run test build release deps models corpus fuzz bench clean
 
 deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
@@ -40,6 +40,10 @@ run: models release
 test: models corpus
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+# dropscribe against faster-whisper (a venv made at benchmark time only); writes BENCHMARKS.md.
+bench: models corpus release
+	python3 bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .corpus

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""dropscribe vs faster-whisper, side by side on the same files, models, beam and threads.
+
+Run by `make bench` (dev/benchmark time only; nothing here is a run-time or test
+dependency). Creates .venv-bench with faster-whisper on first use, then for each
+case runs both systems one after the other, REPEAT times each, as separate
+processes measured by /usr/bin/time (wall clock and peak RSS, model load
+included for both), computes WER against the corpus reference with
+Tests/Corpus/wer.py, prints a table and writes BENCHMARKS.md.
+
+    bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,memory-60min] [--repeat 2] [--threads 2]
+"""
+import argparse, json, os, platform, re, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.environ.get("DROPSCRIBE_CORPUS", os.path.join(ROOT, ".corpus"))
+MODELS = os.environ.get("DROPSCRIBE_MODELS", os.path.join(ROOT, "models"))
+VENV = os.path.join(ROOT, ".venv-bench")
+BIN = os.path.join(ROOT, ".build", "release", "dropscribe")
+
+CASES = {
+    "tiny-beam5": ("long/long-10min.flac", "tiny.en", 5),
+    "tiny-greedy": ("long/long-10min.flac", "tiny.en", 1),
+    "base-beam5": ("long/long-10min.flac", "base", 5),
+    "memory-60min": ("long/long-60min.flac", "tiny.en", 5),
+    "quick-1min": ("long/long-01min.flac", "tiny.en", 5),
+}
+
+FW_SCRIPT = r"""
+import json, sys
+from faster_whisper import WhisperModel
+path, model_dir, beam, threads, out = sys.argv[1:6]
+m = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=int(threads))
+segs, info = m.transcribe(path, beam_size=int(beam), language="en" if model_dir.endswith(".en") else None)
+json.dump({"segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segs]}, open(out, "w"))
+"""
+
+
+def ensure_venv():
+    py = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    if subprocess.call([py, "-c", "import faster_whisper"], stderr=subprocess.DEVNULL) != 0:
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "faster-whisper==1.2.1", "ctranslate2==4.8.5"])
+    return py
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes)."""
+    start = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if r.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {r.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) * 1024
+    return wall, rss
+
+
+def wer(ref_file, segments):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write(" ".join(s["text"].strip() for s in segments))
+        hyp = f.name
+    out = subprocess.check_output([sys.executable, os.path.join(ROOT, "Tests/Corpus/wer.py"), ref_file, hyp, "--json"], text=True)
+    os.unlink(hyp)
+    return json.loads(out)["wer"]
+
+
+def duration(path):
+    out = subprocess.check_output(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path], text=True)
+    return float(out.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,memory-60min")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    args = ap.parse_args()
+    fw_python = ensure_venv()
+    env = dict(os.environ)
+    rows = []
+    for name in args.cases.split(","):
+        rel, model, beam = CASES[name]
+        audio = os.path.join(CORPUS, rel)
+        ref = os.path.splitext(audio)[0] + ".txt"
+        model_dir = os.path.join(MODELS, model)
+        length = duration(audio)
+        with tempfile.TemporaryDirectory() as tmp:
+            results = {}
+            for system in ("dropscribe", "faster-whisper"):
+                best = None
+                for _ in range(args.repeat):
+                    if system == "dropscribe":
+                        cmd = [BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(beam),
+                               "--threads", str(args.threads), "--format", "json", "--output-dir", tmp]
+                        out = os.path.join(tmp, os.path.basename(audio) + ".json")
+                    else:
+                        out = os.path.join(tmp, "fw.json")
+                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out]
+                    wall, rss = timed(cmd, env)
+                    if best is None or wall < best[0]:
+                        best = (wall, rss, json.load(open(out))["segments"])
+                    print(f"  {name} {system}: {wall:.1f} s, {rss / 2**20:.0f} MiB", flush=True)
+                results[system] = {"wall": best[0], "rss": best[1], "wer": wer(ref, best[2])}
+            rows.append((name, rel, model, beam, length, results))
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    fw_version = subprocess.check_output([fw_python, "-c", "import faster_whisper, ctranslate2; print(faster_whisper.__version__, ctranslate2.__version__)"], text=True).split()
+    version = subprocess.check_output([BIN, "--version"], text=True).strip()
+    lines = [
+        "# Benchmarks", "",
+        f"Machine: {cpu}, {os.cpu_count()} cores. dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}), float32.",
+        f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, best of {args.repeat}.",
+        "× real time = audio length / wall time (higher is faster). WER against the corpus reference (Tests/Corpus/wer.py).", "",
+        "| case | file | audio | system | wall s | × real time | peak RSS MiB | WER | dropscribe / faster-whisper |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rel, model, beam, length, r in rows:
+        d, f = r["dropscribe"], r["faster-whisper"]
+        ratio = f"speed {f['wall'] / d['wall']:.2f}×, memory {d['rss'] / f['rss']:.2f}×, WER {d['wer'] - f['wer']:+.4f}"
+        for system, m in (("dropscribe", d), ("faster-whisper", f)):
+            lines.append(f"| {name} ({model}, beam {beam}) | {rel} | {length / 60:.1f} min | {system} | {m['wall']:.1f} | "
+                         f"{length / m['wall']:.1f} | {m['rss'] / 2**20:.0f} | {m['wer']:.4f} | {ratio if system == 'dropscribe' else ''} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(args.output, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
