@@ -10,7 +10,7 @@ SWIFT ?= swift
 CONFIG ?= config.example.toml
 CORPUS ?= $(CURDIR)/.corpus
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev libavutil-dev \
-	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg time
+	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg time alsa-utils
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 

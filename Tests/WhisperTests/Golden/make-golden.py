@@ -31,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 CLIPS = ["clip-%02d.wav" % i for i in range(1, 41)]
+# A real human recording (Debian alsa-utils' speaker-test prompts, see make-corpus.sh):
+# decoded and featurised like the clips, kept after them in every file.
+REAL = ["real/alsa-voice.wav"]
 ENCODER_CLIPS_TINY = CLIPS[:10]
 ENCODER_CLIPS_BASE = CLIPS[:3]
 ENCODER_ROWS = [0, 1, 100, 750, 1499]
@@ -298,6 +301,9 @@ def make_features(args):
 
     for c in CLIPS:
         out["clips"].append(one("clips/" + c))
+    for rel in REAL:
+        if os.path.exists(os.path.join(args.corpus, rel)):
+            out["clips"].append(one(rel))
     out["long"] = one(LONG_FILE, extra_frames=[2999, 3000, 30000, 30001, 30002, 30003])
     write_json(os.path.join(args.out, "features.json"), out)
 
@@ -374,8 +380,10 @@ def make_decode(args, name):
         if os.path.exists(lang_path):
             with open(lang_path, encoding="utf-8") as f:
                 prev_lang = {c["file"]: c for c in json.load(f)["clips"]}
-    for c in CLIPS[: args.decode_clips]:
-        rel = "clips/" + c
+    wanted = ["clips/" + c for c in CLIPS[: args.decode_clips]]
+    wanted += [r for r in REAL if os.path.exists(os.path.join(args.corpus, r))]
+    for rel in wanted:
+        c = os.path.basename(rel)
         path = os.path.join(args.corpus, rel)
         e = input_entry(args.corpus, rel)
         old = previous.get(rel)
