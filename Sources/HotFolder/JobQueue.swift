@@ -218,6 +218,8 @@ public struct JobQueue: Sendable {
         } catch .fileExists {
             return nil
         } catch {
+            // Could not write our lease (a full disk?): put the old one back, journal and all.
+            try? Syscall.renameNoReplace(aside, marker)
             throw self.error(job, "taking over", error)
         }
         return Claim(job: job, lease: newLease, journal: carried)
