@@ -117,6 +117,11 @@ final class DaemonProcess {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // A signal that arrives before the service group has installed its handlers
+        // kills the process outright (exit by signal 15); tests signal only a daemon
+        // that is up and watching.
+        let started = Date()
+        while process.isRunning, !log.contains("watching"), Date().timeIntervalSince(started) < 20 { usleep(20_000) }
     }
 
     var pid: Int32 { process.processIdentifier }
