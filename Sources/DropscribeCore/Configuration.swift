@@ -51,6 +51,8 @@ public struct Configuration: Sendable, Equatable {
         public var wordTimestamps: Bool = false
         public var initialPrompt: String = ""
         public var hotwords: String = ""
+        public var prependPunctuations: String = "\"'“¿([{-"
+        public var appendPunctuations: String = "\"'.。,，!！?？:：”)]}、"
         public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
         public var compressionRatioThreshold: Double = 2.4
         public var logProbThreshold: Double = -1.0
@@ -134,6 +136,8 @@ public struct Configuration: Sendable, Equatable {
                 case "model.word_timestamps": c.model.wordTimestamps = try r.bool(k, v)
                 case "model.initial_prompt": c.model.initialPrompt = try r.string(k, v)
                 case "model.hotwords": c.model.hotwords = try r.string(k, v)
+                case "model.prepend_punctuations": c.model.prependPunctuations = try r.string(k, v)
+                case "model.append_punctuations": c.model.appendPunctuations = try r.string(k, v)
                 case "model.temperatures": c.model.temperatures = try r.doubles(k, v, in: 0...2)
                 case "model.compression_ratio_threshold": c.model.compressionRatioThreshold = try r.double(k, v, in: 0...100)
                 case "model.log_prob_threshold": c.model.logProbThreshold = try r.double(k, v, in: -100...0)

@@ -140,7 +140,9 @@ public struct WhisperTranscriber: Transcriber {
             segments: segments.map {
                 Transcript.Segment(id: $0.id, seek: $0.seek, start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokens,
                                    temperature: Double($0.temperature), avgLogprob: Double($0.avgLogprob),
-                                   compressionRatio: Double($0.compressionRatio), noSpeechProb: Double($0.noSpeechProb))
+                                   compressionRatio: Double($0.compressionRatio), noSpeechProb: Double($0.noSpeechProb),
+                                   words: $0.words?.map { Transcript.Word(start: $0.start, end: $0.end, word: $0.word,
+                                                                          probability: Double($0.probability)) })
             })
         return TranscriptionResult(outputs: formats.map { ($0.fileExtension, $0.renderBytes(transcript)) },
                                    audioDuration: transcript.duration, model: modelName)
@@ -199,6 +201,10 @@ extension Configuration.ModelSection {
         o.language = language.isEmpty ? nil : language
         o.task = task == "translate" ? .translate : .transcribe
         o.initialPrompt = initialPrompt.isEmpty ? nil : initialPrompt
+        o.hotwords = hotwords.isEmpty ? nil : hotwords
+        o.wordTimestamps = wordTimestamps
+        o.prependPunctuations = prependPunctuations
+        o.appendPunctuations = appendPunctuations
         return o
     }
 }

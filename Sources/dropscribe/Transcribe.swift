@@ -41,8 +41,11 @@ struct Transcribe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("transcribe or translate (multilingual models).", valueName: "task"))
     var task: String?
 
-    @Flag(name: .customLong("word-timestamps"), help: "Word-level timestamps.")
+    @Flag(name: .customLong("word-timestamps"), help: "Word-level timestamps (in json; srt/vtt cues then follow the words).")
     var wordTimestamps = false
+
+    @Option(help: ArgumentHelp("Words to bias recognition towards (names, jargon), sent as a prompt in every window.", valueName: "text"))
+    var hotwords: String?
 
     @Option(name: .customLong("initial-prompt"), help: ArgumentHelp("Text to condition the first window on.", valueName: "text"))
     var initialPrompt: String?
@@ -72,6 +75,7 @@ struct Transcribe: AsyncParsableCommand {
         }
         if wordTimestamps { config.model.wordTimestamps = true }
         if let initialPrompt { config.model.initialPrompt = initialPrompt }
+        if let hotwords { config.model.hotwords = hotwords }
         if let temperatures {
             let list = temperatures.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !list.isEmpty else { throw CommandFailure.usage("--temperatures must be numbers, comma-separated") }

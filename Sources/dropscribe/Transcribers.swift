@@ -20,12 +20,6 @@ enum Transcribers {
         }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
                                                 "threads": "\(threads)"])
-        if config.model.wordTimestamps {
-            throw CommandFailure.config("model.word_timestamps: word-level timestamps are not implemented yet")
-        }
-        if !config.model.hotwords.isEmpty {
-            throw CommandFailure.config("model.hotwords: hotwords are not implemented yet")
-        }
         let formats: [OutputFormat]
         do { formats = try OutputFormat.parseList(config.formats) } catch { throw CommandFailure.config("formats: \(error)") }
         return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: formats,

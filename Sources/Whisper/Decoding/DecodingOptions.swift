@@ -23,6 +23,15 @@ public struct DecodingOptions: Sendable, Codable, Equatable {
     public var task: Tokenizer.Task = .transcribe
     public var initialPrompt: String? = nil
     public var maxNewTokens: Int? = nil
+    /// Words of the domain to bias recognition towards; sent as a previous-text
+    /// prompt (after sot_prev) in every window, as faster-whisper's `hotwords`.
+    public var hotwords: String? = nil
+    /// Word-level timestamps from the alignment heads (§5.7).
+    public var wordTimestamps = false
+    /// With word timestamps: marks joined to the following word.
+    public var prependPunctuations = "\"'“¿([{-"
+    /// With word timestamps: marks joined to the preceding word.
+    public var appendPunctuations = "\"'.。,，!！?？:：”)]}、"
 
     public init() {}
 }

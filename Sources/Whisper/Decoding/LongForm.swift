@@ -21,6 +21,8 @@ public struct TranscriptionState: Sendable, Codable, Equatable {
     /// Sampling RNG for temperature fallback.
     public var rng: WhisperRNG
     public var language: String
+    /// The end of the last timed word (word timestamps only; nil = 0).
+    public var lastSpeechTimestamp: Double?
 
     public var isFinished: Bool { seek >= contentFrames }
 }
@@ -84,8 +86,9 @@ public struct LongFormTranscriber: Sendable {
         let segmentSize = window.frameCount
         let timeOffset = Double(seek) * 0.01
         let prompt = model.prompt(previous: state.history, language: state.language, task: options.task,
-                                  withoutTimestamps: options.withoutTimestamps)
-        let r = model.decodeWindow(features: window, prompt: prompt, options: options, rng: &state.rng)
+                                  withoutTimestamps: options.withoutTimestamps, hotwords: options.hotwords)
+        let cross = model.crossAttentionCache(model.encode(window))
+        let r = model.generateWithFallback(cross: cross, prompt: prompt, options: options, rng: &state.rng)
         if let ns = options.noSpeechThreshold, r.noSpeechProb > ns {
             let keep = options.logProbThreshold.map { r.avgLogprob > $0 } ?? false
             if !keep {
@@ -96,15 +99,26 @@ public struct LongFormTranscriber: Sendable {
         let split = WindowSplit.split(tokens: r.tokens, timestampBegin: tk.timestampBegin, timeOffset: timeOffset,
                                       segmentSize: segmentSize)
         state.seek = seek + max(1, split.seekAdvance)
+        var pieces = split.pieces.map { WordedPiece(start: $0.start, end: $0.end, tokens: $0.tokens) }
+        if options.wordTimestamps {
+            addWordTimestamps(&pieces, cross: cross, seek: seek, segmentSize: segmentSize, language: state.language,
+                              lastSpeech: state.lastSpeechTimestamp ?? 0)
+            let end = Self.lastEnd(pieces)
+            if !split.singleTimestampEnding, let e = end, e > timeOffset {
+                state.seek = max(seek + 1, Int((e * 100).rounded(.toNearestOrEven)))
+            }
+            if let e = end { state.lastSpeechTimestamp = e }
+        }
         var segments: [Segment] = []
-        for p in split.pieces {
+        for p in pieces {
             let text = tk.decode(p.tokens)
             if p.start == p.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
             state.history.append(contentsOf: p.tokens)
             state.lastSegmentId += 1
             segments.append(Segment(id: state.lastSegmentId, seek: seek, start: p.start, end: p.end, text: text,
                                     tokens: p.tokens, temperature: r.temperature, avgLogprob: r.avgLogprob,
-                                    compressionRatio: r.compressionRatio, noSpeechProb: r.noSpeechProb))
+                                    compressionRatio: r.compressionRatio, noSpeechProb: r.noSpeechProb,
+                                    words: options.wordTimestamps ? p.words : nil))
         }
         if !options.conditionOnPreviousText || r.temperature > options.promptResetOnTemperature {
             state.history = []

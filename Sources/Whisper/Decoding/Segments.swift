@@ -14,6 +14,8 @@ public struct Segment: Sendable, Codable, Equatable {
     public var avgLogprob: Float
     public var compressionRatio: Float
     public var noSpeechProb: Float
+    /// The segment's words with their times; nil unless word timestamps are on.
+    public var words: [Word]? = nil
 }
 
 /// Segment split of one window's tokens and the next seek (§5.6).

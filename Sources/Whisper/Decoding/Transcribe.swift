@@ -22,12 +22,23 @@ extension WhisperModel {
     }
 
     /// The decoder prompt for a window (§5.2 step 3).
+    /// `hotwords` go after sot_prev, before the previous text, even in the
+    /// first window; at most 223 tokens, and fewer if the prompt would leave
+    /// no room to generate.
     public func prompt(previous: [Int], language: String = "en", task: Tokenizer.Task = .transcribe,
-                       withoutTimestamps: Bool = false) -> [Int] {
+                       withoutTimestamps: Bool = false, hotwords: String? = nil) -> [Int] {
         var p: [Int] = []
-        if !previous.isEmpty {
+        let half = dimensions.textContext / 2 - 1
+        var hot: [Int] = []
+        if let h = hotwords?.trimmingCharacters(in: .whitespacesAndNewlines), !h.isEmpty {
+            hot = Array(tokenizer.encode(" " + h).prefix(half))
+        }
+        if !previous.isEmpty || !hot.isEmpty {
+            let history = Array(previous.suffix(half))
+            let room = dimensions.textContext - 8 - history.count
             p.append(tokenizer.sotPrev)
-            p.append(contentsOf: previous.suffix(dimensions.textContext / 2 - 1))
+            p.append(contentsOf: hot.prefix(max(0, room - 1)))
+            p.append(contentsOf: history)
         }
         p.append(contentsOf: tokenizer.sotSequence(language: language, task: task))
         if withoutTimestamps { p.append(tokenizer.noTimestamps) }

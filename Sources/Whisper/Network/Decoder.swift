@@ -80,8 +80,10 @@ extension WhisperModel {
 
     /// Runs `count` new tokens per hypothesis (tokens beam-major: batch × count) at
     /// positions cache.length ..< cache.length+count; returns the final-LN hidden
-    /// states (batch·count × D) and extends the cache.
-    func decoderForward(tokens: [Int], count: Int, cache: inout SelfAttentionCache, cross: CrossAttentionCache) -> Matrix {
+    /// states (batch·count × D) and extends the cache. `observeCrossScores` sees
+    /// every layer's and head's cross-attention scores before the softmax.
+    func decoderForward(tokens: [Int], count: Int, cache: inout SelfAttentionCache, cross: CrossAttentionCache,
+                        observeCrossScores: ((_ layer: Int, _ head: Int, _ scores: UnsafeBufferPointer<Float>) -> Void)? = nil) -> Matrix {
         let d = dimensions.dModel, heads = dimensions.decoderHeads, dh = d / heads
         let batch = cache.batch
         precondition(tokens.count == batch * count)
@@ -139,7 +141,8 @@ extension WhisperModel {
                         AttentionKernel.attend(q: q.baseAddress!, ldq: d, qRows: rows,
                                                k: kvp.baseAddress!, v: kvp.baseAddress! + d, ldkv: 2 * d,
                                                kvRows: kv.rows, heads: heads, headDim: dh, causalOffset: nil,
-                                               out: o.baseAddress!, ldo: d)
+                                               out: o.baseAddress!, ldo: d,
+                                               observeScores: observeCrossScores.map { f in { h, s in f(l, h, s) } })
                     }
                 }
             }

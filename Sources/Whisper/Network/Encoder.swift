@@ -23,10 +23,13 @@ struct AttentionKernel {
     /// out[:, h*dh..] = softmax(scale · Q_h K_hᵀ + mask) · V_h for every head.
     /// q: rows × (ldq) with head h at column qOff + h·dh; same for k/v (kvRows rows).
     /// `causalOffset`: if non-nil, query row r may only see keys ≤ causalOffset + r.
+    /// `observeScores`, if given, sees each head's scaled scores (qRows × kvRows,
+    /// row-major) before the softmax: word alignment reads them (§5.7).
     static func attend(q: UnsafePointer<Float>, ldq: Int, qRows: Int,
                        k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int, kvRows: Int,
                        heads: Int, headDim: Int, causalOffset: Int?,
-                       out: UnsafeMutablePointer<Float>, ldo: Int) {
+                       out: UnsafeMutablePointer<Float>, ldo: Int,
+                       observeScores: ((_ head: Int, _ scores: UnsafeBufferPointer<Float>) -> Void)? = nil) {
         let scale = 1 / Float(headDim).squareRoot()
         var scores = [Float](repeating: 0, count: qRows * kvRows)
         scores.withUnsafeMutableBufferPointer { sp in
@@ -35,6 +38,7 @@ struct AttentionKernel {
                 let off = h * headDim
                 sgemm(false, true, m: qRows, n: kvRows, k: headDim, alpha: scale,
                       a: q + off, lda: ldq, b: k + off, ldb: ldkv, c: s, ldc: kvRows)
+                observeScores?(h, UnsafeBufferPointer(start: s, count: qRows * kvRows))
                 for r in 0..<qRows {
                     let row = s + r * kvRows
                     var n = kvRows

@@ -6,7 +6,7 @@ Python. See README.md next to this file for the venv set-up and the schemas.
 
 Usage (from the repository root):
   /work/.venv-fw/bin/python Tests/WhisperTests/Golden/make-golden.py \
-      [--corpus .corpus] [--models models] [--only features,encoder,decode,language,longform]
+      [--corpus .corpus] [--models models] [--only features,encoder,decode,language,longform,words]
 
 Everything runs with faster-whisper's documented setup
   WhisperModel(dir, device="cpu", compute_type="float32", cpu_threads=2)
@@ -560,15 +560,36 @@ def finish_longform(args, mode, res):
         res["resources"]["peak_rss_mib"], wer.get("wer")), flush=True)
 
 
+# --------------------------------------------------------------------------- 6. word timestamps on short files
+WORD_FILES = REAL + ["clips/clip-03.wav", "clips/clip-07.wav"]
+
+
+def make_words(args):
+    """faster-whisper with word_timestamps=True (beam 5, defaults) on the real recording and
+    two clips, with tiny.en and base: words-short.json in the golden folder."""
+    out = {"description": "faster-whisper transcribe(path, beam_size=5, word_timestamps=True), float32, "
+           "default options", "versions": versions(), "runs": []}
+    for name in ("tiny.en", "base"):
+        model = load_model(args.models, name)
+        for rel in WORD_FILES:
+            segments, info = model.transcribe(os.path.join(args.corpus, rel), beam_size=5, word_timestamps=True)
+            segs = [segment_dict(s, with_words=True) for s in segments]
+            out["runs"].append({"model": model_info(args.models, name), "input": input_entry(args.corpus, rel),
+                                "language": info.language, "segments": segs})
+            print("  words %s %s: %d segments, %d words" % (name, rel, len(segs),
+                  sum(len(s["words"]) for s in segs)), flush=True)
+    write_json(os.path.join(args.out, "words-short.json"), out)
+
+
 # --------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=os.path.join(REPO, ".corpus"))
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--out", default=HERE)
-    ap.add_argument("--only", default="features,encoder,decode,language,longform",
+    ap.add_argument("--only", default="features,encoder,decode,language,longform,words",
                     help="comma list of: features, encoder, decode (both models; language "
-                    "comes with base), decode-tiny, decode-base, longform")
+                    "comes with base), decode-tiny, decode-base, longform, words")
     ap.add_argument("--decode-clips", type=int, default=len(CLIPS),
                     help="decode only the first N clips (default all 40)")
     ap.add_argument("--resume", action="store_true",
@@ -605,6 +626,8 @@ def main():
         make_decode(args, "base")
     if "longform" in only:
         make_longform(args)
+    if "words" in only:
+        make_words(args)
     print("done in %.1fs" % (time.perf_counter() - t0))
 
 

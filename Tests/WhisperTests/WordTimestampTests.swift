@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import Whisper
+
+/// The pieces of §5.7 on hand-worked inputs.
+struct AlignmentMathTests {
+    @Test func medianFilterReflectsAtBothEnds() {
+        // Width 7 at index 0 sees [3, 2, 1, 0, 1, 2, 3] of a ramp → median 2 (values 30, 20, 10, 0, 10, 20, 30).
+        let ramp: [Float] = [0, 10, 20, 30, 40, 50, 60, 70]
+        let out = AlignmentMath.medianFilter(ramp)
+        #expect(out[0] == 20)
+        #expect(out[3] == 30)
+        // At the last index (7): 4,5,6,7,6,5,4 → median 5.
+        #expect(out[7] == 50)
+        // A lone spike is removed.
+        #expect(AlignmentMath.medianFilter([1, 1, 1, 9, 1, 1, 1, 1]) == [1, 1, 1, 1, 1, 1, 1, 1])
+        // Three columns or fewer pass through unchanged.
+        #expect(AlignmentMath.medianFilter([5, 1, 9]) == [5, 1, 9])
+    }
+
+    @Test func dtwFollowsTheCheapDiagonalAndPrefersItOnTies() {
+        // 3 tokens × 5 frames: cheap cells on (0,0), (0,1), (1,2), (2,3), (2,4).
+        let big: Float = 10
+        let cost: [Float] = [
+            0, 0, big, big, big,
+            big, big, 0, big, big,
+            big, big, big, 0, 0,
+        ]
+        let path = AlignmentMath.dtw(cost, rows: 3, cols: 5)
+        #expect(path.rows == [0, 0, 1, 2, 2])
+        #expect(path.cols == [0, 1, 2, 3, 4])
+        // All equal: the path is the diagonal first, then left along the last row.
+        let flat = AlignmentMath.dtw([Float](repeating: 1, count: 6), rows: 2, cols: 3)
+        #expect(flat.rows.first == 0 && flat.rows.last == 1 && flat.cols.last == 2)
+        #expect(zip(flat.rows, flat.cols).allSatisfy { $0 <= 1 && $1 <= 2 })
+    }
+
+    @Test func wordTimesComeFromTheFirstFrameOfEachTokenRow() {
+        // Two words of 1 and 2 tokens plus eot: rows 0..3 start at frames 0, 10, 25, 40.
+        let a = TokenAlignment(textTokenProbabilities: [0.5, 0.9, 0.7],
+                               textIndices: [0, 0, 1, 1, 2, 3], timeIndices: [0, 5, 10, 12, 25, 40])
+        let words = [WordTokens(word: " Hi", tokens: [1]), WordTokens(word: " there", tokens: [2, 3]),
+                     WordTokens(word: "", tokens: [50256])]
+        let timed = WhisperModel.timedWords(a, words: words)
+        #expect(timed.map(\.word) == [" Hi", " there"])
+        #expect(timed.map(\.start) == [0, 0.2])
+        #expect(timed.map(\.end) == [0.2, 0.8])
+        #expect(abs(timed[1].probability - 0.8) < 1e-6)
+    }
+
+    @Test func punctuationMergesAsFasterWhisperDoes() {
+        func w(_ s: String, _ t: [Int]) -> TimedWord { TimedWord(word: s, tokens: t, start: 0, end: 0, probability: 1) }
+        var words = [w(" \"", [1]), w("Hello", [2]), w(",", [3]), w(" world", [4]), w(".", [5]), w("\"", [6])]
+        LongFormTranscriber.mergePunctuations(&words, prepended: DecodingOptions().prependPunctuations,
+                                              appended: DecodingOptions().appendPunctuations)
+        #expect(words.map(\.word) == ["", " \"Hello,", "", " world.\"", "", ""])
+        #expect(words[1].tokens == [1, 2, 3])
+        #expect(words[3].tokens == [4, 5, 6])
+        #expect(AlignmentMath.round2(1.005) == 1.0 || AlignmentMath.round2(1.005) == 1.01)
+        #expect(AlignmentMath.round2(2.125) == 2.12)
+    }
+}
+
+/// Word splitting with the real tokenizer.
+struct WordSplitTests {
+    @Test(.enabled(if: Fixtures.hasModel("tiny.en")))
+    func wordsStartAtSpacesAndPunctuationStandsAlone() throws {
+        let tk = try Fixtures.model("tiny.en").tokenizer
+        let tokens = tk.encode(" Hello, wonderful world!")
+        let words = tk.splitToWordTokens(tokens + [tk.eot], language: "en")
+        #expect(words.map(\.word) == [" Hello", ",", " wonderful", " world", "!", ""])
+        #expect(words.flatMap(\.tokens) == tokens + [tk.eot])
+        // A character split over several byte-level tokens stays one piece.
+        let emoji = tk.encode(" café 🎉")
+        let pieces = tk.splitToWordTokens(emoji, language: "en")
+        #expect(pieces.map(\.word).joined() == " café 🎉")
+        #expect(!pieces.contains { $0.word.unicodeScalars.contains("\u{FFFD}") })
+    }
+}
+
+/// Word timestamps against faster-whisper's (words-short.json, made by make-golden.py):
+/// the same words, and times within 0.05 s for at least 95% of them.
+@Suite(.serialized) struct GoldenWordTests {
+    @Test(.enabled(if: Golden.exists("words-short.json") && Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base")))
+    func wordTimesMatchFasterWhisper() throws {
+        let g = try Golden.load("words-short.json")
+        var words = 0, within = 0, exact = 0, runs = 0, sameText = 0
+        for run in g["runs"] as? [[String: Any]] ?? [] {
+            guard let input = run["input"] as? [String: Any], let x = try Golden.audio(input),
+                  let name = (run["model"] as? [String: Any])?["name"] as? String,
+                  let gold = run["segments"] as? [[String: Any]] else { continue }
+            var opts = DecodingOptions()
+            opts.wordTimestamps = true
+            opts.language = run["language"] as? String
+            let segs = try Fixtures.model(name).transcribeShort(samples: x, options: opts)
+            runs += 1
+            let ours = segs.flatMap { $0.words ?? [] }
+            let theirs = gold.flatMap { $0["words"] as? [[String: Any]] ?? [] }
+            if segs.map(\.text) == gold.map({ $0["text"] as? String ?? "" }) { sameText += 1 }
+            #expect(ours.map(\.word) == theirs.map { $0["word"] as? String ?? "" }, "\(name) \(input["file"] ?? "")")
+            for (o, t) in zip(ours, theirs) {
+                let ds = abs(o.start - ((t["start"] as? NSNumber)?.doubleValue ?? .nan))
+                let de = abs(o.end - ((t["end"] as? NSNumber)?.doubleValue ?? .nan))
+                words += 1
+                if ds <= 0.05 + 1e-9 && de <= 0.05 + 1e-9 { within += 1 }
+                if ds < 1e-9 && de < 1e-9 { exact += 1 }
+            }
+        }
+        print("words: \(within)/\(words) within 0.05 s, \(exact) exact, \(sameText)/\(runs) runs with identical segment texts")
+        #expect(runs == 6, "runs compared: \(runs) (a corpus whose sha256 differs from the golden is skipped)")
+        #expect(words > 100)
+        #expect(Double(within) >= 0.95 * Double(words))
+    }
+}
