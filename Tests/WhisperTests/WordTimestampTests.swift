@@ -78,6 +78,21 @@ struct WordSplitTests {
     }
 }
 
+/// Hotwords: the prompt faster-whisper's get_prompt builds.
+struct HotwordPromptTests {
+    @Test(.enabled(if: Fixtures.hasModel("tiny.en")))
+    func hotwordsFollowStartOfPreviousEvenInTheFirstWindow() throws {
+        let m = try Fixtures.model("tiny.en")
+        let tk = m.tokenizer
+        let hot = tk.encode(" Dropscribe, OpenBLAS")
+        #expect(m.prompt(previous: [], hotwords: "  Dropscribe, OpenBLAS ") == [tk.sotPrev] + hot + tk.sotSequence())
+        #expect(m.prompt(previous: [11, 12], hotwords: "Dropscribe, OpenBLAS") == [tk.sotPrev] + hot + [11, 12] + tk.sotSequence())
+        #expect(m.prompt(previous: [], hotwords: "") == tk.sotSequence())
+        let long = m.prompt(previous: Array(repeating: 13, count: 300), hotwords: String(repeating: "word ", count: 400))
+        #expect(long.count < m.dimensions.textContext - 1)
+    }
+}
+
 /// Word timestamps against faster-whisper's (words-short.json, made by make-golden.py):
 /// the same words, and times within 0.05 s for at least 95% of them.
 @Suite(.serialized) struct GoldenWordTests {
@@ -92,11 +107,13 @@ struct WordSplitTests {
             var opts = DecodingOptions()
             opts.wordTimestamps = true
             opts.language = run["language"] as? String
+            opts.hotwords = run["hotwords"] as? String
             let segs = try Fixtures.model(name).transcribeShort(samples: x, options: opts)
             runs += 1
             let ours = segs.flatMap { $0.words ?? [] }
             let theirs = gold.flatMap { $0["words"] as? [[String: Any]] ?? [] }
             if segs.map(\.text) == gold.map({ $0["text"] as? String ?? "" }) { sameText += 1 }
+            #expect(segs.map(\.tokens) == gold.map { Golden.ints($0["tokens"]) }, "\(name) \(input["file"] ?? "") hotwords \(opts.hotwords ?? "-")")
             #expect(ours.map(\.word) == theirs.map { $0["word"] as? String ?? "" }, "\(name) \(input["file"] ?? "")")
             for (o, t) in zip(ours, theirs) {
                 let ds = abs(o.start - ((t["start"] as? NSNumber)?.doubleValue ?? .nan))
@@ -107,7 +124,7 @@ struct WordSplitTests {
             }
         }
         print("words: \(within)/\(words) within 0.05 s, \(exact) exact, \(sameText)/\(runs) runs with identical segment texts")
-        #expect(runs == 6, "runs compared: \(runs) (a corpus whose sha256 differs from the golden is skipped)")
+        #expect(runs == 8, "runs compared: \(runs) (a corpus whose sha256 differs from the golden is skipped)")
         #expect(words > 100)
         #expect(Double(within) >= 0.95 * Double(words))
     }

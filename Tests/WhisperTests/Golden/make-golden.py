@@ -562,6 +562,7 @@ def finish_longform(args, mode, res):
 
 # --------------------------------------------------------------------------- 6. word timestamps on short files
 WORD_FILES = REAL + ["clips/clip-03.wav", "clips/clip-07.wav"]
+HOTWORDS = "Dropscribe, Kubernetes, OpenBLAS"
 
 
 def make_words(args):
@@ -578,6 +579,13 @@ def make_words(args):
                                 "language": info.language, "segments": segs})
             print("  words %s %s: %d segments, %d words" % (name, rel, len(segs),
                   sum(len(s["words"]) for s in segs)), flush=True)
+        # hotwords go into every window's prompt (after <|startofprev|>)
+        rel = WORD_FILES[1]
+        segments, info = model.transcribe(os.path.join(args.corpus, rel), beam_size=5, word_timestamps=True,
+                                          hotwords=HOTWORDS)
+        segs = [segment_dict(s, with_words=True) for s in segments]
+        out["runs"].append({"model": model_info(args.models, name), "input": input_entry(args.corpus, rel),
+                            "language": info.language, "hotwords": HOTWORDS, "segments": segs})
     write_json(os.path.join(args.out, "words-short.json"), out)
 
 
