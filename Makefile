@@ -3,7 +3,7 @@
 #   make run     set up (system packages, default model), build release, watch ./inbox
 #   make test    the same set-up, then the whole test suite
 #
-# Other targets: build, deps, models, corpus, fuzz, bench, clean.
+# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, clean.
 
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -14,7 +14,7 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev liba
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 
-.PHONY: run test build release deps models corpus fuzz bench clean
+.PHONY: run test build release deps models corpus fuzz bench bench-memory clean
 
 deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
@@ -44,6 +44,12 @@ test: models corpus
 # dropscribe against faster-whisper (a venv made at benchmark time only); writes BENCHMARKS.md.
 bench: models corpus release
 	python3 bench/bench.py $(BENCH_ARGS)
+
+# Worker peak RSS against file length (1, 60, 180 min) through the real daemon; the
+# 180-minute file is made once into .corpus-long (about 540 MB).
+bench-memory: models release
+	@if [ ! -f .corpus-long/long/long-180min.flac ]; then Tests/Corpus/make-corpus.sh .corpus-long --long; fi
+	python3 bench/bench-memory.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .corpus

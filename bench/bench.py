@@ -124,6 +124,11 @@ def main():
                          f"{length / m['wall']:.1f} | {m['rss'] / 2**20:.0f} | {m['wer']:.4f} | {ratio if system == 'dropscribe' else ''} |")
     text = "\n".join(lines) + "\n"
     print(text)
+    # keep the section bench-memory.py writes
+    if os.path.exists(args.output):
+        old = open(args.output).read()
+        if "<!-- memory -->" in old:
+            text += "\n<!-- memory -->" + old.split("<!-- memory -->", 1)[1]
     with open(args.output, "w") as f:
         f.write(text)
 

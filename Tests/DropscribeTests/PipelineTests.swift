@@ -19,12 +19,13 @@ enum Assets {
 /// The whole service on real audio and the real model: the daemon as a user starts it.
 @Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: Assets.available, "run `make test` to fetch the model and build the corpus"))
 struct PipelineTests {
-    func config(_ extra: String = "") -> String {
+    func config(_ extra: String = "", model: String = "") -> String {
         """
         formats = ["txt", "srt", "vtt", "tsv", "json"]
         \(extra)
         [model]
         path = "\(Assets.tinyEn)"
+        \(model)
         [watch]
         settle_seconds = 1
         rescan_seconds = 2
@@ -97,8 +98,10 @@ struct PipelineTests {
         return out
     }
 
+    /// With word timestamps on, so the journaled state carries the last word's end
+    /// (which moves the seek) and the outputs hold words.
     @Test func aWorkerKilledAtThreeWindowsResumesToByteIdenticalOutputs() throws {
-        let ws = Workspace(config: config())
+        let ws = Workspace(config: config(model: "word_timestamps = true"))
         let source = try multiWindowFile(in: ws)
         // The uninterrupted reference, by the one-shot command (same engine, same outputs).
         let refDir = ws.root + "/reference"
@@ -133,6 +136,8 @@ struct PipelineTests {
         }
         let txt = (try? String(contentsOfFile: ws.inbox + "/multi.wav.txt", encoding: .utf8)) ?? ""
         #expect(txt.split(separator: "\n").count >= 5, "\(txt)")
+        let json = (try? String(contentsOfFile: ws.inbox + "/multi.wav.json", encoding: .utf8)) ?? ""
+        #expect(json.components(separatedBy: "\"probability\"").count > 20, "word timings in the json")
     }
 
     /// Children of a process, from /proc/*/stat (field 4 is the parent pid).

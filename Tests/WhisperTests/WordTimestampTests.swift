@@ -100,7 +100,14 @@ struct HotwordPromptTests {
     func wordTimesMatchFasterWhisper() throws {
         let g = try Golden.load("words-short.json")
         var words = 0, within = 0, exact = 0, runs = 0, sameText = 0
-        for run in g["runs"] as? [[String: Any]] ?? [] {
+        // By default every tiny.en run and base on the real recording (CI time);
+        // DROPSCRIBE_PARITY_FULL=1 runs base on every file too.
+        let full = ProcessInfo.processInfo.environment["DROPSCRIBE_PARITY_FULL"] == "1"
+        let selected = (g["runs"] as? [[String: Any]] ?? []).filter { run in
+            full || (run["model"] as? [String: Any])?["name"] as? String == "tiny.en"
+                || ((run["input"] as? [String: Any])?["file"] as? String ?? "").hasPrefix("real/")
+        }
+        for run in selected {
             guard let input = run["input"] as? [String: Any], let x = try Golden.audio(input),
                   let name = (run["model"] as? [String: Any])?["name"] as? String,
                   let gold = run["segments"] as? [[String: Any]] else { continue }
@@ -124,8 +131,49 @@ struct HotwordPromptTests {
             }
         }
         print("words: \(within)/\(words) within 0.05 s, \(exact) exact, \(sameText)/\(runs) runs with identical segment texts")
-        #expect(runs == 8, "runs compared: \(runs) (a corpus whose sha256 differs from the golden is skipped)")
-        #expect(words > 100)
+        #expect(runs == selected.count && runs >= 5, "runs compared: \(runs) (a corpus whose sha256 differs from the golden is skipped)")
+        #expect(words > 80)
         #expect(Double(within) >= 0.95 * Double(words))
+    }
+}
+
+/// Multilingual base on non-English speech (translate-base.json, made by make-golden.py):
+/// the detected language, and task = transcribe and task = translate token for token.
+@Suite(.serialized) struct GoldenTranslateTests {
+    @Test(.enabled(if: Golden.exists("translate-base.json") && Fixtures.hasModel("base")))
+    func translateAndDetectionMatchFasterWhisper() throws {
+        let g = try Golden.load("translate-base.json")
+        let model = try Fixtures.model("base")
+        var compared = 0
+        // Spanish translate at temperature 0 loops to 224 tokens on base: only with DROPSCRIBE_PARITY_FULL=1.
+        let full = ProcessInfo.processInfo.environment["DROPSCRIBE_PARITY_FULL"] == "1"
+        let clips = (g["clips"] as? [[String: Any]] ?? []).filter { clip in
+            full || ((clip["input"] as? [String: Any])?["file"] as? String ?? "").contains("german")
+        }
+        for clip in clips {
+            guard let input = clip["input"] as? [String: Any], let x = try Golden.audio(input),
+                  let language = clip["reference_language"] as? String,
+                  let detected = clip["detected"] as? [String: Any] else { continue }
+            let name = input["file"] as? String ?? "?"
+            let (full, _) = model.spectrogram.full(samples: x)
+            let top = try #require(model.detectLanguage(fullFeatures: full).first)
+            #expect(top.code == detected["language"] as? String, "\(name)")
+            #expect(abs(Double(top.probability) - ((detected["probability"] as? NSNumber)?.doubleValue ?? -1)) < 2e-3, "\(name)")
+            var texts: [String: [String]] = [:]
+            for task in [Tokenizer.Task.transcribe, .translate] {
+                var opts = DecodingOptions()
+                opts.language = language
+                opts.task = task
+                opts.temperatures = [0]
+                let segs = try model.transcribeShort(samples: x, options: opts)
+                let gold = clip[task.rawValue] as? [[String: Any]] ?? []
+                #expect(segs.map(\.tokens) == gold.map { Golden.ints($0["tokens"]) }, "\(name) \(task)")
+                #expect(segs.map(\.text) == gold.map { $0["text"] as? String ?? "" }, "\(name) \(task)")
+                texts[task.rawValue] = segs.map(\.text)
+                compared += 1
+            }
+            #expect(texts["transcribe"] != texts["translate"], "\(name): translate must change the text")
+        }
+        #expect(compared == 2 * clips.count && compared >= 2, "runs compared: \(compared) (a corpus whose sha256 differs from the golden is skipped)")
     }
 }

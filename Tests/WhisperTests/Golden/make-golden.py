@@ -6,7 +6,7 @@ Python. See README.md next to this file for the venv set-up and the schemas.
 
 Usage (from the repository root):
   /work/.venv-fw/bin/python Tests/WhisperTests/Golden/make-golden.py \
-      [--corpus .corpus] [--models models] [--only features,encoder,decode,language,longform,words]
+      [--corpus .corpus] [--models models] [--only features,encoder,decode,language,longform,words,translate]
 
 Everything runs with faster-whisper's documented setup
   WhisperModel(dir, device="cpu", compute_type="float32", cpu_threads=2)
@@ -589,15 +589,40 @@ def make_words(args):
     write_json(os.path.join(args.out, "words-short.json"), out)
 
 
+# --------------------------------------------------------------------------- 7. multilingual: detection and translate
+ML_FILES = [("multilingual/german-weather.wav", "de"), ("multilingual/spanish-train.wav", "es")]
+
+
+def make_translate(args):
+    """base on the non-English clips: language detection, then task transcribe and translate
+    with the language given (beam 5, temperature 0 only: the fallback samples with CT2's RNG,
+    which no other program reproduces): translate-base.json in the golden folder."""
+    model = load_model(args.models, "base")
+    out = {"description": "faster-whisper base float32: transcribe(path, beam_size=5) for detection, then "
+           "transcribe(path, beam_size=5, language=L, task=T, temperature=0) for T in transcribe, translate",
+           "versions": versions(), "model": model_info(args.models, "base"), "clips": []}
+    for rel, lang in ML_FILES:
+        path = os.path.join(args.corpus, rel)
+        _, info = model.transcribe(path, beam_size=5)
+        entry = {"input": input_entry(args.corpus, rel), "reference_language": lang,
+                 "detected": {"language": info.language, "probability": info.language_probability}}
+        for task in ("transcribe", "translate"):
+            segments, _ = model.transcribe(path, beam_size=5, language=lang, task=task, temperature=0)
+            entry[task] = [segment_dict(s) for s in segments]
+            print("  %s %s: %s" % (rel, task, " | ".join(s["text"] for s in entry[task])), flush=True)
+        out["clips"].append(entry)
+    write_json(os.path.join(args.out, "translate-base.json"), out)
+
+
 # --------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=os.path.join(REPO, ".corpus"))
     ap.add_argument("--models", default=os.path.join(REPO, "models"))
     ap.add_argument("--out", default=HERE)
-    ap.add_argument("--only", default="features,encoder,decode,language,longform,words",
+    ap.add_argument("--only", default="features,encoder,decode,language,longform,words,translate",
                     help="comma list of: features, encoder, decode (both models; language "
-                    "comes with base), decode-tiny, decode-base, longform, words")
+                    "comes with base), decode-tiny, decode-base, longform, words, translate")
     ap.add_argument("--decode-clips", type=int, default=len(CLIPS),
                     help="decode only the first N clips (default all 40)")
     ap.add_argument("--resume", action="store_true",
@@ -636,6 +661,8 @@ def main():
         make_longform(args)
     if "words" in only:
         make_words(args)
+    if "translate" in only:
+        make_translate(args)
     print("done in %.1fs" % (time.perf_counter() - t0))
 
 
