@@ -36,9 +36,11 @@ let package = Package(
             "CFFmpeg",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The decoder's small-batch projection built for AVX2/FMA; called only on CPUs that have them.
+        .target(name: "WhisperKernels", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         // The Whisper engine: model loading, features, encoder, decoder, tokenizer, decoding.
         .target(name: "Whisper", dependencies: [
-            "CBLAS", "CZlib",
+            "CBLAS", "CZlib", "WhisperKernels",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The folder as a queue: markers, claims, leases, journal, watcher, recovery.
@@ -88,6 +90,6 @@ for target in package.targets where target.type != .system {
 // The numeric hot loops (features, attention, resampling glue) are 10-50x slower
 // unoptimised, which would make the parity tests crawl; optimise these two
 // modules even in debug builds (the other modules stay fast to compile).
-for target in package.targets where ["Whisper", "MediaDecoding"].contains(target.name) {
+for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 }

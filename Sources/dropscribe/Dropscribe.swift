@@ -19,7 +19,7 @@ struct Dropscribe: AsyncParsableCommand {
             output_dir. Exit codes: 0 success, 1 a job failed, 2 usage or configuration error.
             """,
         version: version,
-        subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, WorkerCommandLine.self]
+        subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, WorkerCommandLine.self, BenchKernels.self]
     )
 }
 

@@ -122,6 +122,9 @@ func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
                         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(w.cols), 1, wp.baseAddress!, Int32(w.cols),
                                     xp.baseAddress! + r * x.cols, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
                     }
+                } else if n <= SmallRowsLinear.maxRows {
+                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: x.cols, w: wp.baseAddress!, outs: out,
+                                          y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
                 } else {
                     sgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
                           b: wp.baseAddress!, ldb: w.cols, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)

@@ -1,0 +1,79 @@
+import Dispatch
+import Foundation
+import WhisperKernels
+
+/// x · Wᵀ for a handful of rows (the decoder's per-step input: one row per
+/// hypothesis), reading each weight row once.
+///
+/// Exists because sgemm packs the whole weight matrix on every call: for the
+/// output projection (51864 × 384 floats, 80 MB) at every decoding step that
+/// copy cost more than the arithmetic (about a third of a beam-5 run's time in
+/// a profile). Here a weight row is loaded once and dotted with every input
+/// row while those stay in L1, so a step is bound by one read of W. Each
+/// output is one dot product whatever the split, so the result does not
+/// depend on the thread count.
+enum SmallRowsLinear {
+    /// Largest row count worth this path; above it sgemm's blocking wins.
+    static let maxRows = 8
+
+    /// AVX2 and FMA, from /proc/cpuinfo (Linux): the WhisperKernels path is used only then.
+    static let hasAVX2FMA: Bool = {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return set.contains("avx2") && set.contains("fma")
+    }()
+
+    /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o < outs.
+    /// With `accumulate`, y already holds the bias and the products are added.
+    /// Large projections are split over `threads` threads by output rows.
+    static func apply(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
+                      y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
+        precondition(rows <= maxRows)
+        let parts = outs * k >= 1 << 22 ? max(1, threads) : 1
+        if parts == 1 {
+            kernel(x: x, rows: rows, k: k, w: w, outs: outs, range: 0..<outs, y: y, accumulate: accumulate)
+            return
+        }
+        let chunk = (outs + parts - 1) / parts
+        let (xa, wa, ya) = (UInt(bitPattern: x), UInt(bitPattern: w), UInt(bitPattern: y))
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = p * chunk, hi = min(outs, lo + chunk)
+            guard lo < hi else { return }
+            kernel(x: UnsafePointer(bitPattern: xa)!, rows: rows, k: k, w: UnsafePointer(bitPattern: wa)!, outs: outs,
+                   range: lo..<hi, y: UnsafeMutablePointer(bitPattern: ya)!, accumulate: accumulate)
+        }
+    }
+
+    private static func kernel(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
+                               range: Range<Int>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if hasAVX2FMA {
+            SmallRowsAVX2.apply(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
+            return
+        }
+        let vectorEnd = k & ~15
+        for o in range {
+            let wRow = w + o * k
+            for r in 0..<rows {
+                let xRow = x + r * k
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+                var i = 0
+                // Baseline x86-64 has no FMA instruction (addingProduct would call fmaf per lane).
+                while i < vectorEnd {
+                    a0 += UnsafeRawPointer(wRow + i).loadUnaligned(as: SIMD8<Float>.self)
+                        * UnsafeRawPointer(xRow + i).loadUnaligned(as: SIMD8<Float>.self)
+                    a1 += UnsafeRawPointer(wRow + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        * UnsafeRawPointer(xRow + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+                    i += 16
+                }
+                var sum = (a0 + a1).sum()
+                while i < k {
+                    sum += wRow[i] * xRow[i]
+                    i += 1
+                }
+                let dst = y + r * outs + o
+                dst.pointee = accumulate ? dst.pointee + sum : sum
+            }
+        }
+    }
+}
