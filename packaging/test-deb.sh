@@ -6,7 +6,7 @@
 # Needs root (debootstrap, chroot, mounts) and the network (Debian mirror). The
 # minbase root is made once with debootstrap into .deb-test/base (git-ignored) and
 # copied afresh for every run. In the copy it:
-#   1. installs the .deb with apt-get (so Depends/Recommends are resolved), no prompts;
+#   1. installs systemd, then the .deb with apt-get (so Depends/Recommends are resolved), no prompts;
 #      the default model is copied in from models/tiny.en when present (postinst then
 #      only verifies it; DROPSCRIBE_DEB_TEST_DOWNLOAD=1 makes postinst fetch it);
 #   2. runs dropscribe --version, --help and every subcommand's --help;
@@ -58,6 +58,7 @@ rm -rf "$root"
 cp -a "$base" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
+mkdir -p "$root/dev/pts" && mount -t devpts devpts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
 
@@ -67,10 +68,12 @@ if [ -z "${DROPSCRIBE_DEB_TEST_DOWNLOAD:-}" ] && [ -f "$repo/models/tiny.en/mode
     rm -rf "$root/var/lib/dropscribe/models/tiny.en/wheels"
 fi
 
-step "apt-get install ./$(basename "$deb") in the chroot"
+step "apt-get install systemd (a server has it; the unit is verified against it), then ./$(basename "$deb")"
 cp "$deb" "$root/tmp/dropscribe.deb"
 in_root apt-get update -qq
-in_root apt-get install -y -q /tmp/dropscribe.deb </dev/null 2>&1 | tee "$work/install.log" | grep -E "^(Setting up|dropscribe|setup-models|E:)" || true
+in_root apt-get install -y -q --no-install-recommends systemd </dev/null >"$work/systemd-install.log" 2>&1 \
+    || { tail -20 "$work/systemd-install.log"; fail "apt-get install systemd"; }
+in_root apt-get install -y -q /tmp/dropscribe.deb </dev/null 2>&1 | tee "$work/install.log" | grep -E "^(Setting up dropscribe|dropscribe|setup-models|E:)" || true
 grep -q "^Setting up dropscribe" "$work/install.log" || fail "apt-get install (see $work/install.log)"
 in_root dpkg-query -W -f='${Status} ${Version}\n' dropscribe | grep -q "install ok installed" || fail "not installed"
 grep -q "setup-models: tiny.en is ready in /var/lib/dropscribe/models/tiny.en" "$work/install.log" || fail "the model step did not report tiny.en ready"
@@ -89,6 +92,7 @@ in_root id dropscribe
 in_root stat -c '%A %U:%G %n' /srv/dropscribe/inbox /srv/dropscribe/transcripts /var/lib/dropscribe
 [ "$(in_root stat -c %U:%a /srv/dropscribe/inbox)" = "dropscribe:2775" ] || fail "inbox owner/mode"
 in_root test -s /usr/share/man/man1/dropscribe.1.gz || fail "man page"
+in_root test -L /etc/systemd/system/multi-user.target.wants/dropscribe.service || fail "the unit is not enabled"
 grep -q "^/etc/dropscribe/config.toml$" "$root/var/lib/dpkg/info/dropscribe.conffiles" || fail "config is not a conffile"
 in_root runuser -u dropscribe -- dropscribe status --config /etc/dropscribe/config.toml
 
@@ -105,7 +109,7 @@ if [ -n "$clip" ]; then
 
     step "the daemon with the packaged config, as user dropscribe"
     install -d -o "$(in_root id -u dropscribe)" -g "$(in_root id -g dropscribe)" "$root/run/dropscribe"
-    chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
         runuser -u dropscribe -- dropscribe watch --config /etc/dropscribe/config.toml >"$work/daemon.log" 2>&1 &
     daemon=$!
     job="/srv/dropscribe/inbox/clip.${clip##*.}"
@@ -123,8 +127,8 @@ else
     echo "(no corpus clip in .corpus: make corpus; transcription checks skipped)"
 fi
 
-step "systemd-analyze verify (unit as installed, --root=chroot)"
-verify_out=$(systemd-analyze verify --root="$root" /lib/systemd/system/dropscribe.service 2>&1) || { echo "$verify_out"; fail "systemd-analyze verify"; }
+step "systemd-analyze verify (unit as installed, --root=chroot; Documentation= man page from the chroot)"
+verify_out=$(MANPATH="$root/usr/share/man" systemd-analyze verify --root="$root" /lib/systemd/system/dropscribe.service 2>&1) || { echo "$verify_out"; fail "systemd-analyze verify"; }
 [ -z "$verify_out" ] || { echo "$verify_out"; fail "systemd-analyze verify printed warnings"; }
 echo "systemd-analyze verify: no warnings"
 systemd-analyze security --offline=true "$root/lib/systemd/system/dropscribe.service" 2>&1 | tail -1
