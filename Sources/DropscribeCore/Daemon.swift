@@ -45,6 +45,7 @@ public final class Daemon: Service, Sendable {
         var lastMetricsWrite: Double = 0
         var lastHealthWrite: Double = 0
         var lastStatus = ""
+        var lastStatusCheck: Double = 0
         var publishFailures: Set<String> = []  // files whose last write failed (logged once)
     }
 
@@ -132,28 +133,32 @@ public final class Daemon: Service, Sendable {
 
     /// Writes the heartbeat record (every couple of seconds) and the metrics file
     /// (when something changed, at most once a second, and at least every 15 s),
-    /// each atomically, when configured. `force` writes both now.
+    /// each atomically, when configured; tells systemd the job counts when they
+    /// change. `force` writes both now.
     func publish(now: Double, health: HealthRecord.State, force: Bool = false) {
-        let (config, metrics, writeMetrics, writeHealth, running) = state.withLock { s in
+        let underServiceManager = notifier.socket != nil
+        let (config, metrics, writeMetrics, writeHealth, checkStatus, running) = state.withLock { s in
             s.metrics.workersRunning = s.running.count
             s.metrics.workersConfigured = s.configuration.workers
             let m = !s.configuration.metricsFile.isEmpty
                 && (force || (s.metricsDirty && now - s.lastMetricsWrite >= 1) || now - s.lastMetricsWrite >= 15)
             let h = !s.configuration.healthFile.isEmpty && (force || now - s.lastHealthWrite >= HealthRecord.interval)
+            let st = underServiceManager && (force || now - s.lastStatusCheck >= 1)
             if m { s.lastMetricsWrite = now; s.metricsDirty = false }
             if h { s.lastHealthWrite = now }
-            return (s.configuration, s.metrics, m, h, s.running.count)
+            if st { s.lastStatusCheck = now }
+            return (s.configuration, s.metrics, m, h, st, s.running.count)
         }
         if writeMetrics {
             write(Array(metrics.render().utf8), to: config.resolve(config.metricsFile), what: "metrics file")
-            if health == .watching, metrics.scanned {
-                let status = "\(running) running; " + JobState.allCases.map { "\($0.rawValue) \(metrics.jobs[$0] ?? 0)" }.joined(separator: ", ")
-                let changed = state.withLock { s in
-                    defer { s.lastStatus = status }
-                    return s.lastStatus != status
-                }
-                if changed { notifyServiceManager("STATUS=" + status) }
+        }
+        if checkStatus, health == .watching, metrics.scanned {
+            let status = "\(running) running; " + JobState.allCases.map { "\($0.rawValue) \(metrics.jobs[$0] ?? 0)" }.joined(separator: ", ")
+            let changed = state.withLock { s in
+                defer { s.lastStatus = status }
+                return s.lastStatus != status
             }
+            if changed { notifyServiceManager("STATUS=" + status) }
         }
         if writeHealth {
             let record = HealthRecord(state: health, host: identity.host, pid: identity.pid, bootID: identity.bootID,

@@ -67,6 +67,8 @@ import Testing
         let socket = try NotifyListener(path: ws.root + "/notify.sock")
         let daemon = try ws.startDaemon(environment: ["NOTIFY_SOCKET": socket.address])
         #expect(socket.waitFor("READY=1", seconds: 10), "got: \(socket.received)")
+        #expect(socket.waitFor("STATUS=0 running; pending 0, processing 0, done 0, failed 0", seconds: 10),
+                "systemctl status shows the counts: \(socket.received)")
         #expect(waitUntil(seconds: 10) { (try? health(30))?.0 == 0 }, "\(daemon.log)")
         let (ok, text, _) = try health(30)
         #expect(ok == 0 && text.contains("healthy: pid \(daemon.pid)"), "\(text)")
