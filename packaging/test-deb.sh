@@ -61,6 +61,12 @@ mount -t sysfs sysfs "$root/sys"
 mkdir -p "$root/dev/pts" && mount -t devpts devpts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod 755 "$root/usr/sbin/policy-rc.d"
+# Site-local trust anchors (e.g. a TLS-inspecting egress proxy's CA), as every machine
+# on this network has them: ca-certificates' postinst adds them in the chroot too.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 
 if [ -z "${DROPSCRIBE_DEB_TEST_DOWNLOAD:-}" ] && [ -f "$repo/models/tiny.en/model.bin" ]; then
     mkdir -p "$root/var/lib/dropscribe/models"
