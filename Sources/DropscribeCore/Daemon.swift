@@ -102,12 +102,13 @@ public final class Daemon: Service, Sendable {
                     for claim in self.tick(now: now) {
                         group.addTask { await self.runWorker(claim) }
                     }
-                    self.publish(now: now, health: .watching)
                     if !announced {
                         // After the first scan: the folder is being watched and its jobs are known.
+                        // (Before the first publish, whose STATUS= with the job counts then stays shown.)
                         announced = true
                         self.notifyServiceManager(ServiceNotifier.ready(status: "watching \(self.layout.root)"))
                     }
+                    self.publish(now: now, health: .watching)
                     try? await Task.sleep(for: .milliseconds(200))
                 }
                 watcher?.stop()

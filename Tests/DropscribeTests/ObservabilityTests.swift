@@ -69,6 +69,8 @@ import Testing
         #expect(socket.waitFor("READY=1", seconds: 10), "got: \(socket.received)")
         #expect(socket.waitFor("STATUS=0 running; pending 0, processing 0, done 0, failed 0", seconds: 10),
                 "systemctl status shows the counts: \(socket.received)")
+        #expect(socket.received.last { $0.contains("STATUS=") }?.contains(" running; ") == true,
+                "READY's own STATUS must not hide the counts: \(socket.received)")
         #expect(waitUntil(seconds: 10) { (try? health(30))?.0 == 0 }, "\(daemon.log)")
         let (ok, text, _) = try health(30)
         #expect(ok == 0 && text.contains("healthy: pid \(daemon.pid)"), "\(text)")
