@@ -53,6 +53,8 @@ deb: deps
 # .deb-test/) and checks it there: --version/--help, a transcription, the daemon
 # with the packaged config, systemd-analyze verify, the postinst offline, purge.
 # Needs root and the network; takes ~2-4 min, so it is not part of `make test`.
+# DROPSCRIBE_DEB_TEST_BOOT=1 also boots the chroot with systemd-nspawn and runs the
+# unit under a real systemd; DROPSCRIBE_DEB_TEST_DOWNLOAD=1 lets postinst fetch the model.
 deb-test: deb
 	packaging/test-deb.sh
 

@@ -16,8 +16,11 @@
 #      `dropscribe health` is 0 while it runs, SIGTERM stops it with 0;
 #   5. systemd-analyze verify on the installed unit (--root=the chroot) and the
 #      offline security score;
-#   6. runs the postinst without network: it must succeed and explain what to do;
-#   7. purges the package.
+#   6. with DROPSCRIBE_DEB_TEST_BOOT=1: boots the root with systemd-nspawn and checks
+#      the unit under a real systemd (Type=notify readiness, sandbox, a dropped file
+#      done, health, a clean `systemctl stop`);
+#   7. runs the postinst without network: it must succeed and explain what to do;
+#   8. purges the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -138,6 +141,42 @@ verify_out=$(MANPATH="$root/usr/share/man" systemd-analyze verify --root="$root"
 [ -z "$verify_out" ] || { echo "$verify_out"; fail "systemd-analyze verify printed warnings"; }
 echo "systemd-analyze verify: no warnings"
 systemd-analyze security --offline=true "$root/lib/systemd/system/dropscribe.service" 2>&1 | tail -1
+
+if [ -n "${DROPSCRIBE_DEB_TEST_BOOT:-}" ] && [ -n "$clip" ]; then
+    step "the unit under a real systemd: boot the root with systemd-nspawn (DROPSCRIBE_DEB_TEST_BOOT)"
+    command -v systemd-nspawn >/dev/null \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd-container </dev/null
+    in_root apt-get install -y -q --no-install-recommends systemd-sysv dbus </dev/null >"$work/boot-install.log" 2>&1 \
+        || { tail -20 "$work/boot-install.log"; fail "apt-get install systemd-sysv dbus"; }
+    rm -rf "$root"/srv/dropscribe/inbox/* "$root"/srv/dropscribe/transcripts/*
+    cleanup
+    systemd-nspawn -D "$root" --boot --register=no --keep-unit --console=passive --machine=dropscribe-deb-test \
+        >"$work/boot.log" 2>&1 &
+    nspawn=$!
+    init=""
+    for _ in $(seq 1 100); do init=$(pgrep -P "$nspawn" -x systemd || true); [ -n "$init" ] && break; sleep 0.2; done
+    [ -n "$init" ] || { cat "$work/boot.log"; fail "the container did not boot"; }
+    in_box() { nsenter -t "$init" -a /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+    stop_box() { kill -TERM "$nspawn" 2>/dev/null || true; wait "$nspawn" 2>/dev/null || true; }
+    for _ in $(seq 1 120); do [ "$(in_box systemctl is-active dropscribe 2>/dev/null)" = active ] && break; sleep 0.5; done
+    [ "$(in_box systemctl is-active dropscribe)" = active ] \
+        || { in_box systemctl status dropscribe --no-pager; stop_box; fail "dropscribe.service is not active (Type=notify: READY=1)"; }
+    in_box systemctl show dropscribe -p ActiveState -p SubState -p StatusText -p User
+    job="/srv/dropscribe/inbox/boot.${clip##*.}"
+    cp "$clip" "$root$job" && chmod 664 "$root$job"
+    for _ in $(seq 1 120); do [ -f "$root$job.done" ] && break; sleep 0.5; done
+    [ -f "$root$job.done" ] || { in_box journalctl -u dropscribe --no-pager | tail -30; stop_box; fail "the service did not finish a dropped file"; }
+    in_box dropscribe health --config /etc/dropscribe/config.toml || { stop_box; fail "health under systemd"; }
+    in_box systemctl stop dropscribe
+    result=$(in_box systemctl show dropscribe -p Result -p ExecMainStatus --value | tr '\n' ' ')
+    echo "after systemctl stop: Result ExecMainStatus = $result"
+    in_box journalctl -u dropscribe --no-pager | grep -E "watching|done|stopped|Started|Stopped|Deactivated" | cut -c1-160
+    stop_box
+    [ "$result" = "success 0 " ] || fail "the service did not stop cleanly"
+    mount -t proc proc "$root/proc"
+    mount -t sysfs sysfs "$root/sys"
+    mount -t devpts devpts "$root/dev/pts"
+fi
 
 step "postinst without network: succeeds and explains"
 rm -rf "$root/var/lib/dropscribe/models/tiny.en"
