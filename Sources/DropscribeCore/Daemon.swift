@@ -507,7 +507,10 @@ public final class Daemon: Service, Sendable {
         let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
         settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
-        state.withLock { s in s.running[rel] = nil }
+        state.withLock { s in
+            s.running[rel] = nil
+            s.metricsDirty = true  // dropscribe_workers_running changed
+        }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
