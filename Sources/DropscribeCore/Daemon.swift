@@ -40,6 +40,13 @@ public final class Daemon: Service, Sendable {
         var killedByUs: Set<Int32> = []
         var lastMemoryWarning: Double = 0
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
+        var metrics: DaemonMetrics
+        var metricsDirty = true
+        var lastMetricsWrite: Double = 0
+        var lastHealthWrite: Double = 0
+        var lastStatus = ""
+        var lastStatusCheck: Double = 0
+        var publishFailures: Set<String> = []  // files whose last write failed (logged once)
     }
 
     let layout: InboxLayout
@@ -47,6 +54,8 @@ public final class Daemon: Service, Sendable {
     let worker: WorkerCommand
     let configFile: String?
     let logger: Logger
+    let notifier: ServiceNotifier
+    let startTime: Double
     private let state: Mutex<LoopState>
 
     public init(configuration: Configuration, configFile: String?, layout: InboxLayout, worker: WorkerCommand, logger: Logger) {
@@ -55,7 +64,11 @@ public final class Daemon: Service, Sendable {
         self.worker = worker
         self.configFile = configFile
         self.logger = logger
-        state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
+        notifier = ServiceNotifier()
+        let now = Date().timeIntervalSince1970
+        startTime = now
+        state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds),
+                                metrics: DaemonMetrics(startTime: now)))
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -83,10 +96,19 @@ public final class Daemon: Service, Sendable {
                 if let watcher {
                     group.addTask { await self.consume(watcher.events) }
                 }
+                var announced = false
                 while !self.state.withLock({ $0.stopping }) {
-                    for claim in self.tick(now: Date().timeIntervalSince1970) {
+                    let now = Date().timeIntervalSince1970
+                    for claim in self.tick(now: now) {
                         group.addTask { await self.runWorker(claim) }
                     }
+                    if !announced {
+                        // After the first scan: the folder is being watched and its jobs are known.
+                        // (Before the first publish, whose STATUS= with the job counts then stays shown.)
+                        announced = true
+                        self.notifyServiceManager(ServiceNotifier.ready(status: "watching \(self.layout.root)"))
+                    }
+                    self.publish(now: now, health: .watching)
                     try? await Task.sleep(for: .milliseconds(200))
                 }
                 watcher?.stop()
@@ -95,7 +117,69 @@ public final class Daemon: Service, Sendable {
         } onGracefulShutdown: {
             self.beginShutdown()
         }
+        state.withLock { s in
+            s.metrics.up = false
+            s.metricsDirty = true
+        }
+        publish(now: Date().timeIntervalSince1970, health: .stopped, force: true)
         logger.info("stopped")
+    }
+
+    // MARK: metrics, heartbeat and the service manager
+
+    /// Tells systemd (when it started us with $NOTIFY_SOCKET) about readiness, status or shutdown.
+    private func notifyServiceManager(_ message: String) {
+        do { try notifier.notify(message) } catch { logger.warning("cannot notify the service manager", metadata: ["error": "\(error)"]) }
+    }
+
+    /// Writes the heartbeat record (every couple of seconds) and the metrics file
+    /// (when something changed, at most once a second, and at least every 15 s),
+    /// each atomically, when configured; tells systemd the job counts when they
+    /// change. `force` writes both now.
+    func publish(now: Double, health: HealthRecord.State, force: Bool = false) {
+        let underServiceManager = notifier.socket != nil
+        let (config, metrics, writeMetrics, writeHealth, checkStatus, running) = state.withLock { s in
+            s.metrics.workersRunning = s.running.count
+            s.metrics.workersConfigured = s.configuration.workers
+            let m = !s.configuration.metricsFile.isEmpty
+                && (force || (s.metricsDirty && now - s.lastMetricsWrite >= 1) || now - s.lastMetricsWrite >= 15)
+            let h = !s.configuration.healthFile.isEmpty && (force || now - s.lastHealthWrite >= HealthRecord.interval)
+            let st = underServiceManager && (force || now - s.lastStatusCheck >= 1)
+            if m { s.lastMetricsWrite = now; s.metricsDirty = false }
+            if h { s.lastHealthWrite = now }
+            if st { s.lastStatusCheck = now }
+            return (s.configuration, s.metrics, m, h, st, s.running.count)
+        }
+        if writeMetrics {
+            write(Array(metrics.render().utf8), to: config.resolve(config.metricsFile), what: "metrics file")
+        }
+        if checkStatus, health == .watching, metrics.scanned {
+            let status = "\(running) running; " + JobState.allCases.map { "\($0.rawValue) \(metrics.jobs[$0] ?? 0)" }.joined(separator: ", ")
+            let changed = state.withLock { s in
+                defer { s.lastStatus = status }
+                return s.lastStatus != status
+            }
+            if changed { notifyServiceManager("STATUS=" + status) }
+        }
+        if writeHealth {
+            let record = HealthRecord(state: health, host: identity.host, pid: identity.pid, bootID: identity.bootID,
+                                      started: startTime, updated: now, workersRunning: running, inbox: layout.root.string)
+            write(record.encoded(), to: config.resolve(config.healthFile), what: "health file")
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to path: String, what: String) {
+        do {
+            try AtomicFile.write(bytes, to: FilePath(path))
+            if state.withLock({ $0.publishFailures.remove(path) != nil }) {
+                logger.notice("\(what) written again", metadata: ["file.path": "\(path)"])
+            }
+        } catch {
+            if state.withLock({ $0.publishFailures.insert(path).inserted }) {
+                logger.warning("cannot write the \(what) (logged once until it works again)",
+                               metadata: ["file.path": "\(path)", "error": "\(error)"])
+            }
+        }
     }
 
     // MARK: shutdown and reload
@@ -105,6 +189,8 @@ public final class Daemon: Service, Sendable {
             s.stopping = true
             return (Array(s.running.values.filter { $0 > 0 }), s.configuration.queue.shutdownGraceSeconds)
         }
+        notifyServiceManager(ServiceNotifier.stopping)
+        publish(now: Date().timeIntervalSince1970, health: .stopping, force: true)
         logger.info("shutting down: no new claims; asking running workers to stop at their next checkpoint",
                     metadata: ["workers": "\(pids.count)", "grace.s": "\(grace)"])
         for pid in pids { kill(pid, SIGTERM) }
@@ -275,6 +361,8 @@ public final class Daemon: Service, Sendable {
         }
         candidates.sort { $0.1 < $1.1 }
         state.withLock { s in
+            s.metrics.recordScan(snapshot)
+            s.metricsDirty = true
             s.candidates = candidates.map(\.0)
             s.settle.retain(only: present)
             s.rescanNeeded = false
@@ -419,7 +507,10 @@ public final class Daemon: Service, Sendable {
         let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
         settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
-        state.withLock { s in s.running[rel] = nil }
+        state.withLock { s in
+            s.running[rel] = nil
+            s.metricsDirty = true  // dropscribe_workers_running changed
+        }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
@@ -437,6 +528,7 @@ public final class Daemon: Service, Sendable {
                     return
                 }
                 let next = try queue.fail(claim, kind: kind, message: message, now: now)
+                recordMetrics { $0.recordFailure(next: next) }
                 logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
                     "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
                 return
@@ -445,6 +537,7 @@ public final class Daemon: Service, Sendable {
             case .done:
                 guard let summary = outcome.summary else { return }
                 try queue.complete(claim, summary: summary)
+                recordMetrics { $0.recordDone(summary) }
                 archive(claim.job)
                 logger.info("done", metadata: meta.merging([
                     "rtf": "\(summary.realTimeFactor.map { String(format: "%.4f", $0) } ?? "-")",
@@ -452,6 +545,7 @@ public final class Daemon: Service, Sendable {
             case .failed:
                 let kind = outcome.kind ?? .workerCrashed
                 let next = try queue.fail(claim, kind: kind, message: outcome.message ?? "unknown error", now: now)
+                recordMetrics { $0.recordFailure(next: next) }
                 logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
                     "kind": "\(kind.rawValue)", "error": "\(outcome.message ?? "")", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
             case .interrupted:
@@ -465,6 +559,13 @@ public final class Daemon: Service, Sendable {
         } catch {
             logger.error("cannot record the job's outcome; it will be recovered by a later rescan",
                          metadata: meta.merging(["error": "\(error)"] as Logger.Metadata) { $1 })
+        }
+    }
+
+    private func recordMetrics(_ change: (inout DaemonMetrics) -> Void) {
+        state.withLock { s in
+            change(&s.metrics)
+            s.metricsDirty = true
         }
     }
 

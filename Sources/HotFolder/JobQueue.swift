@@ -191,7 +191,11 @@ public struct JobQueue: Sendable {
               (ownOrphan && lease.map(isOwn) == true) || isStale(lease: lease, modified: modified, now: now) else { return nil }
         let aside = marker.removingLastComponent().appending(AtomicFile.tempName("stale"))
         do {
-            try Syscall.renameNoReplace(marker, aside)
+            // A plain rename: `aside` is a fresh unique name, so there is nothing to
+            // replace; what is exclusive is consuming `marker` (of several takers, one
+            // rename succeeds, the others find it gone). Unlike renameat2's
+            // RENAME_NOREPLACE, which NFS refuses with EINVAL, this works everywhere.
+            try Syscall.rename(marker, aside)
         } catch {
             // NFS may report ENOENT for a rename whose first attempt succeeded.
             guard exists(aside) else { return nil }

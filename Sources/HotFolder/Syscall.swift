@@ -29,11 +29,21 @@ enum Syscall {
     }
 
     /// rename(2) that fails with EEXIST instead of replacing an existing target.
+    ///
+    /// Filesystems without renameat2's RENAME_NOREPLACE answer EINVAL (the Linux
+    /// NFS client always does: the protocol has no such rename); there the same
+    /// guarantee comes from link(2), exclusive on the target, then unlink(2).
     static func renameNoReplace(_ from: FilePath, _ to: FilePath) throws(Errno) {
         let r = from.withPlatformString { f in
             to.withPlatformString { t in retrying { dropscribe_rename_noreplace(AT_FDCWD, f, AT_FDCWD, t) } }
         }
-        if case .failure(let e) = r { throw e }
+        switch r {
+        case .success: return
+        case .failure(.invalidArgument):
+            try link(from, to)
+            try unlink(from)
+        case .failure(let e): throw e
+        }
     }
 
     static func unlink(_ path: FilePath) throws(Errno) {

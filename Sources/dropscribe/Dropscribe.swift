@@ -16,10 +16,10 @@ struct Dropscribe: AsyncParsableCommand {
             Files dropped into the inbox are transcribed by a Whisper model that dropscribe \
             runs itself. Each job's state is a marker file beside it (X.pending, X.processing, \
             X.done, X.failed); outputs (txt, srt, vtt, tsv, json) go beside the job or under \
-            output_dir. Exit codes: 0 success, 1 a job failed, 2 usage or configuration error.
+            output_dir. Exit codes: 0 success, 1 a job failed (or, for health, the daemon is not healthy), 2 usage or configuration error.
             """,
         version: version,
-        subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, WorkerCommandLine.self, BenchKernels.self]
+        subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, Health.self, WorkerCommandLine.self, BenchKernels.self]
     )
 }
 
@@ -48,17 +48,18 @@ enum CommandFailure: Error, CustomStringConvertible {
     case config(String)
     case usage(String)
     case jobFailed(String)
+    case unhealthy(String)
 
     var description: String {
         switch self {
-        case .config(let s), .usage(let s), .jobFailed(let s): s
+        case .config(let s), .usage(let s), .jobFailed(let s), .unhealthy(let s): s
         }
     }
 
     var exitCode: ExitCode {
         switch self {
         case .config, .usage: ExitCode(2)
-        case .jobFailed: ExitCode(1)
+        case .jobFailed, .unhealthy: ExitCode(1)
         }
     }
 }

@@ -55,13 +55,17 @@ final class Workspace {
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
 
-    func writeConfig(_ extra: String) {
+    /// Writes a config (inbox = "inbox" plus `extra`) to `file` (default: the workspace's own).
+    @discardableResult
+    func writeConfig(_ extra: String, to file: String? = nil) -> String {
         let text = """
             inbox = "inbox"
             log_level = "info"
             \(extra)
             """
-        try? text.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let path = file.map { $0.hasPrefix("/") ? $0 : root + "/" + $0 } ?? configFile
+        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     @discardableResult
@@ -91,8 +95,8 @@ final class Workspace {
     }
 
     func startDaemon(_ extraArgs: [String] = [], windowMilliseconds: Int = 30, windows: Int = 4, tag: String = "d",
-                     environment: [String: String] = [:]) throws -> DaemonProcess {
-        try DaemonProcess(workspace: self, args: ["watch", "--config", configFile, "--test-transcriber"] + extraArgs,
+                     config: String? = nil, environment: [String: String] = [:]) throws -> DaemonProcess {
+        try DaemonProcess(workspace: self, args: ["watch", "--config", config ?? configFile, "--test-transcriber"] + extraArgs,
                           environment: ["DROPSCRIBE_TEST_LOG": seenLog, "DROPSCRIBE_TEST_WINDOW_MS": "\(windowMilliseconds)",
                                         "DROPSCRIBE_TEST_WINDOWS": "\(windows)"].merging(environment) { $1 },
                           logFile: root + "/\(tag).log")

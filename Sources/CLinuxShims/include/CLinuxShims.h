@@ -8,4 +8,9 @@ int dropscribe_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd,
 
 /* O_TMPFILE, likewise hidden without _GNU_SOURCE. */
 int dropscribe_o_tmpfile(void);
+
+/* Sends one datagram `message` to the AF_UNIX socket `path` (systemd's
+   $NOTIFY_SOCKET): a filesystem path, or an abstract name when it starts with '@'.
+   Returns 0, or -1 with errno (EINVAL for an empty or too long path). */
+int dropscribe_notify_socket_send(const char *path, const char *message);
 #endif

@@ -1,0 +1,209 @@
+import Foundation
+import Glibc
+import HotFolder
+
+/// The daemon's numbers for Prometheus, in the text exposition format that
+/// node_exporter's textfile collector reads (`metrics_file`).
+///
+/// It exists so a fleet of daemons can be watched without a network port: the
+/// daemon only writes a file (atomically, so a scrape never sees half of it)
+/// and node_exporter serves it. Job counts per state are those of the last
+/// full scan of the folder (shared with other daemons, so the same on every
+/// replica); the totals count what this daemon did since it started.
+public struct DaemonMetrics: Sendable, Equatable {
+    /// Jobs per state at the last scan (pending, processing, done, failed).
+    public var jobs: [JobState: Int] = [:]
+    /// Files without a marker yet (settling or not yet noticed) at the last scan.
+    public var unmarked = 0
+    /// Whether a scan has been counted yet (before it, the gauges are left out).
+    public var scanned = false
+    public var doneTotal = 0
+    /// Jobs this daemon moved to `.failed` (gave up).
+    public var failedTotal = 0
+    /// Transient failures this daemon sent back to pending for another attempt.
+    public var retriedTotal = 0
+    public var audioSecondsTotal: Double = 0
+    /// Wall time of the finished jobs that had audio, for the average real-time factor.
+    public var wallSecondsTotal: Double = 0
+    public var lastRealTimeFactor: Double?
+    /// The largest peak resident set of any worker so far.
+    public var workerPeakRSSBytes: Int64 = 0
+    public var workersRunning = 0
+    public var workersConfigured = 0
+    public var startTime: Double
+    public var up = true
+
+    public init(startTime: Double) {
+        self.startTime = startTime
+    }
+
+    /// Wall time per second of audio over every job this daemon finished; nil before the first.
+    public var averageRealTimeFactor: Double? {
+        audioSecondsTotal > 0 ? wallSecondsTotal / audioSecondsTotal : nil
+    }
+
+    /// Counts a finished job from its `.done` summary.
+    public mutating func recordDone(_ summary: DoneMarker) {
+        doneTotal += 1
+        if let audio = summary.audioDuration, audio > 0 {
+            audioSecondsTotal += audio
+            wallSecondsTotal += summary.wallTime
+            lastRealTimeFactor = summary.realTimeFactor ?? summary.wallTime / audio
+        }
+        if let rss = summary.peakRSSBytes { workerPeakRSSBytes = max(workerPeakRSSBytes, rss) }
+    }
+
+    /// Counts a failure by where it sent the job.
+    public mutating func recordFailure(next: JobState) {
+        if next == .failed { failedTotal += 1 } else { retriedTotal += 1 }
+    }
+
+    /// Takes the job counts of a folder snapshot.
+    public mutating func recordScan(_ snapshot: FolderSnapshot) {
+        var counts: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        var unmarked = 0
+        for entry in snapshot.entries.values {
+            if let state = entry.state { counts[state, default: 0] += 1 } else { unmarked += 1 }
+        }
+        jobs = counts
+        self.unmarked = unmarked
+        scanned = true
+    }
+
+    /// The text format: HELP and TYPE before each family, one sample per line, a final newline.
+    public func render() -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for s in samples { out += "\(name)\(s.labels) \(Self.format(s.value))\n" }
+        }
+        if scanned {
+            family("dropscribe_jobs", "gauge", "Jobs in the inbox per state, as of the daemon's last full scan.",
+                   JobState.allCases.map { ("{state=\"\($0.rawValue)\"}", Double(jobs[$0] ?? 0)) })
+            family("dropscribe_files_unmarked", "gauge", "Files in the inbox without a marker yet (settling or not yet noticed).",
+                   [("", Double(unmarked))])
+        }
+        family("dropscribe_jobs_done_total", "counter", "Jobs this daemon finished since it started.", [("", Double(doneTotal))])
+        family("dropscribe_jobs_failed_total", "counter", "Jobs this daemon gave up on (moved to .failed) since it started.",
+               [("", Double(failedTotal))])
+        family("dropscribe_jobs_retried_total", "counter", "Transient failures this daemon sent back to pending since it started.",
+               [("", Double(retriedTotal))])
+        family("dropscribe_audio_seconds_total", "counter", "Seconds of audio this daemon transcribed since it started.",
+               [("", audioSecondsTotal)])
+        family("dropscribe_transcription_wall_seconds_total", "counter",
+               "Wall time of the jobs counted in dropscribe_audio_seconds_total.", [("", wallSecondsTotal)])
+        if let last = lastRealTimeFactor {
+            family("dropscribe_real_time_factor_last", "gauge", "Wall time per second of audio of the last finished job.", [("", last)])
+        }
+        if let average = averageRealTimeFactor {
+            family("dropscribe_real_time_factor_average", "gauge",
+                   "Wall time per second of audio over every job this daemon finished.", [("", average)])
+        }
+        family("dropscribe_worker_peak_rss_bytes", "gauge", "Largest peak resident memory of a worker process since the daemon started.",
+               [("", Double(workerPeakRSSBytes))])
+        family("dropscribe_workers_running", "gauge", "Worker processes running now.", [("", Double(workersRunning))])
+        family("dropscribe_workers_configured", "gauge", "Jobs the daemon runs at once (workers).", [("", Double(workersConfigured))])
+        family("dropscribe_start_time_seconds", "gauge", "Start time of the daemon, seconds since the epoch.", [("", startTime)])
+        family("dropscribe_up", "gauge", "1 while the daemon runs; 0 once it has stopped.", [("", up ? 1 : 0)])
+        return out
+    }
+
+    /// Whole numbers without a fraction; others in full precision (Prometheus parses both).
+    static func format(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
+    }
+}
+
+/// The daemon's heartbeat for probes (`health_file`): rewritten every couple of
+/// seconds by the main loop, read by `dropscribe health`.
+///
+/// It exists because a process that is alive is not necessarily working: a
+/// stuck loop stops refreshing this file, and a Kubernetes exec probe (or any
+/// monitor) sees it go stale.
+public struct HealthRecord: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case watching, stopping, stopped
+    }
+
+    public var state: State
+    public var host: String
+    public var pid: Int32
+    public var bootID: String
+    public var started: Double
+    /// When the loop last wrote this record (seconds since the epoch).
+    public var updated: Double
+    public var workersRunning: Int
+    public var inbox: String
+
+    public init(state: State, host: String, pid: Int32, bootID: String, started: Double, updated: Double,
+                workersRunning: Int, inbox: String) {
+        self.state = state
+        self.host = host
+        self.pid = pid
+        self.bootID = bootID
+        self.started = started
+        self.updated = updated
+        self.workersRunning = workersRunning
+        self.inbox = inbox
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case state, host, pid, started, updated, inbox
+        case bootID = "boot_id"
+        case workersRunning = "workers_running"
+    }
+
+    /// How often the daemon rewrites the record.
+    public static let interval: Double = 2
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(((try? encoder.encode(self)) ?? Data("{}".utf8)) + Data("\n".utf8))
+    }
+}
+
+/// Why `dropscribe health` finds the daemon unhealthy, naming the file and the cause.
+public enum HealthError: Error, CustomStringConvertible, Sendable, Equatable {
+    case missing(file: String, reason: String)
+    case unreadable(file: String)
+    case stale(file: String, age: Double, maxAge: Double)
+    case notWatching(file: String, state: String)
+    case processGone(file: String, pid: Int32)
+
+    public var description: String {
+        switch self {
+        case .missing(let file, let reason): "\(file): no heartbeat (\(reason)); is the daemon running with health_file set?"
+        case .unreadable(let file): "\(file): not a dropscribe heartbeat record"
+        case .stale(let file, let age, let maxAge):
+            "\(file): heartbeat is \(String(format: "%.1f", age)) s old (more than --max-age \(String(format: "%g", maxAge)) s): the daemon is stuck or gone"
+        case .notWatching(let file, let state): "\(file): the daemon is \(state)"
+        case .processGone(let file, let pid): "\(file): the daemon (pid \(pid) on this host) is gone"
+        }
+    }
+}
+
+extension HealthRecord {
+    /// Reads the record at `file` and checks that its daemon is watching, alive
+    /// (when on this host and boot) and wrote it at most `maxAge` seconds ago.
+    public static func check(file: String, maxAge: Double, now: Double = Date().timeIntervalSince1970) throws(HealthError) -> HealthRecord {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw .missing(file: file, reason: (error as NSError).localizedDescription)
+        }
+        guard let record = try? JSONDecoder().decode(HealthRecord.self, from: data) else { throw .unreadable(file: file) }
+        if record.state != .watching { throw .notWatching(file: file, state: record.state.rawValue) }
+        let me = OwnerIdentity.current()
+        if record.host == me.host, record.bootID == me.bootID, kill(record.pid, 0) != 0, errno == ESRCH {
+            throw .processGone(file: file, pid: record.pid)
+        }
+        let age = now - record.updated
+        if age > maxAge { throw .stale(file: file, age: age, maxAge: maxAge) }
+        return record
+    }
+}
