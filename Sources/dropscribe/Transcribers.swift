@@ -20,6 +20,9 @@ enum Transcribers {
         }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
                                                 "threads": "\(threads)"])
+        if config.model.computeType != "float32" {
+            throw CommandFailure.config("model.compute_type = \"\(config.model.computeType)\": only float32 is implemented (reduced precision is not built yet)")
+        }
         let formats: [OutputFormat]
         do { formats = try OutputFormat.parseList(config.formats) } catch { throw CommandFailure.config("formats: \(error)") }
         return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: formats,
