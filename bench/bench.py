@@ -212,7 +212,8 @@ def main():
     if k:
         lines += ["", f"Encoder efficiency (`dropscribe bench-kernels`, tiny.en, {k['threads']} threads): one 30-s window "
                   f"({k['encoderGFLOP']:.1f} GFLOP) in {k['encoderSeconds'] * 1000:.0f} ms = {k['encoderGFLOPS']:.1f} GFLOP/s, "
-                  f"{k['percentOfPeak']:.0f}% of OpenBLAS sgemm's best here ({k['sgemmPeakGFLOPS']:.1f} GFLOP/s at {k['sgemmShape']})."]
+                  f"{k['percentOfPeak']:.0f}% of OpenBLAS sgemm's best here ({k['sgemmPeakGFLOPS']:.1f} GFLOP/s at {k['sgemmShape']}). "
+                  f"Model load (start-up): {k['modelLoadSeconds']:.2f} s."]
     text = "\n".join(lines) + "\n"
     print(text)
     # keep the section bench-memory.py writes
