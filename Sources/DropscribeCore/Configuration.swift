@@ -34,6 +34,9 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: String = "info"
     /// Prometheus textfile-collector output; empty: none.
     public var metricsFile: String = ""
+    /// Memory limit of each worker in MiB (its own memory cgroup, so the kernel's
+    /// OOM killer takes the worker, never the daemon); 0: none.
+    public var workerMemoryLimitMB: Int = 0
 
     public var model = ModelSection()
     public var watch = WatchSection()
@@ -122,6 +125,7 @@ public struct Configuration: Sendable, Equatable {
             case "output_permissions": c.outputPermissions = try r.permissions(key, value)
             case "log_level": c.logLevel = try r.oneOf(key, value, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
             case "metrics_file": c.metricsFile = try r.string(key, value)
+            case "worker_memory_limit_mb": c.workerMemoryLimitMB = try r.int(key, value, in: 0...16_777_216)
             case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)

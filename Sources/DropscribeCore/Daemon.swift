@@ -40,6 +40,8 @@ public final class Daemon: Service, Sendable {
         var killedByUs: Set<Int32> = []
         var lastMemoryWarning: Double = 0
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
+        var workerSerial = 0                  // names the per-worker memory cgroups
+        var cgroupWarned = false
     }
 
     let layout: InboxLayout
@@ -47,6 +49,8 @@ public final class Daemon: Service, Sendable {
     let worker: WorkerCommand
     let configFile: String?
     let logger: Logger
+    /// This daemon's memory cgroup: parent of the per-worker ones, and where an OOM kill is counted.
+    let memoryCgroup: MemoryCgroup?
     private let state: Mutex<LoopState>
 
     public init(configuration: Configuration, configFile: String?, layout: InboxLayout, worker: WorkerCommand, logger: Logger) {
@@ -55,6 +59,7 @@ public final class Daemon: Service, Sendable {
         self.worker = worker
         self.configFile = configFile
         self.logger = logger
+        self.memoryCgroup = MemoryCgroup.current()
         state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
     }
 
@@ -74,6 +79,14 @@ public final class Daemon: Service, Sendable {
             } catch {
                 logger.warning("inotify unavailable, relying on the periodic rescan", metadata: ["error": "\(error)"])
             }
+        }
+        if let cg = memoryCgroup {
+            let removed = cg.removeStaleWorkerCgroups()
+            if removed > 0 { logger.info("removed worker memory cgroups left by a crash", metadata: ["count": "\(removed)"]) }
+        }
+        if config.workerMemoryLimitMB > 0, memoryCgroup == nil {
+            logger.warning("worker_memory_limit_mb is set but no memory cgroup was found; the limit is not enforced",
+                           metadata: ["worker_memory_limit_mb": "\(config.workerMemoryLimitMB)"])
         }
         let hangup = installReloadOnHangup()
         defer { hangup.cancel() }
@@ -154,12 +167,16 @@ public final class Daemon: Service, Sendable {
 
     private func consume(_ events: AsyncStream<WatchEvent>) async {
         for await event in events {
+            if event == .overflowed {
+                logger.warning("inotify event queue overflowed (events were lost); rescanning the whole inbox")
+            }
             state.withLock { s in
                 switch event {
                 case .writing(let path): s.settle.noteWriting(path); s.checkSoon.insert(path)
                 case .closed(let path): s.settle.noteClosed(path); s.checkSoon.insert(path)
                 case .removed(let path): s.settle.forget(path)
                 case .rescanNeeded: s.rescanNeeded = true
+                case .overflowed: s.rescanNeeded = true
                 }
             }
         }
@@ -255,6 +272,10 @@ public final class Daemon: Service, Sendable {
                     // Ours, but no worker runs it: its outcome could not be written (full disk?).
                     if entry.fingerprint == nil { _ = queue.reset(entry.job) } else { ownOrphans.append(entry.job) }
                 } else if queue.isStale(lease: info.lease, modified: info.modified, now: now) {
+                    if info.lease == nil {
+                        logger.warning("unreadable lease in a processing marker (edited by hand or torn?), not refreshed for the lease timeout; taking the job over",
+                                       metadata: ["job.id": "\(rel)"])
+                    }
                     if entry.fingerprint == nil {
                         logger.notice("source gone while its owner was gone; dropping the job", metadata: ["job.id": "\(rel)"])
                         _ = queue.reset(entry.job)
@@ -263,8 +284,19 @@ public final class Daemon: Service, Sendable {
                     }
                 }
             case .done?, .failed?:
-                guard queue.options.redoOnChange, let fp = entry.fingerprint else { continue }
-                let recorded = entry.state == .done ? queue.readDone(entry.job)?.fingerprint : queue.readFailed(entry.job)?.fingerprint
+                guard let fp = entry.fingerprint else { continue }
+                let readable = entry.state == .done ? queue.readDone(entry.job).map { $0.fingerprint }
+                                                    : queue.readFailed(entry.job).map { $0.fingerprint as Fingerprint? }
+                guard let recorded = readable else {
+                    // Edited by hand into something that is not a marker: the job's outcome is unknown.
+                    logger.warning("unreadable \(entry.state!.rawValue) marker (not a dropscribe marker: edited by hand?); examining the file as new",
+                                   metadata: ["job.id": "\(rel)", "marker": "\(entry.job.marker(entry.state!))"])
+                    try? FileManager.default.removeItem(atPath: entry.job.marker(entry.state!).string)
+                    present.insert(rel)
+                    observe(entry.job, fp, queue: queue, now: now)
+                    continue
+                }
+                guard queue.options.redoOnChange else { continue }
                 if let recorded, !recorded.sameContent(as: fp) {
                     logger.notice("source changed after it was \(entry.state!.rawValue); transcribing it again", metadata: ["job.id": "\(rel)"])
                     _ = queue.reset(entry.job)
@@ -375,7 +407,12 @@ public final class Daemon: Service, Sendable {
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         let started = Date()
         // "--opt=value" form: a job name may start with a dash.
-        let args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
+        var args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
+        let workerCgroup = makeWorkerCgroup(config: config)
+        if let workerCgroup { args.append("--memory-cgroup=\(workerCgroup.directory)") }
+        // Where an OOM kill of this worker would be counted.
+        let oomCounter = workerCgroup ?? memoryCgroup
+        let oomKillsBefore = oomCounter?.oomKills()
         var outcome: WorkerOutcome?
         var status: TerminationStatus?
         var pid: Int32 = 0
@@ -417,20 +454,26 @@ public final class Daemon: Service, Sendable {
             logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
         }
         let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
-        settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
+        var oom = OOMEvidence.unknown
+        if let before = oomKillsBefore, let after = oomCounter?.oomKills() {
+            oom = after > before ? .killed(limitMB: workerCgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
+        }
+        workerCgroup?.remove()
+        settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
+               elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in s.running[rel] = nil }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
     private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
-                        queue: JobQueue, elapsed: Double) {
+                        oom: OOMEvidence, queue: JobQueue, elapsed: Double) {
         let rel = claim.job.relativePath
         let now = Date().timeIntervalSince1970
         let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
         do {
             guard let outcome, case .exited(0)? = status else {
-                let (kind, message) = Self.classify(status, rel: rel)
+                let (kind, message) = Self.classify(status, rel: rel, oom: oom)
                 if killedByUs || (state.withLock { $0.stopping } && kind != .workerCrashed) {
                     try queue.handBack(claim, now: now)
                     logger.info("handed back to pending at shutdown", metadata: meta)
@@ -468,16 +511,52 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    static func classify(_ status: TerminationStatus?, rel: String) -> (FailureKind, String) {
+    /// What the memory cgroup says about a worker's SIGKILL.
+    enum OOMEvidence: Equatable {
+        /// The cgroup's oom_kill count rose while the worker ran; `limitMB` when it was the worker's own limit.
+        case killed(limitMB: Int?)
+        case notKilled
+        /// No memory cgroup to ask.
+        case unknown
+    }
+
+    static func classify(_ status: TerminationStatus?, rel: String, oom: OOMEvidence) -> (FailureKind, String) {
         switch status {
         case .signaled(let sig)? where sig == SIGKILL:
-            return (.outOfMemory, "\(rel): the worker was killed by SIGKILL (most likely the kernel's out-of-memory killer)")
+            switch oom {
+            case .killed(let limit?):
+                return (.outOfMemory, "\(rel): the worker ran out of memory: the kernel killed it at its limit (worker_memory_limit_mb = \(limit))")
+            case .killed(nil):
+                return (.outOfMemory, "\(rel): the worker ran out of memory: the kernel's out-of-memory killer killed it (the memory cgroup's oom_kill count rose)")
+            case .notKilled:
+                return (.killed, "\(rel): the worker was killed by SIGKILL (not by the out-of-memory killer: its memory cgroup counted no OOM kill)")
+            case .unknown:
+                return (.killed, "\(rel): the worker was killed by SIGKILL (by the out-of-memory killer or by hand; no memory cgroup to tell)")
+            }
         case .signaled(let sig)?:
             return (.workerCrashed, "\(rel): the worker crashed with signal \(sig)")
         case .exited(let code)?:
             return (.workerCrashed, "\(rel): the worker exited with status \(code) without a result")
         default:
             return (.workerCrashed, "\(rel): the worker could not be run")
+        }
+    }
+
+    /// A memory cgroup of its own for the next worker when `worker_memory_limit_mb` is set
+    /// (nil when unset, or when cgroups cannot be created here: logged once).
+    private func makeWorkerCgroup(config: Configuration) -> MemoryCgroup? {
+        guard config.workerMemoryLimitMB > 0, let parent = memoryCgroup else { return nil }
+        let serial = state.withLock { s -> Int in s.workerSerial += 1; return s.workerSerial }
+        do {
+            return try parent.makeChild(named: "\(MemoryCgroup.workerPrefix)\(getpid())-\(serial)",
+                                        limitBytes: Int64(config.workerMemoryLimitMB) << 20)
+        } catch {
+            let first = state.withLock { s -> Bool in defer { s.cgroupWarned = true }; return !s.cgroupWarned }
+            if first {
+                logger.warning("cannot give workers their own memory cgroup; worker_memory_limit_mb is not enforced (an OOM kill by an outer limit is still recognised)",
+                               metadata: ["error": "\(error)"])
+            }
+            return nil
         }
     }
 
