@@ -30,6 +30,9 @@ public struct WorkerCommand: Sendable {
 public final class Daemon: Service, Sendable {
     struct LoopState {
         var configuration: Configuration
+        /// The text of the config file as last accepted: what workers are given, so that an
+        /// edit the daemon refused (SIGHUP) never reaches them.
+        var configText: String?
         var settle: SettleTracker
         var running: [String: Int32] = [:]     // job → worker pid (0 until spawned)
         var candidates: [Job] = []             // pending jobs from the last scan, oldest first
@@ -60,7 +63,8 @@ public final class Daemon: Service, Sendable {
         self.configFile = configFile
         self.logger = logger
         self.memoryCgroup = MemoryCgroup.current()
-        state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
+        let text = configFile.flatMap { try? Configuration.readText(file: $0) }
+        state = Mutex(LoopState(configuration: configuration, configText: text, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -149,11 +153,13 @@ public final class Daemon: Service, Sendable {
             return
         }
         do {
-            var fresh = try Configuration.load(file: configFile)
+            let text = try Configuration.readText(file: configFile)
+            var fresh = try Configuration.load(text: text, file: configFile)
             let old = configuration
             fresh.inbox = old.inbox
             state.withLock {
                 $0.configuration = fresh
+                $0.configText = text
                 $0.settle.settleSeconds = fresh.watch.settleSeconds
                 $0.rescanNeeded = true
             }
@@ -403,9 +409,11 @@ public final class Daemon: Service, Sendable {
 
     private func runWorker(_ claim: Claim) async {
         let rel = claim.job.relativePath
-        let config = configuration
+        let (config, configText) = state.withLock { ($0.configuration, $0.configText) }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         let started = Date()
+        var environment = Subprocess.Environment.inherit
+        if let configText { environment = environment.updating([.init(stringLiteral: Configuration.workerConfigVariable): configText]) }
         // "--opt=value" form: a job name may start with a dash.
         var args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
         let workerCgroup = makeWorkerCgroup(config: config)
@@ -419,7 +427,7 @@ public final class Daemon: Service, Sendable {
         do {
             let heartbeat = config.queue.heartbeatSeconds
             let result = try await Subprocess.run(
-                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: .inherit,
+                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: environment,
                 input: .none, output: .sequence, error: .currentStandardError
             ) { execution -> String in
                 let p = execution.processIdentifier.value

@@ -294,7 +294,7 @@ import Transcripts
         ]
         for b in broken {
             try b.text.write(toFile: ws.configFile, atomically: true, encoding: .utf8)
-            let (status, out, err) = try Binary.run(["watch", "--config", ws.configFile, "--test-transcriber"], cwd: ws.root)
+            let (status, out, err) = try Binary.run(["watch", "--config", ws.configFile, "--test-transcriber"], cwd: ws.root, timeout: 20)
             #expect(status == 2, "exit 2 for \(b.text.debugDescription): \(out)\(err)")
             #expect(err.contains("config.toml") && err.contains(b.mentions), "names the file and \(b.mentions): \(err)")
         }
@@ -312,6 +312,7 @@ import Transcripts
         ws.drop("after.wav", "after")
         #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/after.wav.done") }, "still working with the old config: \(daemon.log)")
         #expect(daemon.process.isRunning)
+        #expect(!daemon.log.contains("will retry") && !daemon.log.contains("] failed"), "workers run with the config the daemon kept: \(daemon.log)")
         #expect(daemon.terminate() == 0)
         print("config nonsense: \(broken.count) broken configs refused at start (exit 2, file and key named) and kept out by \(broken.count) SIGHUP reloads")
     }

@@ -22,7 +22,7 @@ enum Binary {
 
     /// Runs dropscribe to completion; returns (status, stdout, stderr).
     @discardableResult
-    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> (Int32, String, String) {
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil, timeout: Double? = nil) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: dropscribe)
         p.arguments = args
@@ -32,6 +32,11 @@ enum Binary {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        if let timeout {
+            // A command that should have stopped at once but did not (a daemon that started).
+            let pid = p.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { kill(pid, SIGKILL) } }
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
