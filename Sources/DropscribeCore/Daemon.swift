@@ -43,6 +43,7 @@ public final class Daemon: Service, Sendable {
         var killedByUs: Set<Int32> = []
         var lastMemoryWarning: Double = 0
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
+        var wake = false                      // a worker finished or events were lost: tick at once
         var workerSerial = 0                  // names the per-worker memory cgroups
         var cgroupWarned = false
     }
@@ -104,7 +105,12 @@ public final class Daemon: Service, Sendable {
                     for claim in self.tick(now: Date().timeIntervalSince1970) {
                         group.addTask { await self.runWorker(claim) }
                     }
-                    try? await Task.sleep(for: .milliseconds(200))
+                    // Up to 200 ms between ticks, less when a worker slot frees up.
+                    var slept = 0
+                    while slept < 200, !self.state.withLock({ s in defer { s.wake = false }; return s.wake }) {
+                        try? await Task.sleep(for: .milliseconds(20))
+                        slept += 20
+                    }
                 }
                 watcher?.stop()
                 // The group now waits for the running workers, which were asked to stop.
@@ -182,7 +188,7 @@ public final class Daemon: Service, Sendable {
                 case .closed(let path): s.settle.noteClosed(path); s.checkSoon.insert(path)
                 case .removed(let path): s.settle.forget(path)
                 case .rescanNeeded: s.rescanNeeded = true
-                case .overflowed: s.rescanNeeded = true
+                case .overflowed: s.rescanNeeded = true; s.wake = true
                 }
             }
         }
@@ -332,7 +338,16 @@ public final class Daemon: Service, Sendable {
             s.checkSoon.removeAll()
             return p
         }
+        // Marking is durable (fsynced) and so not free: bound one tick's share, so that
+        // a flood of files does not keep the free workers waiting; the rest comes next tick.
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var remaining = paths
         for rel in paths {
+            if Date() > budgetEnd {
+                state.withLock { $0.checkSoon.formUnion(remaining) }
+                break
+            }
+            remaining.remove(rel)
             let job = layout.job(relativePath: rel)
             guard layout.rules.isJob(job.name) else { continue }
             guard let fp = try? Fingerprint.of(job.path) else {
@@ -470,7 +485,10 @@ public final class Daemon: Service, Sendable {
         settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
                elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
-        state.withLock { s in s.running[rel] = nil }
+        state.withLock { s in
+            s.running[rel] = nil
+            s.wake = true
+        }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
