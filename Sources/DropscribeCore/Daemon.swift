@@ -200,7 +200,14 @@ public final class Daemon: Service, Sendable {
     /// claims for the free worker slots. Returns the claims to start workers for.
     func tick(now: Double) -> [Claim] {
         let (config, due) = state.withLock { s -> (Configuration, Bool) in
-            (s.configuration, s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds)
+            let due = s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
+            if due {
+                // Cleared before the scan, not after: an overflow (or any event) that arrives
+                // while the folder is being read asks for another scan, and gets it.
+                s.rescanNeeded = false
+                s.checkSoon.removeAll()
+            }
+            return (s.configuration, due)
         }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         var takeovers: [Job] = []
@@ -321,9 +328,7 @@ public final class Daemon: Service, Sendable {
         state.withLock { s in
             s.candidates = candidates.map(\.0)
             s.settle.retain(only: present)
-            s.rescanNeeded = false
             s.lastRescan = now
-            s.checkSoon.removeAll()
         }
         state.withLock { $0.ownOrphans = ownOrphans }
         logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
