@@ -259,7 +259,10 @@ public final class Daemon: Service, Sendable {
             logger.info("removing a temp file left by a crash", metadata: ["file.path": "\(temp)"])
             try? FileManager.default.removeItem(atPath: temp.string)
         }
-        let running = state.withLock { $0.running }
+        // Jobs marked pending during this scan are appended by `observe`; the scan's own list goes before them.
+        let running = state.withLock { s in s.candidates = []; return s.running }
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var deferred: Set<String> = []
         var candidates: [(Job, Double)] = []
         var stale: [Job] = []
         var ownOrphans: [Job] = []
@@ -270,7 +273,8 @@ public final class Daemon: Service, Sendable {
             case nil:
                 guard let fp = entry.fingerprint else { continue }
                 present.insert(rel)
-                observe(entry.job, fp, queue: queue, now: now)
+                // Marking is fsynced: past the budget, leave it to the next ticks (as `settleKnown` does).
+                if Date() > budgetEnd { deferred.insert(rel) } else { observe(entry.job, fp, queue: queue, now: now) }
             case .pending?:
                 guard entry.fingerprint != nil else {
                     logger.notice("source gone; dropping its pending marker", metadata: ["job.id": "\(rel)"])
@@ -326,8 +330,9 @@ public final class Daemon: Service, Sendable {
         }
         candidates.sort { $0.1 < $1.1 }
         state.withLock { s in
-            s.candidates = candidates.map(\.0)
+            s.candidates = candidates.map(\.0) + s.candidates
             s.settle.retain(only: present)
+            s.checkSoon.formUnion(deferred)
             s.lastRescan = now
         }
         state.withLock { $0.ownOrphans = ownOrphans }
