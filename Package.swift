@@ -76,7 +76,7 @@ let package = Package(
         ]),
         .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"]),
         .testTarget(name: "DropscribeTests", dependencies: [
-            "DropscribeCore", "HotFolder",
+            "DropscribeCore", "HotFolder", "Transcripts",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),

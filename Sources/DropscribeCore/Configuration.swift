@@ -36,6 +36,9 @@ public struct Configuration: Sendable, Equatable {
     public var metricsFile: String = ""
     /// Heartbeat record for `dropscribe health` (liveness/readiness probes); empty: none.
     public var healthFile: String = ""
+    /// Memory limit of each worker in MiB (its own memory cgroup, so the kernel's
+    /// OOM killer takes the worker, never the daemon); 0: none.
+    public var workerMemoryLimitMB: Int = 0
 
     public var model = ModelSection()
     public var watch = WatchSection()
@@ -92,18 +95,36 @@ public struct Configuration: Sendable, Equatable {
     // MARK: loading
 
     public static func load(file: String) throws(ConfigError) -> Configuration {
-        let text: String
+        try load(text: readText(file: file), file: file)
+    }
+
+    /// The text of a config file, for `load(text:file:)`.
+    public static func readText(file: String) throws(ConfigError) -> String {
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            return try String(contentsOfFile: file, encoding: .utf8)
         } catch {
             throw ConfigError(file: file, key: "(file)", value: nil, problem: "cannot be read: \(error.localizedDescription)")
         }
+    }
+
+    /// A config file's text as read earlier (the daemon hands its workers the text it
+    /// accepted, not the file, which may have been edited since), resolved against the file's folder.
+    public static func load(text: String, file: String) throws(ConfigError) -> Configuration {
         var config = try parse(text, file: file)
         config.baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         return config
     }
 
+    /// The environment variable through which a daemon gives its workers the config text it runs with.
+    public static let workerConfigVariable = "DROPSCRIBE_WORKER_CONFIG"
+
     public static func parse(_ text: String, file: String = "(config)") throws(ConfigError) -> Configuration {
+        // The TOML parser reads a C string: a NUL would silently end the file there
+        // (binary junk would pass as an empty, valid config).
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw ConfigError(file: file, key: "(syntax)", value: nil, problem: "not valid TOML at line \(line): a NUL byte (binary data, not a config file?)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -127,6 +148,7 @@ public struct Configuration: Sendable, Equatable {
             case "log_level": c.logLevel = try r.oneOf(key, value, ["trace", "debug", "info", "notice", "warning", "error", "critical"])
             case "metrics_file": c.metricsFile = try r.string(key, value)
             case "health_file": c.healthFile = try r.string(key, value)
+            case "worker_memory_limit_mb": c.workerMemoryLimitMB = try r.int(key, value, in: 0...16_777_216)
             case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)

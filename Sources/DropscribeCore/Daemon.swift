@@ -30,6 +30,9 @@ public struct WorkerCommand: Sendable {
 public final class Daemon: Service, Sendable {
     struct LoopState {
         var configuration: Configuration
+        /// The text of the config file as last accepted: what workers are given, so that an
+        /// edit the daemon refused (SIGHUP) never reaches them.
+        var configText: String?
         var settle: SettleTracker
         var running: [String: Int32] = [:]     // job → worker pid (0 until spawned)
         var candidates: [Job] = []             // pending jobs from the last scan, oldest first
@@ -47,6 +50,9 @@ public final class Daemon: Service, Sendable {
         var lastStatus = ""
         var lastStatusCheck: Double = 0
         var publishFailures: Set<String> = []  // files whose last write failed (logged once)
+        var wake = false                      // a worker finished or events were lost: tick at once
+        var workerSerial = 0                  // names the per-worker memory cgroups
+        var cgroupWarned = false
     }
 
     let layout: InboxLayout
@@ -56,6 +62,8 @@ public final class Daemon: Service, Sendable {
     let logger: Logger
     let notifier: ServiceNotifier
     let startTime: Double
+    /// This daemon's memory cgroup: parent of the per-worker ones, and where an OOM kill is counted.
+    let memoryCgroup: MemoryCgroup?
     private let state: Mutex<LoopState>
 
     public init(configuration: Configuration, configFile: String?, layout: InboxLayout, worker: WorkerCommand, logger: Logger) {
@@ -67,7 +75,10 @@ public final class Daemon: Service, Sendable {
         notifier = ServiceNotifier()
         let now = Date().timeIntervalSince1970
         startTime = now
-        state = Mutex(LoopState(configuration: configuration, settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds),
+        self.memoryCgroup = MemoryCgroup.current()
+        let text = configFile.flatMap { try? Configuration.readText(file: $0) }
+        state = Mutex(LoopState(configuration: configuration, configText: text,
+                                settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds),
                                 metrics: DaemonMetrics(startTime: now)))
     }
 
@@ -87,6 +98,14 @@ public final class Daemon: Service, Sendable {
             } catch {
                 logger.warning("inotify unavailable, relying on the periodic rescan", metadata: ["error": "\(error)"])
             }
+        }
+        if let cg = memoryCgroup {
+            let removed = cg.removeStaleWorkerCgroups()
+            if removed > 0 { logger.info("removed worker memory cgroups left by a crash", metadata: ["count": "\(removed)"]) }
+        }
+        if config.workerMemoryLimitMB > 0, memoryCgroup == nil {
+            logger.warning("worker_memory_limit_mb is set but no memory cgroup was found; the limit is not enforced",
+                           metadata: ["worker_memory_limit_mb": "\(config.workerMemoryLimitMB)"])
         }
         let hangup = installReloadOnHangup()
         defer { hangup.cancel() }
@@ -109,7 +128,12 @@ public final class Daemon: Service, Sendable {
                         self.notifyServiceManager(ServiceNotifier.ready(status: "watching \(self.layout.root)"))
                     }
                     self.publish(now: now, health: .watching)
-                    try? await Task.sleep(for: .milliseconds(200))
+                    // Up to 200 ms between ticks, less when a worker slot frees up.
+                    var slept = 0
+                    while slept < 200, !self.state.withLock({ s in defer { s.wake = false }; return s.wake }) {
+                        try? await Task.sleep(for: .milliseconds(20))
+                        slept += 20
+                    }
                 }
                 watcher?.stop()
                 // The group now waits for the running workers, which were asked to stop.
@@ -222,11 +246,13 @@ public final class Daemon: Service, Sendable {
             return
         }
         do {
-            var fresh = try Configuration.load(file: configFile)
+            let text = try Configuration.readText(file: configFile)
+            var fresh = try Configuration.load(text: text, file: configFile)
             let old = configuration
             fresh.inbox = old.inbox
             state.withLock {
                 $0.configuration = fresh
+                $0.configText = text
                 $0.settle.settleSeconds = fresh.watch.settleSeconds
                 $0.rescanNeeded = true
             }
@@ -240,12 +266,16 @@ public final class Daemon: Service, Sendable {
 
     private func consume(_ events: AsyncStream<WatchEvent>) async {
         for await event in events {
+            if event == .overflowed {
+                logger.warning("inotify event queue overflowed (events were lost); rescanning the whole inbox")
+            }
             state.withLock { s in
                 switch event {
                 case .writing(let path): s.settle.noteWriting(path); s.checkSoon.insert(path)
                 case .closed(let path): s.settle.noteClosed(path); s.checkSoon.insert(path)
                 case .removed(let path): s.settle.forget(path)
                 case .rescanNeeded: s.rescanNeeded = true
+                case .overflowed: s.rescanNeeded = true; s.wake = true
                 }
             }
         }
@@ -257,7 +287,14 @@ public final class Daemon: Service, Sendable {
     /// claims for the free worker slots. Returns the claims to start workers for.
     func tick(now: Double) -> [Claim] {
         let (config, due) = state.withLock { s -> (Configuration, Bool) in
-            (s.configuration, s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds)
+            let due = s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
+            if due {
+                // Cleared before the scan, not after: an overflow (or any event) that arrives
+                // while the folder is being read asks for another scan, and gets it.
+                s.rescanNeeded = false
+                s.checkSoon.removeAll()
+            }
+            return (s.configuration, due)
         }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         var takeovers: [Job] = []
@@ -309,7 +346,10 @@ public final class Daemon: Service, Sendable {
             logger.info("removing a temp file left by a crash", metadata: ["file.path": "\(temp)"])
             try? FileManager.default.removeItem(atPath: temp.string)
         }
-        let running = state.withLock { $0.running }
+        // Jobs marked pending during this scan are appended by `observe`; the scan's own list goes before them.
+        let running = state.withLock { s in s.candidates = []; return s.running }
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var deferred: Set<String> = []
         var candidates: [(Job, Double)] = []
         var stale: [Job] = []
         var ownOrphans: [Job] = []
@@ -320,7 +360,8 @@ public final class Daemon: Service, Sendable {
             case nil:
                 guard let fp = entry.fingerprint else { continue }
                 present.insert(rel)
-                observe(entry.job, fp, queue: queue, now: now)
+                // Marking is fsynced: past the budget, leave it to the next ticks (as `settleKnown` does).
+                if Date() > budgetEnd { deferred.insert(rel) } else { observe(entry.job, fp, queue: queue, now: now) }
             case .pending?:
                 guard entry.fingerprint != nil else {
                     logger.notice("source gone; dropping its pending marker", metadata: ["job.id": "\(rel)"])
@@ -341,6 +382,10 @@ public final class Daemon: Service, Sendable {
                     // Ours, but no worker runs it: its outcome could not be written (full disk?).
                     if entry.fingerprint == nil { _ = queue.reset(entry.job) } else { ownOrphans.append(entry.job) }
                 } else if queue.isStale(lease: info.lease, modified: info.modified, now: now) {
+                    if info.lease == nil {
+                        logger.warning("unreadable lease in a processing marker (edited by hand or torn?), not refreshed for the lease timeout; taking the job over",
+                                       metadata: ["job.id": "\(rel)"])
+                    }
                     if entry.fingerprint == nil {
                         logger.notice("source gone while its owner was gone; dropping the job", metadata: ["job.id": "\(rel)"])
                         _ = queue.reset(entry.job)
@@ -349,8 +394,19 @@ public final class Daemon: Service, Sendable {
                     }
                 }
             case .done?, .failed?:
-                guard queue.options.redoOnChange, let fp = entry.fingerprint else { continue }
-                let recorded = entry.state == .done ? queue.readDone(entry.job)?.fingerprint : queue.readFailed(entry.job)?.fingerprint
+                guard let fp = entry.fingerprint else { continue }
+                let readable = entry.state == .done ? queue.readDone(entry.job).map { $0.fingerprint }
+                                                    : queue.readFailed(entry.job).map { $0.fingerprint as Fingerprint? }
+                guard let recorded = readable else {
+                    // Edited by hand into something that is not a marker: the job's outcome is unknown.
+                    logger.warning("unreadable \(entry.state!.rawValue) marker (not a dropscribe marker: edited by hand?); examining the file as new",
+                                   metadata: ["job.id": "\(rel)", "marker": "\(entry.job.marker(entry.state!))"])
+                    try? FileManager.default.removeItem(atPath: entry.job.marker(entry.state!).string)
+                    present.insert(rel)
+                    observe(entry.job, fp, queue: queue, now: now)
+                    continue
+                }
+                guard queue.options.redoOnChange else { continue }
                 if let recorded, !recorded.sameContent(as: fp) {
                     logger.notice("source changed after it was \(entry.state!.rawValue); transcribing it again", metadata: ["job.id": "\(rel)"])
                     _ = queue.reset(entry.job)
@@ -363,11 +419,10 @@ public final class Daemon: Service, Sendable {
         state.withLock { s in
             s.metrics.recordScan(snapshot)
             s.metricsDirty = true
-            s.candidates = candidates.map(\.0)
+            s.candidates = candidates.map(\.0) + s.candidates
             s.settle.retain(only: present)
-            s.rescanNeeded = false
+            s.checkSoon.formUnion(deferred)
             s.lastRescan = now
-            s.checkSoon.removeAll()
         }
         state.withLock { $0.ownOrphans = ownOrphans }
         logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
@@ -382,7 +437,16 @@ public final class Daemon: Service, Sendable {
             s.checkSoon.removeAll()
             return p
         }
+        // Marking is durable (fsynced) and so not free: bound one tick's share, so that
+        // a flood of files does not keep the free workers waiting; the rest comes next tick.
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var remaining = paths
         for rel in paths {
+            if Date() > budgetEnd {
+                state.withLock { $0.checkSoon.formUnion(remaining) }
+                break
+            }
+            remaining.remove(rel)
             let job = layout.job(relativePath: rel)
             guard layout.rules.isJob(job.name) else { continue }
             guard let fp = try? Fingerprint.of(job.path) else {
@@ -459,18 +523,25 @@ public final class Daemon: Service, Sendable {
 
     private func runWorker(_ claim: Claim) async {
         let rel = claim.job.relativePath
-        let config = configuration
+        let (config, configText) = state.withLock { ($0.configuration, $0.configText) }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         let started = Date()
+        var environment = Subprocess.Environment.inherit
+        if let configText { environment = environment.updating([.init(stringLiteral: Configuration.workerConfigVariable): configText]) }
         // "--opt=value" form: a job name may start with a dash.
-        let args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
+        var args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
+        let workerCgroup = makeWorkerCgroup(config: config)
+        if let workerCgroup { args.append("--memory-cgroup=\(workerCgroup.directory)") }
+        // Where an OOM kill of this worker would be counted.
+        let oomCounter = workerCgroup ?? memoryCgroup
+        let oomKillsBefore = oomCounter?.oomKills()
         var outcome: WorkerOutcome?
         var status: TerminationStatus?
         var pid: Int32 = 0
         do {
             let heartbeat = config.queue.heartbeatSeconds
             let result = try await Subprocess.run(
-                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: .inherit,
+                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: environment,
                 input: .none, output: .sequence, error: .currentStandardError
             ) { execution -> String in
                 let p = execution.processIdentifier.value
@@ -505,23 +576,30 @@ public final class Daemon: Service, Sendable {
             logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
         }
         let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
-        settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, queue: queue, elapsed: Date().timeIntervalSince(started))
+        var oom = OOMEvidence.unknown
+        if let before = oomKillsBefore, let after = oomCounter?.oomKills() {
+            oom = after > before ? .killed(limitMB: workerCgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
+        }
+        workerCgroup?.remove()
+        settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
+               elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in
             s.running[rel] = nil
             s.metricsDirty = true  // dropscribe_workers_running changed
+            s.wake = true
         }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
     private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
-                        queue: JobQueue, elapsed: Double) {
+                        oom: OOMEvidence, queue: JobQueue, elapsed: Double) {
         let rel = claim.job.relativePath
         let now = Date().timeIntervalSince1970
         let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
         do {
             guard let outcome, case .exited(0)? = status else {
-                let (kind, message) = Self.classify(status, rel: rel)
+                let (kind, message) = Self.classify(status, rel: rel, oom: oom)
                 if killedByUs || (state.withLock { $0.stopping } && kind != .workerCrashed) {
                     try queue.handBack(claim, now: now)
                     logger.info("handed back to pending at shutdown", metadata: meta)
@@ -569,16 +647,52 @@ public final class Daemon: Service, Sendable {
         }
     }
 
-    static func classify(_ status: TerminationStatus?, rel: String) -> (FailureKind, String) {
+    /// What the memory cgroup says about a worker's SIGKILL.
+    enum OOMEvidence: Equatable {
+        /// The cgroup's oom_kill count rose while the worker ran; `limitMB` when it was the worker's own limit.
+        case killed(limitMB: Int?)
+        case notKilled
+        /// No memory cgroup to ask.
+        case unknown
+    }
+
+    static func classify(_ status: TerminationStatus?, rel: String, oom: OOMEvidence) -> (FailureKind, String) {
         switch status {
         case .signaled(let sig)? where sig == SIGKILL:
-            return (.outOfMemory, "\(rel): the worker was killed by SIGKILL (most likely the kernel's out-of-memory killer)")
+            switch oom {
+            case .killed(let limit?):
+                return (.outOfMemory, "\(rel): the worker ran out of memory: the kernel killed it at its limit (worker_memory_limit_mb = \(limit))")
+            case .killed(nil):
+                return (.outOfMemory, "\(rel): the worker ran out of memory: the kernel's out-of-memory killer killed it (the memory cgroup's oom_kill count rose)")
+            case .notKilled:
+                return (.killed, "\(rel): the worker was killed by SIGKILL (not by the out-of-memory killer: its memory cgroup counted no OOM kill)")
+            case .unknown:
+                return (.killed, "\(rel): the worker was killed by SIGKILL (by the out-of-memory killer or by hand; no memory cgroup to tell)")
+            }
         case .signaled(let sig)?:
             return (.workerCrashed, "\(rel): the worker crashed with signal \(sig)")
         case .exited(let code)?:
             return (.workerCrashed, "\(rel): the worker exited with status \(code) without a result")
         default:
             return (.workerCrashed, "\(rel): the worker could not be run")
+        }
+    }
+
+    /// A memory cgroup of its own for the next worker when `worker_memory_limit_mb` is set
+    /// (nil when unset, or when cgroups cannot be created here: logged once).
+    private func makeWorkerCgroup(config: Configuration) -> MemoryCgroup? {
+        guard config.workerMemoryLimitMB > 0, let parent = memoryCgroup else { return nil }
+        let serial = state.withLock { s -> Int in s.workerSerial += 1; return s.workerSerial }
+        do {
+            return try parent.makeChild(named: "\(MemoryCgroup.workerPrefix)\(getpid())-\(serial)",
+                                        limitBytes: Int64(config.workerMemoryLimitMB) << 20)
+        } catch {
+            let first = state.withLock { s -> Bool in defer { s.cgroupWarned = true }; return !s.cgroupWarned }
+            if first {
+                logger.warning("cannot give workers their own memory cgroup; worker_memory_limit_mb is not enforced (an OOM kill by an outer limit is still recognised)",
+                               metadata: ["error": "\(error)"])
+            }
+            return nil
         }
     }
 

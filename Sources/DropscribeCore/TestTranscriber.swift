@@ -12,7 +12,8 @@ import SystemPackage
 /// not the job was interrupted. A finished transcription appends
 /// "relative-path TAB pid" to `seenLog`, so tests can count how many times each
 /// job was really transcribed. Content starting with `FAIL` fails permanently;
-/// `CRASH` aborts the worker (a transient failure).
+/// `CRASH` aborts the worker (a transient failure); `HOG` allocates and
+/// touches memory until the kernel kills the worker (or 8 GiB, then fails).
 public struct TestTranscriber: Transcriber {
     public var windows: Int
     public var windowMilliseconds: Int
@@ -29,6 +30,19 @@ public struct TestTranscriber: Transcriber {
         var hash: UInt64
     }
 
+    /// Grows in 16 MiB steps, writing every page, so the memory is really resident.
+    func hog(_ job: TranscriptionJob) throws(TranscriptionFailure) {
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<512 {
+            guard let block = malloc(16 << 20) else { break }
+            memset(block, 0x5a, 16 << 20)
+            blocks.append(block)
+            usleep(2_000)
+        }
+        for block in blocks { free(block) }
+        throw TranscriptionFailure(kind: .ioError, message: "\(job.displayName): HOG: 8 GiB allocated and nobody stopped it")
+    }
+
     public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
         let bytes: [UInt8]
         do {
@@ -40,6 +54,7 @@ public struct TestTranscriber: Transcriber {
             throw TranscriptionFailure(kind: .notMedia, message: "\(job.displayName): test content asks to fail")
         }
         if bytes.starts(with: Array("CRASH".utf8)) { abort() }
+        if bytes.starts(with: Array("HOG".utf8)) { try hog(job) }
 
         var state = State(window: 0, hash: 0xcbf2_9ce4_8422_2325)
         if let resume = job.resumeFrom, let saved = try? JSONDecoder().decode(State.self, from: Data(resume.state.utf8)) {

@@ -47,6 +47,9 @@ public struct FolderScanner: Sendable {
 
     private func walk(_ dir: FilePath, relative: String, depth: Int, now: Double, into snapshot: inout FolderSnapshot) {
         guard depth < 64, let names = try? Syscall.listDirectory(dir) else { return }
+        // Markers of names too long for `name.processing` carry a hashed stem: map it back.
+        var longNames: [String: String] = [:]
+        for (name, _) in names where Job.needsMarkerStem(name) { longNames[Job.markerStem(forName: name)] = name }
         for (name, type) in names {
             let path = dir.appending(name)
             let rel = relative.isEmpty ? name : relative + "/" + name
@@ -66,7 +69,8 @@ public struct FolderScanner: Sendable {
                 }
                 continue
             }
-            if let (jobName, state) = JobState.parse(markerName: name) {
+            if let (stem, state) = JobState.parse(markerName: name) {
+                let jobName = longNames[stem] ?? stem
                 let jobRel = relative.isEmpty ? jobName : relative + "/" + jobName
                 snapshot.entries[jobRel, default: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: [])]
                     .markers.insert(state)

@@ -68,8 +68,36 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func marker(_ state: JobState) -> FilePath {
-        path.removingLastComponent().appending(name + state.suffix)
+        path.removingLastComponent().appending(Self.markerStem(forName: name) + state.suffix)
     }
+
+    /// The longest marker suffix (".processing").
+    static let longestMarkerSuffix = JobState.allCases.map { $0.suffix.utf8.count }.max() ?? 11
+
+    /// What a job's markers are named after: its name, or, when `name.processing`
+    /// would exceed NAME_MAX (255 bytes), `PREFIX~HHHHHHHHHHHHHHHH`: the longest
+    /// start of the name that fits (never cut inside a UTF-8 character) and the
+    /// 64-bit FNV-1a hash of the whole name, as the transcripts' names do. One
+    /// stem for all four markers, so they stay together; the scanner maps it back.
+    public static func markerStem(forName name: String) -> String {
+        let bytes = Array(name.utf8)
+        let limit = 255 - longestMarkerSuffix
+        guard bytes.count > limit else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        let tag = "~" + String(repeating: "0", count: 16 - hex.count) + hex
+        var cut = limit - tag.utf8.count
+        var backed = 0
+        while cut > 0, backed < 3, bytes[cut] & 0b1100_0000 == 0b1000_0000 {
+            cut -= 1
+            backed += 1
+        }
+        return String(decoding: bytes[..<cut], as: UTF8.self) + tag
+    }
+
+    /// Whether `name` is long enough for its markers to use a hashed stem.
+    static func needsMarkerStem(_ name: String) -> Bool { name.utf8.count > 255 - longestMarkerSuffix }
 
     public var description: String { relativePath }
 }

@@ -9,8 +9,10 @@ public enum WatchEvent: Sendable, Equatable {
     /// The writer closed it (IN_CLOSE_WRITE) or it was moved in whole (IN_MOVED_TO).
     case closed(String)
     case removed(String)
-    /// Events were lost (IN_Q_OVERFLOW) or a folder appeared: rescan everything.
+    /// A folder appeared: rescan everything.
     case rescanNeeded
+    /// The kernel's event queue overflowed (IN_Q_OVERFLOW), events were lost: rescan everything.
+    case overflowed
 }
 
 /// inotify on the inbox (and its subfolders when recursive), as an AsyncStream of events.
@@ -92,7 +94,7 @@ public final class InotifyWatcher: Sendable {
     private func handle(_ event: inotify_event, name: String) {
         let mask = event.mask
         if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-            continuation.yield(.rescanNeeded)
+            continuation.yield(.overflowed)
             return
         }
         guard let dir = watches.withLock({ $0[event.wd] }) else { return }
@@ -111,11 +113,25 @@ public final class InotifyWatcher: Sendable {
         }
         if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)) != 0 {
             continuation.yield(.closed(rel))
-        } else if mask & (UInt32(IN_CREATE) | UInt32(IN_MODIFY)) != 0 {
+        } else if mask & UInt32(IN_CREATE) != 0 {
+            // link(2) and symlink(2) create a complete file that no writer will ever
+            // close (no IN_CLOSE_WRITE follows): only the settle time applies to them.
+            continuation.yield(createdComplete(rel) ? .closed(rel) : .writing(rel))
+        } else if mask & UInt32(IN_MODIFY) != 0 {
             continuation.yield(.writing(rel))
         } else if mask & (UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)) != 0 {
             continuation.yield(.removed(rel))
         }
+    }
+}
+
+extension InotifyWatcher {
+    /// A symlink, or a hard link to a file that already had a name.
+    fileprivate func createdComplete(_ rel: String) -> Bool {
+        var path = root
+        for c in rel.split(separator: "/") { path.append(String(c)) }
+        guard let st = try? Syscall.lstat(path) else { return false }
+        return st.st_mode & S_IFMT == S_IFLNK || st.st_nlink > 1
     }
 }
 

@@ -17,12 +17,20 @@ struct WorkerCommandLine: AsyncParsableCommand {
     @Option(name: .customLong("owner-pid")) var ownerPID: Int32
     @Option var job: String
     @Flag(name: .customLong("test-transcriber")) var testTranscriber = false
+    @Option(name: .customLong("memory-cgroup")) var memoryCgroup: String?
 
     func run() async throws {
-        var config = try options.load()
+        // The config text the daemon accepted (the file may have been edited since, even into nonsense).
+        var config: Configuration
+        if let text = ProcessInfo.processInfo.environment[Configuration.workerConfigVariable], let file = options.file {
+            do { config = try Configuration.load(text: text, file: file) } catch { throw CommandFailure.config(error.description) }
+        } else {
+            config = try options.load()
+        }
         config.inbox = inbox
         let logger = Logs.bootstrap(level: config.logLevel)
         Self.exitWhenOrphaned(parent: ownerPID)
+        WorkerMemory.prepare(cgroup: memoryCgroup, logger: logger)
         let layout = try config.layout()
         let transcriber: any Transcriber = testTranscriber ? TestTranscriber() : try Transcribers.whisper(config: config, logger: logger)
         let runner = WorkerRunner(configuration: config, layout: layout, transcriber: transcriber, logger: logger)

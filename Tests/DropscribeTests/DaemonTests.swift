@@ -7,33 +7,8 @@ import Testing
 /// The daemon as a user runs it: the real binary on a temporary folder, with the
 /// test transcriber standing in for the model (the queue's behaviour is under test here).
 @Suite(.serialized, .timeLimit(.minutes(5))) struct DaemonTests {
-    /// Short timings so the tests run in seconds; `top` goes before the tables, `queue` into [queue].
-    static func fast(top: String = "", queue: String = "") -> String {
-        """
-        \(top)
-        [watch]
-        settle_seconds = 1
-        rescan_seconds = 2
-        [queue]
-        heartbeat_seconds = 1
-        lease_timeout_seconds = 10
-        retry_backoff_seconds = 0
-        \(queue)
-        """
-    }
-
-    func expectOnlyDone(_ ws: Workspace, jobs: [String], sourceLine: String = #fileID) {
-        let names = ws.names()
-        for job in jobs {
-            #expect(names.contains(job + ".done"), "\(job) has no .done")
-            for s in [".pending", ".processing", ".failed"] { #expect(!names.contains(job + s), "\(job)\(s) left") }
-            #expect(names.contains(job + ".txt"), "\(job) has no transcript")
-        }
-        #expect(!names.contains { ($0 as NSString).lastPathComponent.hasPrefix(".dropscribe-") }, "temp files left: \(names.filter { $0.contains(".dropscribe-") })")
-    }
-
     @Test func filesArrivingByCopyMoveAndASlowWriterAreEachProcessedOnceWhenComplete() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         let daemon = try ws.startDaemon()
         // cp: written and closed at once.
         ws.drop("copied.wav", String(repeating: "c", count: 5000))
@@ -62,7 +37,7 @@ import Testing
     }
 
     @Test func killNineAtRandomMomentsLosesAndDuplicatesNothing() throws {
-        let ws = Workspace(config: Self.fast(top: "workers = 2"))
+        let ws = Workspace(config: TestConfig.fast(top: "workers = 2"))
         let jobs = (0..<50).map { String(format: "job-%02d.wav", $0) }
         for (i, job) in jobs.enumerated() { ws.drop(job, String(repeating: "x", count: 1000 + i)) }
         var rng = SystemRandomNumberGenerator()
@@ -90,7 +65,7 @@ import Testing
     }
 
     @Test func fourDaemonsOnOneFolderProcessEachJobExactlyOnce() throws {
-        let ws = Workspace(config: Self.fast(top: "workers = 2"))
+        let ws = Workspace(config: TestConfig.fast(top: "workers = 2"))
         let jobs = (0..<200).map { String(format: "j%03d.wav", $0) }
         for job in jobs { ws.drop(job, "audio \(job)") }
         let started = Date()
@@ -107,7 +82,7 @@ import Testing
     }
 
     @Test func withoutInotifyTheRescanFindsJobs() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         let daemon = try ws.startDaemon(["--no-inotify"])
         usleep(500_000)
         ws.drop("sub/dir/late.wav", "late")
@@ -120,7 +95,7 @@ import Testing
     }
 
     @Test func sigtermHandsTheRunningJobBackAndARestartResumesIt() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         ws.drop("long.wav", String(repeating: "l", count: 4000))
         var daemon = try ws.startDaemon(windowMilliseconds: 700, windows: 8)
         #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: ws.inbox + "/long.wav.processing") })
@@ -138,7 +113,7 @@ import Testing
     }
 
     @Test func statusRetryAndResetOnAFolderWithEveryState() throws {
-        let ws = Workspace(config: Self.fast(queue: "max_attempts = 1"))
+        let ws = Workspace(config: TestConfig.fast(queue: "max_attempts = 1"))
         ws.drop("ok.wav", "fine")
         ws.drop("bad.mp3", "FAIL: not audio")
         var daemon = try ws.startDaemon()
@@ -181,7 +156,7 @@ import Testing
     }
 
     @Test func transientFailuresAreRetriedThenFail() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         ws.drop("crashy.wav", "CRASH please")
         ws.drop("fine.wav", "fine")
         let daemon = try ws.startDaemon()
@@ -195,7 +170,7 @@ import Testing
     }
 
     @Test func aSourceChangedAfterDoneIsTranscribedAgain() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         let path = ws.drop("talk.wav", "first version")
         let daemon = try ws.startDaemon()
         #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: path + ".done") })
@@ -210,7 +185,7 @@ import Testing
     }
 
     @Test func aSourceDeletedOrReplacedMidJobIsAbandonedCleanly() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         let deleted = ws.drop("deleted.wav", String(repeating: "d", count: 3000))
         let daemon = try ws.startDaemon(windowMilliseconds: 600, windows: 6)
         #expect(waitUntil(seconds: 15) { FileManager.default.fileExists(atPath: deleted + ".processing") })
@@ -230,7 +205,7 @@ import Testing
     }
 
     @Test func outputDirInsideTheInboxIsNeverScanned() throws {
-        let ws = Workspace(config: Self.fast(top: "output_dir = \"inbox/transcripts\"\nformats = [\"txt\"]"))
+        let ws = Workspace(config: TestConfig.fast(top: "output_dir = \"inbox/transcripts\"\nformats = [\"txt\"]"))
         try FileManager.default.createDirectory(atPath: ws.inbox + "/transcripts", withIntermediateDirectories: true)
         ws.drop("a/talk.wav", "talk")
         let daemon = try ws.startDaemon()
@@ -242,7 +217,7 @@ import Testing
     }
 
     @Test func noJobStartsWhileMemoryIsShort() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         ws.drop("waits.wav", "audio")
         let daemon = try ws.startDaemon(environment: ["DROPSCRIBE_MEMAVAILABLE_MB": "64"])
         #expect(waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: ws.inbox + "/waits.wav.pending") })
@@ -257,7 +232,7 @@ import Testing
 
     @Test(.enabled(if: geteuid() == 0, "needs root to mount a small tmpfs"))
     func aFullDiskSendsTheJobBackAndItFinishesOnceSpaceIsFree() throws {
-        let ws = Workspace(config: Self.fast())
+        let ws = Workspace(config: TestConfig.fast())
         guard mountTmpfs(ws.inbox, size: "1m") else { Issue.record("cannot mount a tmpfs"); return }
         defer { _ = umount2(ws.inbox, Int32(MNT_DETACH)) }
         let job = ws.drop("talk.wav", String(repeating: "t", count: 2000))

@@ -2,47 +2,11 @@ import Foundation
 import Glibc
 import Testing
 
-/// Where the real model and the generated corpus are (`make test` prepares both).
-enum Assets {
-    static var models: String {
-        ProcessInfo.processInfo.environment["DROPSCRIBE_MODELS"] ?? Binary.repositoryRoot + "/models"
-    }
-    static var corpus: String {
-        ProcessInfo.processInfo.environment["DROPSCRIBE_CORPUS"] ?? Binary.repositoryRoot + "/.corpus"
-    }
-    static var tinyEn: String { models + "/tiny.en" }
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: tinyEn + "/model.bin") && FileManager.default.fileExists(atPath: corpus + "/clips/clip-01.wav")
-    }
-}
-
 /// The whole service on real audio and the real model: the daemon as a user starts it.
 @Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: Assets.available, "run `make test` to fetch the model and build the corpus"))
 struct PipelineTests {
-    func config(_ extra: String = "", model: String = "") -> String {
-        """
-        formats = ["txt", "srt", "vtt", "tsv", "json"]
-        \(extra)
-        [model]
-        path = "\(Assets.tinyEn)"
-        \(model)
-        [watch]
-        settle_seconds = 1
-        rescan_seconds = 2
-        [queue]
-        heartbeat_seconds = 1
-        lease_timeout_seconds = 10
-        retry_backoff_seconds = 0
-        max_attempts = 6
-        """
-    }
-
-    func startRealDaemon(_ ws: Workspace, tag: String = "real") throws -> DaemonProcess {
-        try DaemonProcess(workspace: ws, args: ["watch", "--config", ws.configFile], environment: [:], logFile: ws.root + "/\(tag).log")
-    }
-
     @Test func corpusFilesOfEveryKindEndDoneWithAllOutputsOrFailedWithTheRightKind() throws {
-        let ws = Workspace(config: config())
+        let ws = Workspace(config: RealModel.config())
         let formats = Assets.corpus + "/formats/"
         let bad = Assets.corpus + "/bad/"
         let good = ["sample.mp3", "sample.flac", "sample.m4a", "sample.ogg", "sample-video.mp4", "sample-44k-stereo.wav"]
@@ -52,7 +16,7 @@ struct PipelineTests {
         try FileManager.default.copyItem(atPath: bad + "silence-60s.wav", toPath: ws.inbox + "/silence-60s.wav")
         try FileManager.default.copyItem(atPath: bad + "name with spaces.wav", toPath: ws.inbox + "/-leading dash ü.wav")
         let all = good + ["silence-60s.wav", "-leading dash ü.wav"]
-        let daemon = try startRealDaemon(ws)
+        let daemon = try ws.startRealDaemon()
         let finished = waitUntil(seconds: 400, poll: 0.5) {
             ws.count(suffix: ".done") == all.count && ws.count(suffix: ".failed") == expectedFailures.count
         }
@@ -101,7 +65,7 @@ struct PipelineTests {
     /// With word timestamps on, so the journaled state carries the last word's end
     /// (which moves the seek) and the outputs hold words.
     @Test func aWorkerKilledAtThreeWindowsResumesToByteIdenticalOutputs() throws {
-        let ws = Workspace(config: config(model: "word_timestamps = true"))
+        let ws = Workspace(config: RealModel.config(model: "word_timestamps = true"))
         let source = try multiWindowFile(in: ws)
         // The uninterrupted reference, by the one-shot command (same engine, same outputs).
         let refDir = ws.root + "/reference"
@@ -111,7 +75,7 @@ struct PipelineTests {
 
         try FileManager.default.copyItem(atPath: source, toPath: ws.inbox + "/multi.wav")
         let marker = ws.inbox + "/multi.wav.processing"
-        let daemon = try startRealDaemon(ws)
+        let daemon = try ws.startRealDaemon()
         var killedAt: [Int] = []
         for lines in [2, 3, 4] {   // lease + prepass + k windows journaled
             let reached = waitUntil(seconds: 120, poll: 0.05) {
@@ -138,16 +102,5 @@ struct PipelineTests {
         #expect(txt.split(separator: "\n").count >= 5, "\(txt)")
         let json = (try? String(contentsOfFile: ws.inbox + "/multi.wav.json", encoding: .utf8)) ?? ""
         #expect(json.components(separatedBy: "\"probability\"").count > 20, "word timings in the json")
-    }
-
-    /// Children of a process, from /proc/*/stat (field 4 is the parent pid).
-    func childProcesses(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { child in
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HotFolder
 import SystemPackage
+import Testing
 
 /// The built `dropscribe` binary, next to the test bundle.
 enum Binary {
@@ -21,7 +22,7 @@ enum Binary {
 
     /// Runs dropscribe to completion; returns (status, stdout, stderr).
     @discardableResult
-    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> (Int32, String, String) {
+    static func run(_ args: [String], environment: [String: String] = [:], cwd: String? = nil, timeout: Double? = nil) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: dropscribe)
         p.arguments = args
@@ -31,6 +32,11 @@ enum Binary {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        if let timeout {
+            // A command that should have stopped at once but did not (a daemon that started).
+            let pid = p.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { kill(pid, SIGKILL) } }
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -158,4 +164,104 @@ func waitUntil(seconds: Double, poll: Double = 0.1, _ condition: () -> Bool) -> 
         usleep(UInt32(poll * 1_000_000))
     }
     return condition()
+}
+
+/// Where the real model and the generated corpus are (`make test` prepares both).
+enum Assets {
+    static var models: String {
+        ProcessInfo.processInfo.environment["DROPSCRIBE_MODELS"] ?? Binary.repositoryRoot + "/models"
+    }
+    static var corpus: String {
+        ProcessInfo.processInfo.environment["DROPSCRIBE_CORPUS"] ?? Binary.repositoryRoot + "/.corpus"
+    }
+    static var tinyEn: String { models + "/tiny.en" }
+    static var available: Bool {
+        FileManager.default.fileExists(atPath: tinyEn + "/model.bin") && FileManager.default.fileExists(atPath: corpus + "/clips/clip-01.wav")
+    }
+}
+
+/// Daemon configurations shared by the test suites.
+enum TestConfig {
+    /// Short timings so the tests run in seconds; `top` goes before the tables, `queue` into [queue].
+    static func fast(top: String = "", queue: String = "") -> String {
+        """
+        \(top)
+        [watch]
+        settle_seconds = 1
+        rescan_seconds = 2
+        [queue]
+        heartbeat_seconds = 1
+        lease_timeout_seconds = 10
+        retry_backoff_seconds = 0
+        \(queue)
+        """
+    }
+}
+
+/// The real model (tiny.en) with every output format and short timings.
+enum RealModel {
+    /// `extra` goes at the top level, `model` into the [model] section.
+    static func config(_ extra: String = "", model: String = "") -> String {
+        """
+        formats = ["txt", "srt", "vtt", "tsv", "json"]
+        \(extra)
+        [model]
+        path = "\(Assets.tinyEn)"
+        \(model)
+        [watch]
+        settle_seconds = 1
+        rescan_seconds = 2
+        [queue]
+        heartbeat_seconds = 1
+        lease_timeout_seconds = 10
+        retry_backoff_seconds = 0
+        max_attempts = 6
+        """
+    }
+}
+
+extension Workspace {
+    /// The daemon with the real model (the workspace's config must name it: `RealModel.config`).
+    func startRealDaemon(tag: String = "real", environment: [String: String] = [:]) throws -> DaemonProcess {
+        try DaemonProcess(workspace: self, args: ["watch", "--config", configFile], environment: environment, logFile: root + "/\(tag).log")
+    }
+}
+
+/// Every job ended `.done` with a transcript and no other marker; no temp file is left.
+func expectOnlyDone(_ ws: Workspace, jobs: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    let names = ws.names()
+    for job in jobs {
+        #expect(names.contains(job + ".done"), "\(job) has no .done", sourceLocation: sourceLocation)
+        for s in [".pending", ".processing", ".failed"] { #expect(!names.contains(job + s), "\(job)\(s) left", sourceLocation: sourceLocation) }
+        #expect(names.contains(job + ".txt"), "\(job) has no transcript", sourceLocation: sourceLocation)
+    }
+    #expect(!names.contains { ($0 as NSString).lastPathComponent.hasPrefix(".dropscribe-") },
+            "temp files left: \(names.filter { $0.contains(".dropscribe-") })", sourceLocation: sourceLocation)
+}
+
+/// Children of a process, from /proc/*/stat (field 4 is the parent pid).
+func childProcesses(of pid: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { child in
+        guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 && Int32(fields[1]) == pid
+    }
+}
+
+/// Resident set size of a process now and at its peak (VmRSS, VmHWM), in bytes.
+func residentMemory(of pid: Int32) -> (now: Int64, peak: Int64) {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    func field(_ name: String) -> Int64 {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+        return (line.split(separator: " ").dropFirst().first.flatMap { Int64($0) } ?? 0) * 1024
+    }
+    return (field("VmRSS"), field("VmHWM"))
+}
+
+/// Counts switched by `make chaos` (DROPSCRIBE_CHAOS=1): the full form, else the short one in `make test`.
+enum Chaos {
+    static var full: Bool { ProcessInfo.processInfo.environment["DROPSCRIBE_CHAOS"] == "1" }
+    static func count(short: Int, full: Int) -> Int { Self.full ? full : short }
 }
