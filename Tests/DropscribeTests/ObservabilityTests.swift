@@ -7,7 +7,7 @@ import Testing
 /// with the test transcriber, like DaemonTests.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ObservabilityTests {
     @Test func theMetricsFileAgreesWithStatusAndCountsTheWork() throws {
-        let ws = Workspace(config: DaemonTests.fast(
+        let ws = Workspace(config: TestConfig.fast(
             top: "metrics_file = \"metrics/dropscribe.prom\"\nworkers = 2", queue: "max_attempts = 1"))
         try FileManager.default.createDirectory(atPath: ws.root + "/metrics", withIntermediateDirectories: true)
         let metricsFile = ws.root + "/metrics/dropscribe.prom"
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func healthFollowsTheDaemonAndSystemdHearsReadyAndStopping() throws {
-        let ws = Workspace(config: DaemonTests.fast(top: "health_file = \"run/health.json\""))
+        let ws = Workspace(config: TestConfig.fast(top: "health_file = \"run/health.json\""))
         try FileManager.default.createDirectory(atPath: ws.root + "/run", withIntermediateDirectories: true)
         let health = { (maxAge: Int) in try Binary.run(["health", "--config", ws.configFile, "--max-age", "\(maxAge)"]) }
         var (code, _, err) = try health(30)

@@ -29,7 +29,7 @@ import Testing
             if let out = r.outputDir { try FileManager.default.createDirectory(atPath: ws.root + "/" + out, withIntermediateDirectories: true) }
             var top = "workers = \(r.workers)\nmetrics_file = \"\(r.metrics)\"\nformats = [\"txt\"]"
             if let out = r.outputDir { top += "\noutput_dir = \"\(out)\"\noutput_permissions = \"0640\"" }
-            let config = ws.writeConfig(DaemonTests.fast(top: top), to: "\(r.tag).toml")
+            let config = ws.writeConfig(TestConfig.fast(top: top), to: "\(r.tag).toml")
             daemons.append(try ws.startDaemon(windowMilliseconds: 10, windows: 3, tag: r.tag, config: config))
         }
         let finished = waitUntil(seconds: 180, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
