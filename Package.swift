@@ -36,8 +36,10 @@ let package = Package(
             "CFFmpeg",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The decoder's small-batch projection built for AVX2/FMA; called only on CPUs that have them.
-        .target(name: "WhisperKernels", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+        // A software prefetch for WhisperKernels (an inline C function Swift cannot spell).
+        .target(name: "CPrefetch"),
+        // The decoder's small-batch products, exp, softmax and GELU built for AVX2/FMA; called only on CPUs that have them.
+        .target(name: "WhisperKernels", dependencies: ["CPrefetch"], swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
         // The Whisper engine: model loading, features, encoder, decoder, tokenizer, decoding.
         .target(name: "Whisper", dependencies: [
             "CBLAS", "CZlib", "WhisperKernels",

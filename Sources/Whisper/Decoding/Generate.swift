@@ -35,7 +35,7 @@ extension WhisperModel {
                          options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
         var r = rng
         defer { rng = r }
-        return BLAS.run(threads: 1) { generateSingleThreaded(cross: cross, prompt: prompt, temperature: temperature, options: options, rng: &r) }
+        return BLAS.run { generateSingleThreaded(cross: cross, prompt: prompt, temperature: temperature, options: options, rng: &r) }
     }
 
     func generateSingleThreaded(cross: CrossAttentionCache, prompt: [Int], temperature: Float,

@@ -1,4 +1,5 @@
 import Foundation
+import WhisperKernels
 
 /// The logit processing of each decoding step (whisper-engine.md §5.4), as small
 /// pure functions over one row of logits.
@@ -56,10 +57,10 @@ public enum LogitFilters {
             for i in t0...min(tm, v - 1) { logits[i] = disabled }
         }
         // If the total probability of timestamps beats every text token, force a timestamp.
-        let logp = logSoftmax(logits)
+        // In log-softmax terms both sides carry the same −lse, so it cancels.
         var maxText = -Float.infinity
-        for i in 0..<min(t0, v) where logp[i] > maxText { maxText = logp[i] }
-        let tsLSE = logSumExp(logp, t0..<v)
+        for i in 0..<min(t0, v) where logits[i] > maxText { maxText = logits[i] }
+        let tsLSE = logSumExp(logits, t0..<v)
         if tsLSE > maxText {
             for i in 0..<min(t0, v) { logits[i] = disabled }
         }
@@ -73,6 +74,14 @@ public enum LogitFilters {
 
     static func logSumExp(_ x: [Float], _ r: Range<Int>) -> Float {
         guard !r.isEmpty else { return -Float.infinity }
+        if CPUFeatures.avx2FMA {
+            return x.withUnsafeBufferPointer { p in
+                let start = p.baseAddress! + r.lowerBound
+                let m = VectorKernelsAVX2.maximum(start, count: r.count)
+                if m == -Float.infinity { return m }
+                return m + logf(VectorKernelsAVX2.sumExp(start, count: r.count, shift: m))
+            }
+        }
         var m = -Float.infinity
         for i in r where x[i] > m { m = x[i] }
         if m == -Float.infinity { return m }

@@ -50,8 +50,9 @@ enum SearchAlgorithms {
                 var row = rows[b]
                 if step == 0 && b == 0 { rawStep0(row) }
                 process(&row, step, alive[b])
-                let lp = LogitFilters.logSoftmax(row)
-                insertTopK(&top, k: numCandidates, values: lp, add: scores[b], beam: b)
+                // log_softmax folded into the scan: (x − lse) + score, as CT2 rounds it.
+                let lse = LogitFilters.logSumExp(row, 0..<row.count)
+                insertTopK(&top, k: numCandidates, values: row, subtract: lse, add: scores[b], beam: b)
             }
             if beam == 1 {
                 let (s, b, tok) = top[0]
@@ -92,11 +93,12 @@ enum SearchAlgorithms {
         return finished
     }
 
-    /// Keeps the k best (value + add) of `values` in `top`, sorted descending (ties: earlier first).
-    static func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], add: Float, beam: Int) {
+    /// Keeps the k best ((value − subtract) + add) of `values` in `top`, sorted descending (ties: earlier first).
+    static func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], subtract: Float = 0, add: Float,
+                           beam: Int) {
         values.withUnsafeBufferPointer { p in
             for i in 0..<p.count {
-                let s = p[i] + add
+                let s = (p[i] - subtract) + add
                 if top.count == k, let last = top.last, !(s > last.0) { continue }
                 var pos = top.count
                 while pos > 0 && s > top[pos - 1].0 { pos -= 1 }

@@ -8,7 +8,7 @@ extension WhisperModel {
         guard tokenizer.multilingual else { return [("en", 1)] }
         let enc = encode(features)
         let cross = crossAttentionCache(enc)
-        let row = BLAS.run(threads: 1) { () -> [Float] in
+        let row = BLAS.run { () -> [Float] in
             var cache = makeCache(batch: 1)
             let h = decoderForward(tokens: [tokenizer.sot], count: 1, cache: &cache, cross: cross)
             return logits(h).storage

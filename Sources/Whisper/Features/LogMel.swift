@@ -147,7 +147,7 @@ public struct LogMelSpectrogram: Sendable {
         fr.withUnsafeBufferPointer { fp in
             dft.withUnsafeBufferPointer { tp in
                 spec.withUnsafeMutableBufferPointer { sp in
-                    sgemm(false, false, m: count, n: 402, k: 400, a: fp.baseAddress!, lda: 400,
+                    parallelSgemm(false, false, m: count, n: 402, k: 400, a: fp.baseAddress!, lda: 400,
                           b: tp.baseAddress!, ldb: 402, c: sp.baseAddress!, ldc: 402)
                 }
             }
@@ -163,7 +163,7 @@ public struct LogMelSpectrogram: Sendable {
         filters.storage.withUnsafeBufferPointer { fp in
             power.withUnsafeBufferPointer { pp in
                 mel.withUnsafeMutableBufferPointer { mp in
-                    sgemm(false, true, m: nMels, n: count, k: 201, a: fp.baseAddress!, lda: 201,
+                    parallelSgemm(false, true, m: nMels, n: count, k: 201, a: fp.baseAddress!, lda: 201,
                           b: pp.baseAddress!, ldb: 201, c: mp.baseAddress!, ldc: count)
                 }
             }

@@ -43,7 +43,7 @@ public struct KernelProbe: Sendable {
             let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
             var c = [Float](repeating: 0, count: m * n)
             var times: [Double] = []
-            BLAS.run {
+            BLAS.run(openBLASThreads: threads) {
                 for _ in 0..<(repeats + 1) {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     a.withUnsafeBufferPointer { ap in

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import WhisperKernels
 
 /// A dense row-major matrix of `Float` over contiguous storage.
 ///
@@ -53,40 +54,54 @@ public struct Matrix: Sendable, Equatable {
 
 /// OpenBLAS threading control.
 ///
-/// OpenBLAS's thread count is process-global, and a GEMM's rounding can depend on
-/// it. Every engine entry point that calls BLAS therefore runs inside `run(threads:)`,
-/// which holds one process-wide (recursive) lock and pins the count: the front end
-/// and encoder use the configured count, the decoder one thread (its GEMMs have
-/// M ≤ 5, where a thread hand-off costs more than the arithmetic). This keeps feature
-/// values bit-identical however the window is computed, even with concurrent callers
-/// (which are serialised; a worker process runs one job, so nothing is lost there).
+/// OpenBLAS runs single-threaded: the engine splits its own work (`Parallel`,
+/// `parallelSgemm`) into `threads` parts. OpenBLAS's pool busy-waits (sched_yield)
+/// after every call, and on this kind of machine, as many cores as threads, that
+/// spinning took a sixth of a run's CPU time and slowed every serial loop in between.
+/// A single-threaded sgemm also gives every element the same rounding whatever the
+/// row count, so features stay bit-identical however a window is computed.
+/// Entry points run inside `run`, which holds one process-wide (recursive) lock:
+/// concurrent callers are serialised (a worker process runs one job, so nothing is
+/// lost there) and the thread setting cannot change under a running computation.
 public enum BLAS {
     nonisolated(unsafe) private static var configured = 0
     private static let lock = NSRecursiveLock()
 
-    /// Sets the thread count used for features and the encoder (≤ 0 = OpenBLAS's default, all cores).
+    /// Sets the engine's thread count (≤ 0 = all cores).
     public static func setThreads(_ n: Int) {
         lock.lock(); defer { lock.unlock() }
-        if configured == 0 { configured = Int(openblas_get_num_threads()) }
-        if n > 0 { configured = n }
+        configured = n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// The thread count used for features and the encoder.
+    /// How many parts the engine splits its work into.
     public static var threads: Int {
         lock.lock(); defer { lock.unlock() }
-        if configured == 0 { configured = Int(openblas_get_num_threads()) }
+        if configured == 0 { configured = ProcessInfo.processInfo.activeProcessorCount }
         return configured
     }
 
-    /// Runs `body` holding the BLAS lock with `n` OpenBLAS threads (nil = the configured count).
-    static func run<T>(threads n: Int? = nil, _ body: () -> T) -> T {
+    /// Runs `body` holding the BLAS lock with OpenBLAS pinned to `openBLASThreads` (1 but for the benchmark's reference).
+    static func run<T>(openBLASThreads: Int = 1, _ body: () -> T) -> T {
         lock.lock(); defer { lock.unlock() }
-        if configured == 0 { configured = Int(openblas_get_num_threads()) }
-        let want = n ?? configured
-        let old = Int(openblas_get_num_threads())
-        if want != old { openblas_set_num_threads(Int32(want)) }
-        defer { if want != old { openblas_set_num_threads(Int32(old)) } }
+        if Int(openblas_get_num_threads()) != openBLASThreads { openblas_set_num_threads(Int32(openBLASThreads)) }
+        defer { if openBLASThreads != 1 { openblas_set_num_threads(1) } }
         return body()
+    }
+}
+
+/// sgemm with the rows of C split over `BLAS.threads` single-threaded calls.
+/// Every element is computed exactly as one call would (same blocking along k).
+func parallelSgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let parts = m * n * k >= 1 << 20 && m >= 32 ? BLAS.threads : 1
+    let (ap, bp, cp) = (SharedPointer(a), SharedPointer(b), SharedPointer(c))
+    Parallel.split(parts) { p in
+        let rows = Parallel.range(p, of: parts, count: m, align: 16)
+        guard !rows.isEmpty else { return }
+        let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
+        sgemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: ap.raw + aStart, lda: lda,
+              b: bp.raw, ldb: ldb, beta: beta, c: cp.raw + rows.lowerBound * ldc, ldc: ldc)
     }
 }
 
@@ -126,7 +141,7 @@ func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
                     SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: x.cols, w: wp.baseAddress!, outs: out,
                                           y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
                 } else {
-                    sgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
+                    parallelSgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
                           b: wp.baseAddress!, ldb: w.cols, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
                 }
             }
@@ -142,7 +157,7 @@ func matmul(_ a: Matrix, _ b: Matrix) -> Matrix {
     a.storage.withUnsafeBufferPointer { ap in
         b.storage.withUnsafeBufferPointer { bp in
             y.withUnsafeMutableBufferPointer { yp in
-                sgemm(false, false, m: a.rows, n: b.cols, k: a.cols, a: ap.baseAddress!, lda: a.cols,
+                parallelSgemm(false, false, m: a.rows, n: b.cols, k: a.cols, a: ap.baseAddress!, lda: a.cols,
                       b: bp.baseAddress!, ldb: b.cols, c: yp.baseAddress!, ldc: b.cols)
             }
         }
@@ -172,10 +187,23 @@ func layerNorm(_ x: Matrix, gamma: [Float], beta: [Float], eps: Float = 1e-5) ->
 }
 
 /// GELU, erf form: 0.5·x·(1 + erf(x/√2)), in place.
+/// Large arrays are cut into `BLAS.threads` parts.
 func geluInPlace(_ x: inout [Float]) {
     let s: Float = 0.7071067811865476
-    x.withUnsafeMutableBufferPointer { p in
-        for i in p.indices { let v = p[i]; p[i] = 0.5 * v * (1 + erff(v * s)) }
+    let count = x.count
+    let parts = count >= 1 << 16 ? BLAS.threads : 1
+    x.withUnsafeMutableBufferPointer { buffer in
+        let base = SharedPointer(buffer.baseAddress!)
+        Parallel.split(parts) { part in
+            let r = Parallel.range(part, of: parts, count: count, align: 8)
+            guard !r.isEmpty else { return }
+            let p = base.raw + r.lowerBound
+            if CPUFeatures.avx2FMA {
+                VectorKernelsAVX2.gelu(p, count: r.count)
+            } else {
+                for i in 0..<r.count { let v = p[i]; p[i] = 0.5 * v * (1 + erff(v * s)) }
+            }
+        }
     }
 }
 
@@ -191,6 +219,7 @@ func addInPlace(_ x: inout [Float], _ y: [Float]) {
 /// Numerically stable softmax over a row slice, in place.
 @inline(__always)
 func softmaxInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    if CPUFeatures.avx2FMA { VectorKernelsAVX2.softmax(p, count: count); return }
     var m = -Float.greatestFiniteMagnitude
     for i in 0..<count where p[i] > m { m = p[i] }
     var s: Float = 0

@@ -16,38 +16,25 @@ enum SmallRowsLinear {
     /// Largest row count worth this path; above it sgemm's blocking wins.
     static let maxRows = 8
 
-    /// AVX2 and FMA, from /proc/cpuinfo (Linux): the WhisperKernels path is used only then.
-    static let hasAVX2FMA: Bool = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return set.contains("avx2") && set.contains("fma")
-    }()
-
     /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o < outs.
     /// With `accumulate`, y already holds the bias and the products are added.
     /// Large projections are split over `threads` threads by output rows.
     static func apply(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
                       y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
         precondition(rows <= maxRows)
-        let parts = outs * k >= 1 << 22 ? max(1, threads) : 1
-        if parts == 1 {
-            kernel(x: x, rows: rows, k: k, w: w, outs: outs, range: 0..<outs, y: y, accumulate: accumulate)
-            return
-        }
-        let chunk = (outs + parts - 1) / parts
-        let (xa, wa, ya) = (UInt(bitPattern: x), UInt(bitPattern: w), UInt(bitPattern: y))
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let lo = p * chunk, hi = min(outs, lo + chunk)
-            guard lo < hi else { return }
-            kernel(x: UnsafePointer(bitPattern: xa)!, rows: rows, k: k, w: UnsafePointer(bitPattern: wa)!, outs: outs,
-                   range: lo..<hi, y: UnsafeMutablePointer(bitPattern: ya)!, accumulate: accumulate)
+        // A split costs a thread hand-off (microseconds); below about 256 K weights it is not worth it.
+        let parts = outs * k >= 1 << 18 ? max(1, threads) : 1
+        let (xs, ws, ys) = (SharedPointer(x), SharedPointer(w), SharedPointer(y))
+        Parallel.split(parts) { p in
+            let part = Parallel.range(p, of: parts, count: outs)
+            guard !part.isEmpty else { return }
+            kernel(x: xs.raw, rows: rows, k: k, w: ws.raw, outs: outs, range: part, y: ys.raw, accumulate: accumulate)
         }
     }
 
     private static func kernel(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
                                range: Range<Int>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        if hasAVX2FMA {
+        if CPUFeatures.avx2FMA {
             SmallRowsAVX2.apply(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
             return
         }

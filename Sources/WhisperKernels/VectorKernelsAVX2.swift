@@ -1,0 +1,159 @@
+/// Element-wise and attention kernels compiled for AVX2 + FMA: exp, softmax,
+/// GELU, and the few-query attention the decoder runs at every step.
+///
+/// Exists because these loops were the engine's serial cost after the GEMMs:
+/// glibc's expf and erff are scalar calls (the encoder's attention alone takes
+/// 54 million exponentials per window), and sgemm repacks the 1500 cross-attention
+/// keys on every decoding step for a product with five rows. Like `SmallRowsAVX2`,
+/// callers reach these only after checking the CPU has AVX2 and FMA.
+public enum VectorKernelsAVX2 {
+    private typealias V = SIMD8<Float>
+
+    /// e^x per lane: Cody–Waite reduction by ln 2 and Cephes' degree-6 polynomial
+    /// (about 1 ulp), 2^n put in by the exponent bits; lanes below −87.3 (and −∞) give 0.
+    @inline(__always)
+    private static func exp(_ x: V) -> V {
+        let lo = V(repeating: -87.3), hi = V(repeating: 88.3)
+        // (replacing(with:where:) lowers to blends; clamped/pointwiseMax stay generic calls here.)
+        let c = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+        // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
+        let magic = V(repeating: 12_582_912)
+        let shifted = magic.addingProduct(c, V(repeating: 1.442_695_040_888_963_4))
+        let n = shifted - magic
+        var r = c.addingProduct(n, V(repeating: -0.693_359_375))
+        r = r.addingProduct(n, V(repeating: 2.121_944_4e-4))
+        var p = V(repeating: 1.987_569_150_0e-4)
+        p = horner(p, r, 1.398_199_950_7e-3)
+        p = horner(p, r, 8.333_451_907_3e-3)
+        p = horner(p, r, 4.166_579_589_4e-2)
+        p = horner(p, r, 1.666_666_545_9e-1)
+        p = horner(p, r, 5.000_000_120_1e-1)
+        p = (r + 1).addingProduct(p, r * r)
+        let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127
+        let scale = unsafeBitCast(bits &<< 23, to: V.self)
+        return (p * scale).replacing(with: 0, where: x .< lo)
+    }
+
+    /// p·x + c, fused.
+    @inline(__always)
+    private static func horner(_ p: V, _ x: V, _ c: Float) -> V {
+        V(repeating: c).addingProduct(p, x)
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// The last `count` (< 8) lanes from `p`, the rest `fill`.
+    @inline(__always)
+    private static func loadTail(_ p: UnsafePointer<Float>, _ count: Int, fill: Float) -> V {
+        var v = V(repeating: fill)
+        for i in 0..<count { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always)
+    private static func storeTail(_ v: V, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count { p[i] = v[i] }
+    }
+
+    /// Largest element of p[0..<count] (−∞ when empty).
+    @inline(never)
+    public static func maximum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+        var m = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count { let v = load(p + i); m = m.replacing(with: v, where: v .> m); i += 8 }
+        var best = m.max()
+        while i < count { best = Swift.max(best, p[i]); i += 1 }
+        return best
+    }
+
+    /// Σ e^(p[i] − shift) over p[0..<count].
+    @inline(never)
+    public static func sumExp(_ p: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
+        var acc = V(), i = 0
+        let s = V(repeating: shift)
+        while i + 8 <= count { acc += exp(load(p + i) - s); i += 8 }
+        if i < count { acc += exp(loadTail(p + i, count - i, fill: -.infinity) - s) }
+        return acc.sum()
+    }
+
+    /// softmax of p[0..<count] in place.
+    @inline(never)
+    public static func softmax(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        let m = V(repeating: maximum(p, count: count))
+        var acc = V(), i = 0
+        while i + 8 <= count {
+            let e = exp(load(p + i) - m)
+            store(e, p + i)
+            acc += e
+            i += 8
+        }
+        let tail = count - i
+        if tail > 0 {
+            let e = exp(loadTail(p + i, tail, fill: -.infinity) - m)
+            storeTail(e, p + i, tail)
+            acc += e
+        }
+        let inv = V(repeating: 1 / acc.sum())
+        i = 0
+        while i + 8 <= count { store(load(p + i) * inv, p + i); i += 8 }
+        if tail > 0 { storeTail(loadTail(p + i, tail, fill: 0) * inv, p + i, tail) }
+    }
+
+    /// GELU, 0.5·x·(1 + erf(x/√2)), in place. erf comes from erfc(z) = t·e^(P(t) − z²),
+    /// t = 1/(1 + z/2) (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7),
+    /// which also keeps the negative side, 0.5·x·erfc(|x|/√2), free of cancellation.
+    @inline(never)
+    public static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        @inline(__always) func apply(_ x: V) -> V {
+            let z = x.replacing(with: -x, where: x .< 0) * 0.707_106_781_186_547_5
+            let t = 1 / (z * 0.5 + 1)
+            var q = V(repeating: 0.170_872_77)
+            q = horner(q, t, -0.822_152_23)
+            q = horner(q, t, 1.488_515_87)
+            q = horner(q, t, -1.135_203_98)
+            q = horner(q, t, 0.278_868_07)
+            q = horner(q, t, -0.186_288_06)
+            q = horner(q, t, 0.096_784_18)
+            q = horner(q, t, 0.374_091_96)
+            q = horner(q, t, 1.000_023_68)
+            q = horner(q, t, -1.265_512_23)
+            let erfc = t * Self.exp(q - z * z)
+            let half = erfc * 0.5
+            return (x - x * half).replacing(with: 0, where: x .< 0) + (x * half).replacing(with: 0, where: x .>= 0)
+        }
+        var i = 0
+        while i + 8 <= count { store(apply(load(p + i)), p + i); i += 8 }
+        if i < count { storeTail(apply(loadTail(p + i, count - i, fill: 0)), p + i, count - i) }
+    }
+
+    /// Attention for a few query rows against many keys, one head:
+    /// out[r·ldo ..< +headDim] = softmax(scale · q_r · Kᵀ) · V over keys j < limit(r),
+    /// where limit(r) = min(keys, causalLimit + r + 1) when `causalLimit` ≥ 0, else `keys`.
+    /// `scratch` holds at least rows × keys floats. headDim must be a multiple of 8.
+    @inline(never)
+    public static func attendFewRows(q: UnsafePointer<Float>, ldq: Int, rows: Int,
+                                     k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int, keys: Int,
+                                     headDim: Int, scale: Float, causalLimit: Int,
+                                     out: UnsafeMutablePointer<Float>, ldo: Int, scratch: UnsafeMutablePointer<Float>) {
+        SmallRowsAVX2.dots(x: q, ldx: ldq, rows: rows, w: k, ldw: ldkv, k: headDim, range: 0..<keys,
+                           y: scratch, ldy: keys, scale: scale, accumulate: false)
+        for r in 0..<rows {
+            let row = scratch + r * keys
+            let n = causalLimit >= 0 ? Swift.min(keys, causalLimit + r + 1) : keys
+            softmax(row, count: n)
+            // Masked keys weigh 0 in the mix.
+            for j in n..<keys { row[j] = 0 }
+        }
+        SmallRowsAVX2.mix(p: scratch, ldp: keys, rows: rows, keys: keys, v: v, ldv: ldkv, width: headDim,
+                          out: out, ldo: ldo)
+    }
+}
