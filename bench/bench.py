@@ -8,7 +8,7 @@ processes measured by /usr/bin/time (wall clock and peak RSS, model load
 included for both), computes WER against the corpus reference with
 Tests/Corpus/wer.py, prints a table and writes BENCHMARKS.md.
 
-    bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
+    bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
 """
 import argparse, json, os, platform, re, subprocess, sys, tempfile, time
 
@@ -24,7 +24,10 @@ CASES = {
     "base-beam5": ("long/long-10min.flac", "base", 5),
     "memory-60min": ("long/long-60min.flac", "tiny.en", 5),
     "quick-1min": ("long/long-01min.flac", "tiny.en", 5),
+    # compute_type int8 on both sides (dropscribe: int8 decoder weights; CTranslate2: int8 GEMMs).
+    "tiny-beam5-int8": ("long/long-10min.flac", "tiny.en", 5),
 }
+COMPUTE_TYPE = {"tiny-beam5-int8": "int8"}
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
 THROUGHPUT = "throughput-20clips"
@@ -104,8 +107,8 @@ def kernels(model_dir, threads):
 FW_SCRIPT = r"""
 import json, sys
 from faster_whisper import WhisperModel
-path, model_dir, beam, threads, out = sys.argv[1:6]
-m = WhisperModel(model_dir, device="cpu", compute_type="float32", cpu_threads=int(threads))
+path, model_dir, beam, threads, out, compute = sys.argv[1:7]
+m = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=int(threads))
 segs, info = m.transcribe(path, beam_size=int(beam), language="en" if model_dir.endswith(".en") else None)
 json.dump({"segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segs]}, open(out, "w"))
 """
@@ -147,7 +150,7 @@ def duration(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,memory-60min," + THROUGHPUT)
+    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,memory-60min," + THROUGHPUT)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -161,45 +164,49 @@ def main():
             tp = throughput(fw_python, os.path.join(MODELS, "tiny.en"), args.threads, args.repeat)
             continue
         rel, model, beam = CASES[name]
+        compute = COMPUTE_TYPE.get(name, "float32")
         audio = os.path.join(CORPUS, rel)
         ref = os.path.splitext(audio)[0] + ".txt"
         model_dir = os.path.join(MODELS, model)
         length = duration(audio)
         with tempfile.TemporaryDirectory() as tmp:
             results = {}
+            # The 60-minute case is there for peak RSS, which does not vary between runs: one run each.
+            repeat = 1 if name == "memory-60min" else args.repeat
             for system in ("dropscribe", "faster-whisper"):
                 best = None
-                for _ in range(args.repeat):
+                for _ in range(repeat):
                     if system == "dropscribe":
                         cmd = [BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(beam),
-                               "--threads", str(args.threads), "--format", "json", "--output-dir", tmp]
+                               "--threads", str(args.threads), "--format", "json", "--output-dir", tmp,
+                               "--compute-type", compute]
                         out = os.path.join(tmp, os.path.basename(audio) + ".json")
                     else:
                         out = os.path.join(tmp, "fw.json")
-                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out]
+                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out, compute]
                     wall, rss = timed(cmd, env)
                     if best is None or wall < best[0]:
                         best = (wall, rss, json.load(open(out))["segments"])
                     print(f"  {name} {system}: {wall:.1f} s, {rss / 2**20:.0f} MiB", flush=True)
                 results[system] = {"wall": best[0], "rss": best[1], "wer": wer(ref, best[2])}
-            rows.append((name, rel, model, beam, length, results))
+            rows.append((name, rel, model, beam, compute, length, results))
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     fw_version = subprocess.check_output([fw_python, "-c", "import faster_whisper, ctranslate2; print(faster_whisper.__version__, ctranslate2.__version__)"], text=True).split()
     version = subprocess.check_output([BIN, "--version"], text=True).strip()
     lines = [
         "# Benchmarks", "",
-        f"Machine: {cpu}, {os.cpu_count()} cores. dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}), float32.",
-        f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, best of {args.repeat}.",
+        f"Machine: {cpu}, {os.cpu_count()} cores. dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}); float32 unless the case says int8.",
+        f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, best of {args.repeat} (the 60-minute memory case: one run).",
         "× real time = audio length / wall time (higher is faster). WER against the corpus reference (Tests/Corpus/wer.py).", "",
         "| case | file | audio | system | wall s | × real time | peak RSS MiB | WER | dropscribe / faster-whisper |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, rel, model, beam, length, r in rows:
+    for name, rel, model, beam, compute, length, r in rows:
         d, f = r["dropscribe"], r["faster-whisper"]
         ratio = f"speed {f['wall'] / d['wall']:.2f}×, memory {d['rss'] / f['rss']:.2f}×, WER {d['wer'] - f['wer']:+.4f}"
         for system, m in (("dropscribe", d), ("faster-whisper", f)):
-            lines.append(f"| {name} ({model}, beam {beam}) | {rel} | {length / 60:.1f} min | {system} | {m['wall']:.1f} | "
+            lines.append(f"| {name} ({model}, {compute}, beam {beam}) | {rel} | {length / 60:.1f} min | {system} | {m['wall']:.1f} | "
                          f"{length / m['wall']:.1f} | {m['rss'] / 2**20:.0f} | {m['wer']:.4f} | {ratio if system == 'dropscribe' else ''} |")
     if tp:
         lines += ["", f"Throughput ({THROUGHPUT}: {tp['files']} corpus clips, {tp['audio'] / 60:.1f} min of audio, tiny.en, beam 5; "

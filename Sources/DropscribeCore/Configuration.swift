@@ -168,7 +168,7 @@ public struct Configuration: Sendable, Equatable {
                 case "model.log_prob_threshold": c.model.logProbThreshold = try r.double(k, v, in: -100...0)
                 case "model.no_speech_threshold": c.model.noSpeechThreshold = try r.double(k, v, in: 0...1)
                 case "model.condition_on_previous_text": c.model.conditionOnPreviousText = try r.bool(k, v)
-                case "model.compute_type": c.model.computeType = try r.oneOf(k, v, ["float32", "int8", "float16"])
+                case "model.compute_type": c.model.computeType = try r.oneOf(k, v, ["float32", "int8"])
                 default: throw r.unknown(k, v)
                 }
             }

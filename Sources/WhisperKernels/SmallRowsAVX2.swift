@@ -16,11 +16,11 @@ import CPrefetch
 public enum SmallRowsAVX2 {
     private typealias V = SIMD8<Float>
 
-    /// Asks for the 64-byte lines of count floats at p ahead of use.
+    /// Asks for the 64-byte lines of `bytes` bytes at p ahead of use.
     @inline(__always)
-    private static func prefetch(_ p: UnsafePointer<Float>, count: Int) {
+    private static func prefetch(_ p: UnsafeRawPointer, bytes: Int) {
         var i = 0
-        while i < count { dropscribe_prefetch(p + i); i += 16 }
+        while i < bytes { dropscribe_prefetch(p + i); i += 64 }
     }
 
     @inline(__always)
@@ -44,25 +44,56 @@ public enum SmallRowsAVX2 {
     @inline(never)
     public static func dots(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<Float>, ldw: Int, k: Int,
                             range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int, scale: Float, accumulate: Bool) {
+        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, rowScales: nil, k: k, range: range, y: y, ldy: ldy,
+                    scale: scale, accumulate: accumulate, widen: { load($0) }, widenOne: { $0 })
+    }
+
+    /// The same product over int8 weight rows, each row o worth q[o·ldw + i] · rowScales[o]
+    /// (weight-only quantisation: x stays Float, and so does the arithmetic).
+    @inline(never)
+    public static func dotsInt8(x: UnsafePointer<Float>, ldx: Int, rows: Int, q: UnsafePointer<Int8>, ldq: Int,
+                                rowScales: UnsafePointer<Float>, k: Int, range: Range<Int>,
+                                y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        blockedDots(x: x, ldx: ldx, rows: rows, w: q, ldw: ldq, rowScales: rowScales, k: k, range: range, y: y, ldy: ldy,
+                    scale: 1, accumulate: accumulate,
+                    widen: { V(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Int8>.self))) },
+                    widenOne: { Float($0) })
+    }
+
+    /// Horizontal sum as a tree (three vector adds; `sum()` adds the lanes one by one).
+    @inline(__always)
+    private static func total(_ v: V) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    @inline(__always)
+    private static func blockedDots<W>(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<W>, ldw: Int,
+                                       rowScales: UnsafePointer<Float>?, k: Int, range: Range<Int>,
+                                       y: UnsafeMutablePointer<Float>, ldy: Int, scale: Float, accumulate: Bool,
+                                       widen: (UnsafePointer<W>) -> V, widenOne: (W) -> Float) {
         let vectorEnd = k & ~7
+        let bytesPerRow = k * MemoryLayout<W>.stride
         @inline(__always) func finish(_ acc: V, _ r: Int, _ o: Int) {
-            var sum = acc.sum()
+            var sum = total(acc)
             let xr = x + r * ldx, wo = w + o * ldw
-            for i in vectorEnd..<k { sum += xr[i] * wo[i] }
+            for i in vectorEnd..<k { sum += xr[i] * widenOne(wo[i]) }
             sum *= scale
+            if let rowScales { sum *= rowScales[o] }
             let dst = y + r * ldy + o
             dst.pointee = accumulate ? dst.pointee + sum : sum
         }
         // Weight rows are requested about 1.5 KB (at least two rows) ahead: with the
         // hardware prefetcher alone a step ran at half the memory bandwidth (measured).
-        let ahead = Swift.max(2, 384 / Swift.max(k, 1))
+        let ahead = Swift.max(2, 1536 / Swift.max(bytesPerRow, 1))
         var o = range.lowerBound
         while o < range.upperBound {
             let pair = o + 1 < range.upperBound
             let w0 = w + o * ldw, w1 = pair ? w0 + ldw : w0
             if o + ahead + 1 < range.upperBound {
-                prefetch(w0 + ahead * ldw, count: k)
-                prefetch(w0 + (ahead + 1) * ldw, count: k)
+                prefetch(UnsafeRawPointer(w0 + ahead * ldw), bytes: bytesPerRow)
+                prefetch(UnsafeRawPointer(w0 + (ahead + 1) * ldw), bytes: bytesPerRow)
             }
             var r = 0
             while r + 4 <= rows {
@@ -70,7 +101,7 @@ public enum SmallRowsAVX2 {
                 var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
                 var i = 0
                 while i < vectorEnd {
-                    let u = load(w0 + i), v = load(w1 + i)
+                    let u = widen(w0 + i), v = widen(w1 + i)
                     let b0 = load(x0 + i), b1 = load(x1 + i), b2 = load(x2 + i), b3 = load(x3 + i)
                     a00 = a00.addingProduct(b0, u); a01 = a01.addingProduct(b0, v)
                     a10 = a10.addingProduct(b1, u); a11 = a11.addingProduct(b1, v)
@@ -88,14 +119,14 @@ public enum SmallRowsAVX2 {
                 var i = 0
                 while i + 16 <= vectorEnd {
                     let p = load(xr + i), q = load(xr + i + 8)
-                    a0 = a0.addingProduct(p, load(w0 + i)); a1 = a1.addingProduct(q, load(w0 + i + 8))
-                    b0 = b0.addingProduct(p, load(w1 + i)); b1 = b1.addingProduct(q, load(w1 + i + 8))
+                    a0 = a0.addingProduct(p, widen(w0 + i)); a1 = a1.addingProduct(q, widen(w0 + i + 8))
+                    b0 = b0.addingProduct(p, widen(w1 + i)); b1 = b1.addingProduct(q, widen(w1 + i + 8))
                     i += 16
                 }
                 if i < vectorEnd {
                     let p = load(xr + i)
-                    a0 = a0.addingProduct(p, load(w0 + i))
-                    b0 = b0.addingProduct(p, load(w1 + i))
+                    a0 = a0.addingProduct(p, widen(w0 + i))
+                    b0 = b0.addingProduct(p, widen(w1 + i))
                 }
                 finish(a0 + a1, r, o)
                 if pair { finish(b0 + b1, r, o + 1) }

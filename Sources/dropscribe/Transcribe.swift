@@ -6,6 +6,7 @@ import HotFolder
 import Logging
 import SystemPackage
 import Transcripts
+import Whisper
 
 /// `dropscribe transcribe`: one-shot transcription of files named on the command line.
 struct Transcribe: AsyncParsableCommand {
@@ -56,6 +57,11 @@ struct Transcribe: AsyncParsableCommand {
     @Option(help: "BLAS threads (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("compute-type"),
+            help: ArgumentHelp("float32 (exact, the default) or int8 (int8 copies of the decoder's weights: faster, slightly less accurate).",
+                               valueName: "type"))
+    var computeType: String?
+
     func run() async throws {
         try await reporting { try transcribeAll() }
     }
@@ -82,6 +88,10 @@ struct Transcribe: AsyncParsableCommand {
             config.model.temperatures = list
         }
         if let threads { config.threadsPerWorker = threads }
+        if let computeType {
+            guard ComputeType(rawValue: computeType) != nil else { throw CommandFailure.usage("--compute-type must be float32 or int8") }
+            config.model.computeType = computeType
+        }
         let writeFiles = format != nil || outputDir != nil
         if let format { config.formats = format.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         if !writeFiles { config.formats = ["txt"] }

@@ -11,18 +11,18 @@ enum Transcribers {
         let threads = config.threadsPerWorker > 0
             ? config.threadsPerWorker
             : max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, config.workers))
+        guard let computeType = ComputeType(rawValue: config.model.computeType) else {
+            throw CommandFailure.config("model.compute_type = \"\(config.model.computeType)\": must be float32 or int8")
+        }
         let started = Date()
         let model: WhisperModel
         do {
-            model = try WhisperModel.load(directory: path, threads: threads)
+            model = try WhisperModel.load(directory: path, threads: threads, computeType: computeType)
         } catch {
             throw CommandFailure.config("model: \(error)")
         }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
-                                                "threads": "\(threads)"])
-        if config.model.computeType != "float32" {
-            throw CommandFailure.config("model.compute_type = \"\(config.model.computeType)\": only float32 is implemented (reduced precision is not built yet)")
-        }
+                                                "threads": "\(threads)", "compute_type": "\(computeType.rawValue)"])
         let formats: [OutputFormat]
         do { formats = try OutputFormat.parseList(config.formats) } catch { throw CommandFailure.config("formats: \(error)") }
         return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: formats,

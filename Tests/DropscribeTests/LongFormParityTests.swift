@@ -58,6 +58,33 @@ struct LongFormParityTests {
         try compare(golden: "long-10min-tiny.en-words.json", flags: ["--word-timestamps"])
     }
 
+    /// compute_type int8 (int8 copies of the decoder's weights) has its own accuracy check:
+    /// on the same 10-minute file its WER stays within 0.5 points of float32's (faster-whisper's
+    /// float32 golden, which the float32 path matches), and it really is a different path
+    /// (its segments are not all identical to float32's).
+    @Test func int8ComputeTypeStaysWithinHalfAPointOfFloat32WER() throws {
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
+            Binary.repositoryRoot + "/Tests/Golden/longform/long-10min-tiny.en.json")))
+        let audio = Assets.corpus + "/long/long-10min.flac"
+        let out = NSTemporaryDirectory() + "dropscribe-longform-int8-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let started = Date()
+        let (status, _, err) = try Binary.run(["transcribe", audio, "--model", Assets.tinyEn, "--output-dir", out,
+                                               "--format", "json", "--compute-type", "int8"])
+        let wall = Date().timeIntervalSince(started)
+        #expect(status == 0, "\(err)")
+        let ours = try JSONDecoder().decode(OurTranscript.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/long-10min.flac.json")))
+        let reference = try String(contentsOfFile: Assets.corpus + "/long/long-10min.txt", encoding: .utf8)
+        let int8WER = WordErrorRate.wer(reference: reference, hypothesis: ours.segments.map(\.text).joined(separator: " "))
+        let float32WER = WordErrorRate.wer(reference: reference, hypothesis: golden.segments.map(\.text).joined(separator: " "))
+        let identical = zip(golden.segments, ours.segments).filter { $0.text == $1.text && $0.start == $1.start }.count
+        print(String(format: "int8: WER %.4f vs float32 %.4f (%+.2f points), %d/%d segments identical to float32, wall %.1f s",
+                     int8WER, float32WER, (int8WER - float32WER) * 100, identical, golden.segments.count, wall))
+        #expect(int8WER - float32WER <= 0.005)
+        #expect(ours.segments.count > 50)
+        #expect(identical < golden.segments.count, "int8 gave float32's output exactly: is the int8 path in use?")
+    }
+
     func compare(golden file: String, flags: [String]) throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
             Binary.repositoryRoot + "/Tests/Golden/longform/" + file)))

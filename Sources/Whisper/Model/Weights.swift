@@ -2,6 +2,21 @@
 struct LinearWeights: Sendable {
     var w: Matrix
     var b: [Float]?
+    /// An int8 copy of W for decoding steps (compute_type int8), else nil.
+    var quantized: Int8RowMatrix? = nil
+
+    init(w: Matrix, b: [Float]?, quantized: Int8RowMatrix? = nil) {
+        self.w = w
+        self.b = b
+        self.quantized = quantized
+    }
+
+    /// With an int8 copy of W added.
+    func withInt8Copy() -> LinearWeights {
+        var copy = self
+        copy.quantized = Int8RowMatrix(w)
+        return copy
+    }
 }
 
 struct LayerNormWeights: Sendable {
@@ -63,12 +78,35 @@ struct EncoderWeights: Sendable {
 
 struct DecoderWeights: Sendable {
     var embedding: Matrix      // (V × D)
+    /// An int8 copy of the embedding for the output projection (compute_type int8), else nil.
+    var outputProjection: Int8RowMatrix? = nil
     var positions: Matrix      // (448 × D)
     var layers: [DecoderLayerWeights]
     var norm: LayerNormWeights
 }
 
 /// Builds typed weights from a parsed model.bin, checking every shape.
+extension DecoderWeights {
+    /// With int8 copies of every per-step projection (self-attention, cross-attention
+    /// query and output, feed-forward, output projection). The cross-attention K/V
+    /// projection runs once per window over 1500 rows and stays float32.
+    func withInt8Copies() -> DecoderWeights {
+        var copy = self
+        copy.outputProjection = Int8RowMatrix(embedding)
+        copy.layers = layers.map { layer in
+            var l = layer
+            l.attn.qkv = l.attn.qkv.withInt8Copy()
+            l.attn.out = l.attn.out.withInt8Copy()
+            l.cross.q = l.cross.q.withInt8Copy()
+            l.cross.out = l.cross.out.withInt8Copy()
+            l.ffn.up = l.ffn.up.withInt8Copy()
+            l.ffn.down = l.ffn.down.withInt8Copy()
+            return l
+        }
+        return copy
+    }
+}
+
 struct WeightBuilder {
     let bin: ModelBinary
     let path: String

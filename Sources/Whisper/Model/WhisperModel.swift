@@ -41,11 +41,14 @@ public final class WhisperModel: Sendable {
     public let config: WhisperConfig
     public let tokenizer: Tokenizer
     public let spectrogram: LogMelSpectrogram
+    /// How the decoder's per-step weights are stored (float32 unless asked otherwise).
+    public let computeType: ComputeType
     let encoder: EncoderWeights
     let decoder: DecoderWeights
 
     init(directory: String, dimensions: ModelDimensions, config: WhisperConfig, tokenizer: Tokenizer,
-         encoder: EncoderWeights, decoder: DecoderWeights) {
+         encoder: EncoderWeights, decoder: DecoderWeights, computeType: ComputeType = .float32) {
+        self.computeType = computeType
         self.directory = directory
         self.dimensions = dimensions
         self.config = config
@@ -57,8 +60,11 @@ public final class WhisperModel: Sendable {
 
     /// Loads a CTranslate2 Whisper directory (model.bin, config.json,
     /// vocabulary.txt; tokenizer.json optional, needed only for encoding prompts).
-    /// - Parameter threads: OpenBLAS threads; ≤ 0 keeps OpenBLAS's default (all cores).
-    public static func load(directory: String, threads: Int = 0) throws(WhisperError) -> WhisperModel {
+    /// - Parameters:
+    ///   - threads: the engine's threads; ≤ 0 = all cores.
+    ///   - computeType: float32 (exact), or int8 copies of the decoder's per-step weights.
+    public static func load(directory: String, threads: Int = 0,
+                            computeType: ComputeType = .float32) throws(WhisperError) -> WhisperModel {
         BLAS.setThreads(threads)
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -95,7 +101,8 @@ public final class WhisperModel: Sendable {
             throw .badConfig(path: configPath, reason: "suppress id \(id) out of range")
         }
         return WhisperModel(directory: directory, dimensions: dims, config: config, tokenizer: tokenizer,
-                            encoder: enc, decoder: dec)
+                            encoder: enc, decoder: computeType == .int8 ? dec.withInt8Copies() : dec,
+                            computeType: computeType)
     }
 
     static func readBytes(_ path: String) throws(WhisperError) -> [UInt8] {

@@ -102,7 +102,7 @@ extension WhisperModel {
         let stride = cache.capacity * d
         for (l, layer) in decoder.layers.enumerated() {
             let n1 = layerNorm(x, gamma: layer.attn.norm.gamma, beta: layer.attn.norm.beta)
-            let qkv = linear(n1, layer.attn.qkv.w, layer.attn.qkv.b)
+            let qkv = linear(n1, layer.attn.qkv)
             // append K, V
             for b in 0..<batch {
                 for t in 0..<count {
@@ -129,10 +129,10 @@ extension WhisperModel {
                     }
                 }
             }
-            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att), layer.attn.out.w, layer.attn.out.b).storage)
+            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att), layer.attn.out).storage)
             // cross-attention
             let n2 = layerNorm(x, gamma: layer.cross.norm.gamma, beta: layer.cross.norm.beta)
-            let q2 = linear(n2, layer.cross.q.w, layer.cross.q.b)
+            let q2 = linear(n2, layer.cross.q)
             var att2 = [Float](repeating: 0, count: rows * d)
             let kv = cross.layers[l]
             q2.storage.withUnsafeBufferPointer { q in
@@ -146,7 +146,7 @@ extension WhisperModel {
                     }
                 }
             }
-            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att2), layer.cross.out.w, layer.cross.out.b).storage)
+            addInPlace(&x.storage, linear(Matrix(rows: rows, cols: d, storage: att2), layer.cross.out).storage)
             addInPlace(&x.storage, ffn(layer.ffn, x).storage)
         }
         cache.advance(count)
@@ -155,6 +155,6 @@ extension WhisperModel {
 
     /// logits = h · Eᵀ for each row of `hidden` (rows × V).
     func logits(_ hidden: Matrix) -> Matrix {
-        linear(hidden, decoder.embedding, nil)
+        linear(hidden, LinearWeights(w: decoder.embedding, b: nil, quantized: decoder.outputProjection))
     }
 }

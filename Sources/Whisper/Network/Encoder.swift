@@ -185,9 +185,9 @@ extension WhisperModel {
 
     func ffn(_ w: FFNWeights, _ x: Matrix) -> Matrix {
         let n = layerNorm(x, gamma: w.norm.gamma, beta: w.norm.beta)
-        var up = linear(n, w.up.w, w.up.b)
+        var up = linear(n, w.up)
         geluInPlace(&up.storage)
-        return linear(up, w.down.w, w.down.b)
+        return linear(up, w.down)
     }
 }
 

@@ -131,7 +131,7 @@ func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
     x.storage.withUnsafeBufferPointer { xp in
         w.storage.withUnsafeBufferPointer { wp in
             y.withUnsafeMutableBufferPointer { yp in
-                if n <= 2 {
+                if n <= 2 && !CPUFeatures.avx2FMA {
                     // GEMV avoids packing the whole weight matrix for a single row.
                     for r in 0..<n {
                         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(w.cols), 1, wp.baseAddress!, Int32(w.cols),

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import WhisperKernels
+@testable import Whisper
+
+/// The hand-written kernels against plain scalar arithmetic (Double where it matters),
+/// on shapes that hit every remainder: rows 1–8 (blocks of four plus leftovers), an
+/// odd number of outputs (a weight row without a partner), and k not a multiple of 8.
+@Suite struct KernelTests {
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+    }
+
+    static func random(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var g = Seeded(state: seed)
+        return (0..<n).map { _ in Float.random(in: -scale...scale, using: &g) }
+    }
+
+    /// Σ x·wᵀ in Double.
+    static func reference(_ x: [Float], rows: Int, _ w: [Float], outs: Int, k: Int) -> [Double] {
+        var y = [Double](repeating: 0, count: rows * outs)
+        for r in 0..<rows {
+            for o in 0..<outs {
+                var s = 0.0
+                for i in 0..<k { s += Double(x[r * k + i]) * Double(w[o * k + i]) }
+                y[r * outs + o] = s
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: [(1, 37, 13), (3, 64, 8), (4, 384, 5), (5, 384, 1001), (8, 100, 33), (7, 1536, 384)])
+    func smallRowsLinearMatchesScalarArithmetic(rows: Int, k: Int, outs: Int) {
+        let x = Self.random(rows * k, seed: 1), w = Self.random(outs * k, seed: 2), bias = Self.random(outs, seed: 3)
+        let y = linear(Matrix(rows: rows, cols: k, storage: x), Matrix(rows: outs, cols: k, storage: w), bias)
+        let expected = Self.reference(x, rows: rows, w, outs: outs, k: k)
+        var worst = 0.0
+        for r in 0..<rows {
+            for o in 0..<outs { worst = max(worst, abs(Double(y[r, o]) - (expected[r * outs + o] + Double(bias[o])))) }
+        }
+        #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
+    }
+
+    @Test(arguments: [(1, 37, 13), (5, 384, 1001), (8, 100, 33)])
+    func int8RowsAreWithinHalfAStepOfTheWeights(rows: Int, k: Int, outs: Int) {
+        let x = Self.random(rows * k, seed: 4), w = Self.random(outs * k, seed: 5, scale: 0.2)
+        let q = Int8RowMatrix(Matrix(rows: outs, cols: k, storage: w))
+        for o in 0..<outs {
+            let largest = (0..<k).map { abs(w[o * k + $0]) }.max()!
+            #expect(abs(q.scales[o] - largest / 127) <= 1e-7)
+            for i in 0..<k {
+                #expect(abs(Float(q.values[o * k + i]) * q.scales[o] - w[o * k + i]) <= q.scales[o] / 2 * 1.0001)
+            }
+        }
+        // The int8 product equals the exact product of the dequantised weights.
+        let layer = LinearWeights(w: Matrix(rows: outs, cols: k, storage: w), b: nil, quantized: q)
+        let y = linear(Matrix(rows: rows, cols: k, storage: x), layer)
+        let dequantised = (0..<(outs * k)).map { Float(q.values[$0]) * q.scales[$0 / k] }
+        let expected = Self.reference(x, rows: rows, dequantised, outs: outs, k: k)
+        var worst = 0.0
+        for r in 0..<rows { for o in 0..<outs { worst = max(worst, abs(Double(y[r, o]) - expected[r * outs + o])) } }
+        #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
+    }
+
+    @Test func softmaxAndGELUMatchLibm() {
+        for count in [1, 7, 8, 9, 1500] {
+            var row = Self.random(count, seed: UInt64(count), scale: 30)
+            if count > 1 { row[0] = -Float.infinity }  // a masked key weighs 0
+            let m = row.max()!
+            let e = row.map { Double(expf($0 - m)) }, total = e.reduce(0, +)
+            row.withUnsafeMutableBufferPointer { softmaxInPlace($0.baseAddress!, count: count) }
+            for i in 0..<count { #expect(abs(Double(row[i]) - e[i] / total) <= 2e-7, "softmax[\(i)] of \(count)") }
+        }
+        var x = Self.random(4099, seed: 9, scale: 12) + [0, -0.0, 1e-20, -40, 40]
+        let exact = x.map { 0.5 * Double($0) * (1 + erf(Double($0) / 2.0.squareRoot())) }
+        geluInPlace(&x)
+        for i in x.indices {
+            #expect(abs(Double(x[i]) - exact[i]) <= 1e-6 * max(1, abs(exact[i])), "gelu at \(exact[i])")
+        }
+    }
+
+    @Test(arguments: [(1, 448, -1), (5, 1500, -1), (3, 20, 10)])
+    func fewRowAttentionMatchesTheGEMMPath(rows: Int, keys: Int, causal: Int) {
+        let heads = 2, dh = 64, d = heads * dh
+        let q = Self.random(rows * d, seed: 11), kv = Self.random(keys * 2 * d, seed: 12)
+        var fast = [Float](repeating: 0, count: rows * d), slow = fast
+        q.withUnsafeBufferPointer { qp in
+            kv.withUnsafeBufferPointer { kp in
+                fast.withUnsafeMutableBufferPointer { o in
+                    AttentionKernel.attend(q: qp.baseAddress!, ldq: d, qRows: rows, k: kp.baseAddress!, v: kp.baseAddress! + d,
+                                           ldkv: 2 * d, kvRows: keys, heads: heads, headDim: dh,
+                                           causalOffset: causal >= 0 ? causal : nil, out: o.baseAddress!, ldo: d)
+                }
+                // Observing the scores forces the plain sgemm path.
+                slow.withUnsafeMutableBufferPointer { o in
+                    AttentionKernel.attend(q: qp.baseAddress!, ldq: d, qRows: rows, k: kp.baseAddress!, v: kp.baseAddress! + d,
+                                           ldkv: 2 * d, kvRows: keys, heads: heads, headDim: dh,
+                                           causalOffset: causal >= 0 ? causal : nil, out: o.baseAddress!, ldo: d,
+                                           observeScores: { _, _ in })
+                }
+            }
+        }
+        let worst = zip(fast, slow).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5, "worst |Δ| \(worst)")
+    }
+}
