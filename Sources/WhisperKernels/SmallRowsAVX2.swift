@@ -23,16 +23,6 @@ public enum SmallRowsAVX2 {
         while i < bytes { dropscribe_prefetch(p + i); i += 64 }
     }
 
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>) -> V {
-        UnsafeRawPointer(p).loadUnaligned(as: V.self)
-    }
-
-    @inline(__always)
-    private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-    }
-
     /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o in `range`.
     @inline(never)
     public static func apply(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>,
@@ -45,7 +35,7 @@ public enum SmallRowsAVX2 {
     public static func dots(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<Float>, ldw: Int, k: Int,
                             range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int, scale: Float, accumulate: Bool) {
         blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, rowScales: nil, k: k, range: range, y: y, ldy: ldy,
-                    scale: scale, accumulate: accumulate, widen: { load($0) }, widenOne: { $0 })
+                    scale: scale, accumulate: accumulate, widen: { vectorLoad($0) }, widenOne: { $0 })
     }
 
     /// The same product over int8 weight rows, each row o worth q[o·ldw + i] · rowScales[o]
@@ -102,7 +92,7 @@ public enum SmallRowsAVX2 {
                 var i = 0
                 while i < vectorEnd {
                     let u = widen(w0 + i), v = widen(w1 + i)
-                    let b0 = load(x0 + i), b1 = load(x1 + i), b2 = load(x2 + i), b3 = load(x3 + i)
+                    let b0 = vectorLoad(x0 + i), b1 = vectorLoad(x1 + i), b2 = vectorLoad(x2 + i), b3 = vectorLoad(x3 + i)
                     a00 = a00.addingProduct(b0, u); a01 = a01.addingProduct(b0, v)
                     a10 = a10.addingProduct(b1, u); a11 = a11.addingProduct(b1, v)
                     a20 = a20.addingProduct(b2, u); a21 = a21.addingProduct(b2, v)
@@ -118,13 +108,13 @@ public enum SmallRowsAVX2 {
                 var a0 = V(), a1 = V(), b0 = V(), b1 = V()
                 var i = 0
                 while i + 16 <= vectorEnd {
-                    let p = load(xr + i), q = load(xr + i + 8)
+                    let p = vectorLoad(xr + i), q = vectorLoad(xr + i + 8)
                     a0 = a0.addingProduct(p, widen(w0 + i)); a1 = a1.addingProduct(q, widen(w0 + i + 8))
                     b0 = b0.addingProduct(p, widen(w1 + i)); b1 = b1.addingProduct(q, widen(w1 + i + 8))
                     i += 16
                 }
                 if i < vectorEnd {
-                    let p = load(xr + i)
+                    let p = vectorLoad(xr + i)
                     a0 = a0.addingProduct(p, widen(w0 + i))
                     b0 = b0.addingProduct(p, widen(w1 + i))
                 }
@@ -152,7 +142,7 @@ public enum SmallRowsAVX2 {
                 for j in 0..<n {
                     let row = v + j * ldv + c
                     if j + 8 < n { dropscribe_prefetch(row + 8 * ldv) }
-                    let u = load(row), s = two ? load(row + 8) : V()
+                    let u = vectorLoad(row), s = two ? vectorLoad(row + 8) : V()
                     let w0 = V(repeating: p0[j]), w1 = V(repeating: p1[j])
                     let w2 = V(repeating: p2[j]), w3 = V(repeating: p3[j])
                     a00 = a00.addingProduct(w0, u); a01 = a01.addingProduct(w0, s)
@@ -161,8 +151,8 @@ public enum SmallRowsAVX2 {
                     a30 = a30.addingProduct(w3, u); a31 = a31.addingProduct(w3, s)
                 }
                 let o = out + r * ldo + c
-                store(a00, o); store(a10, o + ldo); store(a20, o + 2 * ldo); store(a30, o + 3 * ldo)
-                if two { store(a01, o + 8); store(a11, o + ldo + 8); store(a21, o + 2 * ldo + 8); store(a31, o + 3 * ldo + 8) }
+                vectorStore(a00, o); vectorStore(a10, o + ldo); vectorStore(a20, o + 2 * ldo); vectorStore(a30, o + 3 * ldo)
+                if two { vectorStore(a01, o + 8); vectorStore(a11, o + ldo + 8); vectorStore(a21, o + 2 * ldo + 8); vectorStore(a31, o + 3 * ldo + 8) }
                 c += two ? 16 : 8
             }
             r += 4
@@ -176,16 +166,16 @@ public enum SmallRowsAVX2 {
                 for j in 0..<n {
                     let row = v + j * ldv + c, w = V(repeating: pr[j])
                     if j + 8 < n { dropscribe_prefetch(row + 8 * ldv) }
-                    a0 = a0.addingProduct(w, load(row))
+                    a0 = a0.addingProduct(w, vectorLoad(row))
                     if four {
-                        a1 = a1.addingProduct(w, load(row + 8))
-                        a2 = a2.addingProduct(w, load(row + 16))
-                        a3 = a3.addingProduct(w, load(row + 24))
+                        a1 = a1.addingProduct(w, vectorLoad(row + 8))
+                        a2 = a2.addingProduct(w, vectorLoad(row + 16))
+                        a3 = a3.addingProduct(w, vectorLoad(row + 24))
                     }
                 }
                 let o = out + r * ldo + c
-                store(a0, o)
-                if four { store(a1, o + 8); store(a2, o + 16); store(a3, o + 24) }
+                vectorStore(a0, o)
+                if four { vectorStore(a1, o + 8); vectorStore(a2, o + 16); vectorStore(a3, o + 24) }
                 c += four ? 32 : 8
             }
             r += 1

@@ -40,16 +40,6 @@ public enum VectorKernelsAVX2 {
         V(repeating: c).addingProduct(p, x)
     }
 
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>) -> V {
-        UnsafeRawPointer(p).loadUnaligned(as: V.self)
-    }
-
-    @inline(__always)
-    private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-    }
-
     /// The last `count` (< 8) lanes from `p`, the rest `fill`.
     @inline(__always)
     private static func loadTail(_ p: UnsafePointer<Float>, _ count: Int, fill: Float) -> V {
@@ -68,7 +58,7 @@ public enum VectorKernelsAVX2 {
     public static func maximum(_ p: UnsafePointer<Float>, count: Int) -> Float {
         var m = V(repeating: -.infinity)
         var i = 0
-        while i + 8 <= count { let v = load(p + i); m = m.replacing(with: v, where: v .> m); i += 8 }
+        while i + 8 <= count { let v = vectorLoad(p + i); m = m.replacing(with: v, where: v .> m); i += 8 }
         var best = m.max()
         while i < count { best = Swift.max(best, p[i]); i += 1 }
         return best
@@ -79,7 +69,7 @@ public enum VectorKernelsAVX2 {
     public static func sumExp(_ p: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
         var acc = V(), i = 0
         let s = V(repeating: shift)
-        while i + 8 <= count { acc += exp(load(p + i) - s); i += 8 }
+        while i + 8 <= count { acc += exp(vectorLoad(p + i) - s); i += 8 }
         if i < count { acc += exp(loadTail(p + i, count - i, fill: -.infinity) - s) }
         return acc.sum()
     }
@@ -91,8 +81,8 @@ public enum VectorKernelsAVX2 {
         let m = V(repeating: maximum(p, count: count))
         var acc = V(), i = 0
         while i + 8 <= count {
-            let e = exp(load(p + i) - m)
-            store(e, p + i)
+            let e = exp(vectorLoad(p + i) - m)
+            vectorStore(e, p + i)
             acc += e
             i += 8
         }
@@ -104,7 +94,7 @@ public enum VectorKernelsAVX2 {
         }
         let inv = V(repeating: 1 / acc.sum())
         i = 0
-        while i + 8 <= count { store(load(p + i) * inv, p + i); i += 8 }
+        while i + 8 <= count { vectorStore(vectorLoad(p + i) * inv, p + i); i += 8 }
         if tail > 0 { storeTail(loadTail(p + i, tail, fill: 0) * inv, p + i, tail) }
     }
 
@@ -131,7 +121,7 @@ public enum VectorKernelsAVX2 {
             return (x - x * half).replacing(with: 0, where: x .< 0) + (x * half).replacing(with: 0, where: x .>= 0)
         }
         var i = 0
-        while i + 8 <= count { store(apply(load(p + i)), p + i); i += 8 }
+        while i + 8 <= count { vectorStore(apply(vectorLoad(p + i)), p + i); i += 8 }
         if i < count { storeTail(apply(loadTail(p + i, count - i, fill: 0)), p + i, count - i) }
     }
 
