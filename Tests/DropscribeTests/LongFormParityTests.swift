@@ -63,17 +63,8 @@ struct LongFormParityTests {
     /// float32 golden, which the float32 path matches), and it really is a different path
     /// (its segments are not all identical to float32's).
     @Test func int8ComputeTypeStaysWithinHalfAPointOfFloat32WER() throws {
-        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
-            Binary.repositoryRoot + "/Tests/Golden/longform/long-10min-tiny.en.json")))
-        let audio = Assets.corpus + "/long/long-10min.flac"
-        let out = NSTemporaryDirectory() + "dropscribe-longform-int8-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let started = Date()
-        let (status, _, err) = try Binary.run(["transcribe", audio, "--model", Assets.tinyEn, "--output-dir", out,
-                                               "--format", "json", "--compute-type", "int8"])
-        let wall = Date().timeIntervalSince(started)
-        #expect(status == 0, "\(err)")
-        let ours = try JSONDecoder().decode(OurTranscript.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/long-10min.flac.json")))
+        let golden = try loadGolden("long-10min-tiny.en.json")
+        let (ours, wall) = try transcribeTenMinutes(flags: ["--compute-type", "int8"], tag: "int8")
         let reference = try String(contentsOfFile: Assets.corpus + "/long/long-10min.txt", encoding: .utf8)
         let int8WER = WordErrorRate.wer(reference: reference, hypothesis: ours.segments.map(\.text).joined(separator: " "))
         let float32WER = WordErrorRate.wer(reference: reference, hypothesis: golden.segments.map(\.text).joined(separator: " "))
@@ -85,17 +76,27 @@ struct LongFormParityTests {
         #expect(identical < golden.segments.count, "int8 gave float32's output exactly: is the int8 path in use?")
     }
 
-    func compare(golden file: String, flags: [String]) throws {
-        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
+    func loadGolden(_ file: String) throws -> Golden {
+        try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
             Binary.repositoryRoot + "/Tests/Golden/longform/" + file)))
+    }
+
+    /// `dropscribe transcribe` of the 10-minute file with tiny.en to json; its segments and wall time.
+    func transcribeTenMinutes(flags: [String], tag: String) throws -> (OurTranscript, Double) {
         let audio = Assets.corpus + "/long/long-10min.flac"
-        let out = NSTemporaryDirectory() + "dropscribe-longform-\(getpid())-\(flags.count)"
+        let out = NSTemporaryDirectory() + "dropscribe-longform-\(getpid())-\(tag)"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let started = Date()
         let (status, _, err) = try Binary.run(["transcribe", audio, "--model", Assets.tinyEn, "--output-dir", out, "--format", "json"] + flags)
         let wall = Date().timeIntervalSince(started)
         #expect(status == 0, "\(err)")
         let ours = try JSONDecoder().decode(OurTranscript.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/long-10min.flac.json")))
+        return (ours, wall)
+    }
+
+    func compare(golden file: String, flags: [String]) throws {
+        let golden = try loadGolden(file)
+        let (ours, wall) = try transcribeTenMinutes(flags: flags, tag: "\(flags.count)")
 
         var matched = 0
         var worstStart = 0.0, worstEnd = 0.0

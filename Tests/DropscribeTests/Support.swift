@@ -202,21 +202,13 @@ enum TestConfig {
 enum RealModel {
     /// `extra` goes at the top level, `model` into the [model] section.
     static func config(_ extra: String = "", model: String = "") -> String {
-        """
-        formats = ["txt", "srt", "vtt", "tsv", "json"]
-        \(extra)
-        [model]
-        path = "\(Assets.tinyEn)"
-        \(model)
-        [watch]
-        settle_seconds = 1
-        rescan_seconds = 2
-        [queue]
-        heartbeat_seconds = 1
-        lease_timeout_seconds = 10
-        retry_backoff_seconds = 0
-        max_attempts = 6
-        """
+        TestConfig.fast(top: """
+            formats = ["txt", "srt", "vtt", "tsv", "json"]
+            \(extra)
+            [model]
+            path = "\(Assets.tinyEn)"
+            \(model)
+            """, queue: "max_attempts = 6")
     }
 }
 
