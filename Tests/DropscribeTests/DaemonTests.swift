@@ -6,7 +6,7 @@ import Testing
 
 /// The daemon as a user runs it: the real binary on a temporary folder, with the
 /// test transcriber standing in for the model (the queue's behaviour is under test here).
-@Suite(.serialized, .timeLimit(.minutes(10))) struct DaemonTests {
+@Suite(.serialized, .hangGuard) struct DaemonTests {
     @Test func filesArrivingByCopyMoveAndASlowWriterAreEachProcessedOnceWhenComplete() throws {
         let ws = Workspace(config: TestConfig.fast())
         let daemon = try ws.startDaemon()

@@ -5,7 +5,7 @@ import Testing
 /// What operators watch: the Prometheus metrics file, the heartbeat behind
 /// `dropscribe health`, and the systemd readiness messages; on real daemons
 /// with the test transcriber, like DaemonTests.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ObservabilityTests {
+@Suite(.serialized, .hangGuard) struct ObservabilityTests {
     @Test func theMetricsFileAgreesWithStatusAndCountsTheWork() throws {
         let ws = Workspace(config: TestConfig.fast(
             top: "metrics_file = \"metrics/dropscribe.prom\"\nworkers = 2", queue: "max_attempts = 1"))

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// The whole service on real audio and the real model: the daemon as a user starts it.
-@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: Assets.available, "run `make test` to fetch the model and build the corpus"))
+@Suite(.serialized, .hangGuard, .enabled(if: Assets.available, "run `make test` to fetch the model and build the corpus"))
 struct PipelineTests {
     @Test func corpusFilesOfEveryKindEndDoneWithAllOutputsOrFailedWithTheRightKind() throws {
         let ws = Workspace(config: RealModel.config())

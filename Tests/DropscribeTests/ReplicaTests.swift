@@ -5,7 +5,7 @@ import Testing
 /// Several daemons on one shared folder, each with its own config file, the way
 /// replicas of a Deployment (or services on several hosts) run: different worker
 /// counts, output settings and metrics files, one queue.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ReplicaTests {
+@Suite(.serialized, .hangGuard) struct ReplicaTests {
     struct Replica {
         var tag: String
         var workers: Int

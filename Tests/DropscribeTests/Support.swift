@@ -257,3 +257,13 @@ enum Chaos {
     static var full: Bool { ProcessInfo.processInfo.environment["DROPSCRIBE_CHAOS"] == "1" }
     static func count(short: Int, full: Int) -> Int { Self.full ? full : short }
 }
+
+extension Trait where Self == TimeLimitTrait {
+    /// A guard against a hung daemon, not a speed check. Swift Testing starts a
+    /// test's clock when the test is scheduled, and on a 2-core machine a test can
+    /// wait many minutes for a thread behind the in-process model suites that block
+    /// theirs (CI once failed ObservabilityTests' 3-minute limit this way, every
+    /// expectation met). So the limit is longer than the whole test phase (about
+    /// 15 minutes here); each test's own waits bound its real running time.
+    static var hangGuard: Self { .timeLimit(.minutes(30)) }
+}
