@@ -64,6 +64,28 @@ public enum VectorKernelsAVX2 {
         return best
     }
 
+    /// The first i in [from, count) with (p[i] − subtract) + add > threshold, or count.
+    /// The beam search's top-k scan: once its list is full almost no logit beats the
+    /// last entry, so eight are ruled out per compare (same Float rounding as one by one).
+    @inline(never)
+    public static func firstAbove(_ p: UnsafePointer<Float>, from: Int, count: Int,
+                                  subtract: Float, add: Float, threshold: Float) -> Int {
+        let sub = V(repeating: subtract), plus = V(repeating: add), limit = V(repeating: threshold)
+        var i = from
+        while i + 8 <= count {
+            let above = ((vectorLoad(p + i) - sub) + plus) .> limit
+            if any(above) {
+                for lane in 0..<8 where above[lane] { return i + lane }
+            }
+            i += 8
+        }
+        while i < count {
+            if (p[i] - subtract) + add > threshold { return i }
+            i += 1
+        }
+        return count
+    }
+
     /// Σ e^(p[i] − shift) over p[0..<count].
     @inline(never)
     public static func sumExp(_ p: UnsafePointer<Float>, count: Int, shift: Float) -> Float {

@@ -4,7 +4,7 @@ import WhisperKernels
 @testable import Whisper
 
 /// The hand-written kernels against plain scalar arithmetic (Double where it matters),
-/// on shapes that hit every remainder: rows 1–8 (blocks of four plus leftovers), an
+/// on shapes that hit every remainder: rows 1–8 (blocks of five or four plus leftovers), an
 /// odd number of outputs (a weight row without a partner), and k not a multiple of 8.
 @Suite struct KernelTests {
     struct Seeded: RandomNumberGenerator {
@@ -33,7 +33,7 @@ import WhisperKernels
         return y
     }
 
-    @Test(arguments: [(1, 37, 13), (3, 64, 8), (4, 384, 5), (5, 384, 1001), (8, 100, 33), (7, 1536, 384)])
+    @Test(arguments: [(1, 37, 13), (3, 64, 8), (4, 384, 5), (5, 384, 1001), (6, 72, 9), (8, 100, 33), (7, 1536, 384)])
     func smallRowsLinearMatchesScalarArithmetic(rows: Int, k: Int, outs: Int) {
         let x = Self.random(rows * k, seed: 1), w = Self.random(outs * k, seed: 2), bias = Self.random(outs, seed: 3)
         let y = linear(Matrix(rows: rows, cols: k, storage: x), Matrix(rows: outs, cols: k, storage: w), bias)
@@ -83,7 +83,7 @@ import WhisperKernels
         }
     }
 
-    @Test(arguments: [(1, 448, -1), (5, 1500, -1), (3, 20, 10)])
+    @Test(arguments: [(1, 448, -1), (5, 1500, -1), (3, 20, 10), (7, 100, -1), (8, 48, 40)])
     func fewRowAttentionMatchesTheGEMMPath(rows: Int, keys: Int, causal: Int) {
         let heads = 2, dh = 64, d = heads * dh
         let q = Self.random(rows * d, seed: 11), kv = Self.random(keys * 2 * d, seed: 12)

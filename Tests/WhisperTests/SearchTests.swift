@@ -21,6 +21,14 @@ struct ScriptedModel: StepModel {
     mutating func reorder(_ origins: [Int]) { reorders.append(origins) }
 }
 
+/// What a logit processor was shown (it runs on the engine's threads, hence the lock).
+final class Seen: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [[Int]] = []
+    func append(_ tokens: [Int]) { lock.lock(); seen.append(tokens); lock.unlock() }
+    var all: [[Int]] { lock.lock(); defer { lock.unlock() }; return seen }
+}
+
 @Suite struct SearchTests {
     let eot = 0
     let noop: SearchAlgorithms.Process = { _, _, _ in }
@@ -59,6 +67,37 @@ struct ScriptedModel: StepModel {
         #expect(best.tokens == [2])
     }
 
+    /// The per-hypothesis lists merged must be the list one serial scan of every row
+    /// gives: ties (many here, the values are coarse) in (hypothesis, token) order, and
+    /// the vector prefilter of the scan skipping nothing that belongs in it.
+    @Test(arguments: [1, 2, 5, 8])
+    func bestCandidatesAreTheKBestOfAllRowsInScanOrder(hypotheses: Int) {
+        var rng = WhisperRNG(seed: UInt64(hypotheses))
+        let width = 1003   // not a multiple of 8: the scan's tail runs too
+        let rows = (0..<hypotheses).map { _ in (0..<width).map { _ in Float(Int(rng.nextUnit() * 40)) / 4 } }
+        let scores = (0..<hypotheses).map { _ in -Float(Int(rng.nextUnit() * 8)) / 4 }
+        let k = 2 * hypotheses
+        let filter: SearchAlgorithms.Process = { row, _, generated in row[generated.count] = LogitFilters.disabled }
+        let alive = (0..<hypotheses).map { Array(repeating: 7, count: $0) }
+        let got = SearchAlgorithms.bestCandidates(rows, step: 1, alive: alive, scores: scores, k: k, process: filter)
+
+        var all: [(Float, Int, Int)] = []
+        for (b, original) in rows.enumerated() {
+            var row = original
+            filter(&row, 1, alive[b])
+            let lse = LogitFilters.logSumExp(row, 0..<row.count)
+            all += row.enumerated().map { (($0.element - lse) + scores[b], b, $0.offset) }
+        }
+        // Sorted by score, then by position in the scan: the serial insertion's order.
+        let expected = all.enumerated().sorted { $0.element.0 != $1.element.0 ? $0.element.0 > $1.element.0 : $0.offset < $1.offset }
+            .prefix(k).map(\.element)
+        #expect(got.count == k)
+        #expect(got.map(\.0) == expected.map(\.0))
+        #expect(got.map(\.1) == expected.map(\.1))
+        #expect(got.map(\.2) == expected.map(\.2))
+        #expect(!got.contains { $0.1 == $0.2 && $0.2 < hypotheses }, "the filter ran on each hypothesis's row")
+    }
+
     @Test func patienceWaitsForMoreFinished() {
         var table: [Int: [Int: Float]] = [1: [2: 0.5, 3: 0.3, 4: 0.2]]
         table[2] = [0: 0.5, 5: 0.5]; table[3] = [0: 0.9]; table[4] = [0: 0.9]; table[5] = [0: 0.9]
@@ -83,14 +122,14 @@ struct ScriptedModel: StepModel {
 
     @Test func processorIsAppliedWithGeneratedTokens() {
         var m = ScriptedModel(v: 8, table: [1: [2: 0.9, 3: 0.1], 2: [2: 0.9, 0: 0.1], 3: [0: 0.9]])
-        var seen: [[Int]] = []
+        let seen = Seen()
         let h = SearchAlgorithms.beamSearch(&m, first: 1, maxNew: 10, beam: 1, patience: 1, eot: eot,
                                             process: { row, step, gen in
                                                 seen.append(gen)
                                                 if step == 0 { row[2] = LogitFilters.disabled }
                                             }, rawStep0: { _ in })
         #expect(h[0].tokens == [3])
-        #expect(seen == [[], [3]])
+        #expect(seen.all == [[], [3]])
     }
 
     @Test func samplingIsDeterministicForASeed() {

@@ -35,11 +35,12 @@ extension WhisperModel {
                          options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
         var r = rng
         defer { rng = r }
-        return BLAS.run { generateSingleThreaded(cross: cross, prompt: prompt, temperature: temperature, options: options, rng: &r) }
+        return BLAS.run { generateLocked(cross: cross, prompt: prompt, temperature: temperature, options: options, rng: &r) }
     }
 
-    func generateSingleThreaded(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
-                                options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
+    /// `generate` inside the engine lock (`BLAS.run`); its products split over `BLAS.threads`.
+    func generateLocked(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
+                        options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
         let tk = tokenizer
         guard let sotIndex = prompt.firstIndex(of: tk.sot) else {
             return WindowResult(tokens: [], logprobSum: 0, score: 0, avgLogprob: 0, noSpeechProb: 0,

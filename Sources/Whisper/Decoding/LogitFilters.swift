@@ -58,8 +58,7 @@ public enum LogitFilters {
         }
         // If the total probability of timestamps beats every text token, force a timestamp.
         // In log-softmax terms both sides carry the same −lse, so it cancels.
-        var maxText = -Float.infinity
-        for i in 0..<min(t0, v) where logits[i] > maxText { maxText = logits[i] }
+        let maxText = maximum(logits, 0..<min(t0, v))
         let tsLSE = logSumExp(logits, t0..<v)
         if tsLSE > maxText {
             for i in 0..<min(t0, v) { logits[i] = disabled }
@@ -72,19 +71,25 @@ public enum LogitFilters {
         return x.map { $0 - lse }
     }
 
-    static func logSumExp(_ x: [Float], _ r: Range<Int>) -> Float {
+    /// Largest of x[r] (−∞ when empty).
+    static func maximum(_ x: [Float], _ r: Range<Int>) -> Float {
         guard !r.isEmpty else { return -Float.infinity }
         if CPUFeatures.avx2FMA {
-            return x.withUnsafeBufferPointer { p in
-                let start = p.baseAddress! + r.lowerBound
-                let m = VectorKernelsAVX2.maximum(start, count: r.count)
-                if m == -Float.infinity { return m }
-                return m + logf(VectorKernelsAVX2.sumExp(start, count: r.count, shift: m))
-            }
+            return x.withUnsafeBufferPointer { VectorKernelsAVX2.maximum($0.baseAddress! + r.lowerBound, count: r.count) }
         }
         var m = -Float.infinity
         for i in r where x[i] > m { m = x[i] }
+        return m
+    }
+
+    static func logSumExp(_ x: [Float], _ r: Range<Int>) -> Float {
+        let m = maximum(x, r)
         if m == -Float.infinity { return m }
+        if CPUFeatures.avx2FMA {
+            return x.withUnsafeBufferPointer { p in
+                m + logf(VectorKernelsAVX2.sumExp(p.baseAddress! + r.lowerBound, count: r.count, shift: m))
+            }
+        }
         var s: Float = 0
         for i in r { s += expf(x[i] - m) }
         return m + logf(s)

@@ -1,4 +1,5 @@
 import Foundation
+import WhisperKernels
 
 /// Something that produces one row of raw logits per alive hypothesis.
 ///
@@ -30,7 +31,9 @@ struct DecoderStepper: StepModel {
 
 /// CTranslate2's search strategies (whisper-engine.md §5.5), independent of the network.
 enum SearchAlgorithms {
-    typealias Process = (_ row: inout [Float], _ step: Int, _ generated: [Int]) -> Void
+    /// The logit filters of one hypothesis at one step. Sendable because a beam's
+    /// hypotheses are filtered on the engine's threads side by side.
+    typealias Process = @Sendable (_ row: inout [Float], _ step: Int, _ generated: [Int]) -> Void
 
     /// Beam search with CT2 bookkeeping; beam 1 is greedy argmax.
     /// Returns every finished hypothesis (tokens without eot, cumulative log-prob incl. eot).
@@ -45,15 +48,8 @@ enum SearchAlgorithms {
         for step in 0..<maxNew {
             let rows = model.step(inputs)
             let isLast = step + 1 == maxNew
-            var top: [(Float, Int, Int)] = []
-            for b in 0..<alive.count {
-                var row = rows[b]
-                if step == 0 && b == 0 { rawStep0(row) }
-                process(&row, step, alive[b])
-                // log_softmax folded into the scan: (x − lse) + score, as CT2 rounds it.
-                let lse = LogitFilters.logSumExp(row, 0..<row.count)
-                insertTopK(&top, k: numCandidates, values: row, subtract: lse, add: scores[b], beam: b)
-            }
+            if step == 0 { rawStep0(rows[0]) }
+            let top = bestCandidates(rows, step: step, alive: alive, scores: scores, k: numCandidates, process: process)
             if beam == 1 {
                 let (s, b, tok) = top[0]
                 if tok == eot || isLast {
@@ -93,19 +89,72 @@ enum SearchAlgorithms {
         return finished
     }
 
+    /// The k best (score, hypothesis, token) of one step, sorted descending, ties in
+    /// (hypothesis, token) order: each row filtered, log-softmaxed and scanned as CT2 does.
+    ///
+    /// The hypotheses' rows are independent, so they are filtered and scanned on the
+    /// engine's threads, each into its own k best; the merge keeps the k best of those
+    /// lists in the same order, which is the list a scan of every row in turn would give
+    /// (a candidate beaten by k others in its own row is beaten by them overall).
+    static func bestCandidates(_ rows: [[Float]], step: Int, alive: [[Int]], scores: [Float], k: Int,
+                               process: Process) -> [(Float, Int, Int)] {
+        var rows = rows
+        var lists = [[(Float, Int, Int)]](repeating: [], count: rows.count)
+        let parts = min(rows.count, BLAS.threads)
+        rows.withUnsafeMutableBufferPointer { rowBuffer in
+            lists.withUnsafeMutableBufferPointer { listBuffer in
+                let (rowsOut, listsOut) = (SharedPointer(rowBuffer.baseAddress!), SharedPointer(listBuffer.baseAddress!))
+                Parallel.split(parts) { part in
+                    for b in Parallel.range(part, of: parts, count: alive.count) {
+                        process(&rowsOut.raw[b], step, alive[b])
+                        // log_softmax folded into the scan: (x − lse) + score, as CT2 rounds it.
+                        let row = rowsOut.raw[b]
+                        let lse = LogitFilters.logSumExp(row, 0..<row.count)
+                        insertTopK(&listsOut.raw[b], k: k, values: row, subtract: lse, add: scores[b], beam: b)
+                    }
+                }
+            }
+        }
+        if lists.count == 1 { return lists[0] }
+        // Concatenated in hypothesis order, so the stable sort breaks ties as the serial scan did.
+        let merged = lists.joined().enumerated().sorted { a, b in
+            a.element.0 != b.element.0 ? a.element.0 > b.element.0 : a.offset < b.offset
+        }
+        return merged.prefix(k).map(\.element)
+    }
+
     /// Keeps the k best ((value − subtract) + add) of `values` in `top`, sorted descending (ties: earlier first).
     static func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], subtract: Float = 0, add: Float,
                            beam: Int) {
+        guard k > 0 else { return }
         values.withUnsafeBufferPointer { p in
-            for i in 0..<p.count {
+            var i = 0
+            while i < p.count {
+                if top.count == k {
+                    // Only a value above the last kept one can enter the list.
+                    i = firstAbove(p, from: i, subtract: subtract, add: add, threshold: top[k - 1].0)
+                    if i == p.count { break }
+                }
                 let s = (p[i] - subtract) + add
-                if top.count == k, let last = top.last, !(s > last.0) { continue }
                 var pos = top.count
                 while pos > 0 && s > top[pos - 1].0 { pos -= 1 }
                 top.insert((s, beam, i), at: pos)
                 if top.count > k { top.removeLast() }
+                i += 1
             }
         }
+    }
+
+    /// The first i ≥ from with (p[i] − subtract) + add > threshold, or p.count.
+    private static func firstAbove(_ p: UnsafeBufferPointer<Float>, from: Int, subtract: Float, add: Float,
+                                   threshold: Float) -> Int {
+        if CPUFeatures.avx2FMA {
+            return VectorKernelsAVX2.firstAbove(p.baseAddress!, from: from, count: p.count, subtract: subtract, add: add,
+                                                threshold: threshold)
+        }
+        var i = from
+        while i < p.count && !((p[i] - subtract) + add > threshold) { i += 1 }
+        return i
     }
 
     /// Sampling at temperature > 0: `copies` independent hypotheses, batched.

@@ -52,38 +52,6 @@ struct Int8RowMatrix: Sendable {
         self.values = values
         self.scales = scales
     }
-
-    /// y[r·rows + o] (+)= Σᵢ x[r·cols + i] · q[o·cols + i] · scale[o] for a few rows of x,
-    /// the output rows split over `threads` (each output one dot product: no dependence on the split).
-    func apply(x: UnsafePointer<Float>, rows n: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
-        let outs = rows, k = cols
-        let parts = outs * k >= 1 << 19 ? max(1, threads) : 1
-        values.withUnsafeBufferPointer { qp in
-            scales.withUnsafeBufferPointer { sp in
-                let (xs, qs, ss, ys) = (SharedPointer(x), SharedPointer(qp.baseAddress!), SharedPointer(sp.baseAddress!),
-                                        SharedPointer(y))
-                Parallel.split(parts) { p in
-                    let part = Parallel.range(p, of: parts, count: outs)
-                    guard !part.isEmpty else { return }
-                    if CPUFeatures.avx2FMA {
-                        SmallRowsAVX2.dotsInt8(x: xs.raw, ldx: k, rows: n, q: qs.raw, ldq: k, rowScales: ss.raw, k: k,
-                                               range: part, y: ys.raw, ldy: outs, accumulate: accumulate)
-                        return
-                    }
-                    for o in part {
-                        let q = qs.raw + o * k
-                        for r in 0..<n {
-                            let xr = xs.raw + r * k
-                            var sum: Float = 0
-                            for i in 0..<k { sum += xr[i] * Float(q[i]) }
-                            let dst = ys.raw + r * outs + o
-                            dst.pointee = (accumulate ? dst.pointee : 0) + sum * ss.raw[o]
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// y = x · Wᵀ + b through the layer's int8 copy when it has one and x is a few rows
@@ -92,13 +60,16 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
     guard let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows else { return linear(x, layer.w, layer.b) }
     precondition(x.cols == q.cols, "linear: x.cols \(x.cols) != w.cols \(q.cols)")
     let n = x.rows, out = q.rows
-    var y = [Float](repeating: 0, count: n * out)
+    var y = biasRows(layer.b, rows: n, outs: out)
     y.withUnsafeMutableBufferPointer { yp in
-        if let b = layer.b {
-            for r in 0..<n { for o in 0..<out { yp[r * out + o] = b[o] } }
-        }
         x.storage.withUnsafeBufferPointer { xp in
-            q.apply(x: xp.baseAddress!, rows: n, y: yp.baseAddress!, accumulate: layer.b != nil, threads: BLAS.threads)
+            q.values.withUnsafeBufferPointer { vp in
+                q.scales.withUnsafeBufferPointer { sp in
+                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: q.cols,
+                                          weights: .int8(values: vp.baseAddress!, scales: sp.baseAddress!), outs: out,
+                                          y: yp.baseAddress!, accumulate: layer.b != nil, threads: BLAS.threads)
+                }
+            }
         }
     }
     return Matrix(rows: n, cols: out, storage: y)

@@ -115,19 +115,25 @@ func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha: Float 
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// `rows` copies of the bias, one per output row (zeros without one): where a
+/// linear layer's products are then added.
+func biasRows(_ bias: [Float]?, rows n: Int, outs: Int) -> [Float] {
+    var y = [Float](repeating: 0, count: n * outs)
+    guard let bias else { return y }
+    precondition(bias.count == outs)
+    y.withUnsafeMutableBufferPointer { yp in
+        bias.withUnsafeBufferPointer { bp in
+            for r in 0..<n { (yp.baseAddress! + r * outs).update(from: bp.baseAddress!, count: outs) }
+        }
+    }
+    return y
+}
+
 /// y = x · Wᵀ + bias for x (n×in), W (out×in) stored as in CTranslate2.
 func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
     precondition(x.cols == w.cols, "linear: x.cols \(x.cols) != w.cols \(w.cols)")
     let n = x.rows, out = w.rows
-    var y = [Float](repeating: 0, count: n * out)
-    if let bias {
-        precondition(bias.count == out)
-        y.withUnsafeMutableBufferPointer { yp in
-            bias.withUnsafeBufferPointer { bp in
-                for r in 0..<n { (yp.baseAddress! + r * out).update(from: bp.baseAddress!, count: out) }
-            }
-        }
-    }
+    var y = biasRows(bias, rows: n, outs: out)
     x.storage.withUnsafeBufferPointer { xp in
         w.storage.withUnsafeBufferPointer { wp in
             y.withUnsafeMutableBufferPointer { yp in
@@ -138,7 +144,7 @@ func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
                                     xp.baseAddress! + r * x.cols, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
                     }
                 } else if n <= SmallRowsLinear.maxRows {
-                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: x.cols, w: wp.baseAddress!, outs: out,
+                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: x.cols, weights: .float32(wp.baseAddress!), outs: out,
                                           y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
                 } else {
                     parallelSgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,

@@ -16,28 +16,78 @@ enum SmallRowsLinear {
     /// Largest row count worth this path; above it sgemm's blocking wins.
     static let maxRows = 8
 
-    /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o < outs.
-    /// With `accumulate`, y already holds the bias and the products are added.
-    /// Large projections are split over `threads` threads by output rows.
-    static func apply(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
-                      y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
-        precondition(rows <= maxRows)
-        // A split costs a thread hand-off (microseconds); below about 256 K weights it is not worth it.
-        let parts = outs * k >= 1 << 18 ? max(1, threads) : 1
-        let (xs, ws, ys) = (SharedPointer(x), SharedPointer(w), SharedPointer(y))
-        Parallel.split(parts) { p in
-            let part = Parallel.range(p, of: parts, count: outs)
-            guard !part.isEmpty else { return }
-            kernel(x: xs.raw, rows: rows, k: k, w: ws.raw, outs: outs, range: part, y: ys.raw, accumulate: accumulate)
+    /// The weight rows of one product: Float, or int8 with one Float scale per row
+    /// (row o is values[o, ·] · scales[o]; see `Int8RowMatrix`).
+    enum Weights {
+        case float32(UnsafePointer<Float>)
+        case int8(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+
+        /// Fewest weights worth a split over threads: a split costs a thread
+        /// hand-off (microseconds), about the time to stream 1 MB of Float rows or
+        /// 512 KB of int8 rows and widen them.
+        var smallestSplit: Int {
+            switch self {
+            case .float32: return 1 << 18
+            case .int8: return 1 << 19
+            }
         }
     }
 
-    private static func kernel(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
-                               range: Range<Int>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        if CPUFeatures.avx2FMA {
-            SmallRowsAVX2.apply(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
-            return
+    /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o < outs.
+    /// With `accumulate`, y already holds the bias and the products are added.
+    /// Large projections are split over `threads` threads by output rows.
+    static func apply(x: UnsafePointer<Float>, rows: Int, k: Int, weights: Weights, outs: Int,
+                      y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
+        precondition(rows <= maxRows)
+        let parts = outs * k >= weights.smallestSplit ? max(1, threads) : 1
+        let (xs, ys) = (SharedPointer(x), SharedPointer(y))
+        let shared = SharedWeights(weights)
+        Parallel.split(parts) { p in
+            let part = Parallel.range(p, of: parts, count: outs)
+            guard !part.isEmpty else { return }
+            kernel(x: xs.raw, rows: rows, k: k, weights: shared.weights, outs: outs, range: part, y: ys.raw,
+                   accumulate: accumulate)
         }
+    }
+
+    /// `Weights` handed to the threads of one split: the pointers stay valid for the
+    /// call and the threads only read through them.
+    private struct SharedWeights: @unchecked Sendable {
+        let weights: Weights
+        init(_ w: Weights) { weights = w }
+    }
+
+    private static func kernel(x: UnsafePointer<Float>, rows: Int, k: Int, weights: Weights, outs: Int,
+                               range: Range<Int>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        switch weights {
+        case .float32(let w):
+            if CPUFeatures.avx2FMA {
+                SmallRowsAVX2.apply(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
+            } else {
+                portable(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
+            }
+        case .int8(let values, let scales):
+            if CPUFeatures.avx2FMA {
+                SmallRowsAVX2.dotsInt8(x: x, ldx: k, rows: rows, q: values, ldq: k, rowScales: scales, k: k,
+                                       range: range, y: y, ldy: outs, accumulate: accumulate)
+                return
+            }
+            for o in range {
+                let q = values + o * k
+                for r in 0..<rows {
+                    let xr = x + r * k
+                    var sum: Float = 0
+                    for i in 0..<k { sum += xr[i] * Float(q[i]) }
+                    let dst = y + r * outs + o
+                    dst.pointee = (accumulate ? dst.pointee : 0) + sum * scales[o]
+                }
+            }
+        }
+    }
+
+    /// The Float product on a CPU without AVX2 and FMA.
+    private static func portable(x: UnsafePointer<Float>, rows: Int, k: Int, w: UnsafePointer<Float>, outs: Int,
+                                 range: Range<Int>, y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let vectorEnd = k & ~15
         for o in range {
             let wRow = w + o * k
