@@ -66,6 +66,28 @@ import WhisperKernels
         #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
     }
 
+    /// The vector quantiser gives exactly what `(w / scale).rounded()` gives: ties go
+    /// away from zero (not to even), and a zero row keeps scale 1.
+    @Test func int8QuantisationRoundsHalvesAwayFromZeroLikeTheScalarFormula() {
+        // Row 0 has max 127, so scale 1 and w / scale = w: exact halves and their neighbours.
+        let halves: [Float] = [127, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 0.49999997, -0.49999997,
+                               3.5000002, -3.5000002, 0, -0.0, 64.5, -64.5, 7]
+        let k = halves.count
+        let random = Self.random(3 * k, seed: 21, scale: 0.3)
+        let w = halves + random + [Float](repeating: 0, count: k)
+        let q = Int8RowMatrix(Matrix(rows: 5, cols: k, storage: w))
+        for o in 0..<5 {
+            let row = w[(o * k)..<((o + 1) * k)]
+            let largest = row.map { abs($0) }.max()!
+            let scale: Float = largest > 0 ? largest / 127 : 1
+            #expect(q.scales[o] == scale)
+            let inverse = 1 / scale
+            let expected = row.map { Int8(max(-127, min(127, ($0 * inverse).rounded()))) }
+            #expect(Array(q.values[(o * k)..<((o + 1) * k)]) == expected, "row \(o)")
+        }
+        #expect(Array(q.values[1...8]) == [1, -1, 2, -2, 3, -3, 127, -127])
+    }
+
     @Test func softmaxAndGELUMatchLibm() {
         for count in [1, 7, 8, 9, 1500] {
             var row = Self.random(count, seed: UInt64(count), scale: 30)

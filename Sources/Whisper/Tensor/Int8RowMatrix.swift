@@ -38,6 +38,10 @@ struct Int8RowMatrix: Sendable {
                     Parallel.split(parts) { p in
                         for r in Parallel.range(p, of: parts, count: rowCount) {
                             let row = ws.raw + r * k, out = vs.raw + r * k
+                            if CPUFeatures.avx2FMA {
+                                ss.raw[r] = VectorKernelsAVX2.quantizeRow(row, count: k, into: out)
+                                continue
+                            }
                             var largest: Float = 0
                             for i in 0..<k { largest = max(largest, abs(row[i])) }
                             let scale = largest > 0 ? largest / 127 : 1
