@@ -168,3 +168,45 @@ final class Seen: @unchecked Sendable {
         #expect(s4.pieces[0].end == 8)
     }
 }
+
+/// The self-attention cache after beam reorders: every hypothesis must see exactly
+/// its origin's history, whether the reorder was a permutation (no copy), a
+/// duplicate origin (one copy into a free row), a growth or a shrink of the batch.
+@Suite struct SelfAttentionCacheTests {
+    @Test func eachHypothesisKeepsItsOriginsHistoryThroughReorders() {
+        let d = 3, capacity = 12
+        var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: capacity, d: d)
+        var histories: [[Float]] = [[]]
+        var rng = WhisperRNG(seed: 9)
+        let plans: [[Int]] = [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4], [1, 0, 3, 2, 4], [0, 0, 1, 1, 2], [4, 4, 4, 4, 4],
+                              [2, 3, 4, 0, 1], [0, 1, 2], [2, 2, 1], [0, 1, 2, 2, 0]]
+        for (step, origins) in plans.enumerated() {
+            // Append one token per hypothesis, then reorder.
+            for b in 0..<cache.batch {
+                let value = Float(step * 100 + b) + Float(rng.nextUnit())
+                for l in 0..<2 {
+                    for i in 0..<d {
+                        cache.keys[l][cache.slots[b] * capacity * d + cache.length * d + i] = value + Float(l * 10 + i)
+                        cache.values[l][cache.slots[b] * capacity * d + cache.length * d + i] = -value - Float(l * 10 + i)
+                    }
+                }
+                histories[b].append(value)
+            }
+            cache.advance(1)
+            cache.reorder(origins)
+            histories = origins.map { histories[$0] }
+            #expect(Set(cache.slots).count == cache.batch, "each hypothesis has its own row")
+            for b in 0..<cache.batch {
+                for (t, value) in histories[b].enumerated() {
+                    for l in 0..<2 {
+                        for i in 0..<d {
+                            #expect(cache.keys[l][cache.slots[b] * capacity * d + t * d + i] == value + Float(l * 10 + i),
+                                    "step \(step) hypothesis \(b) position \(t)")
+                            #expect(cache.values[l][cache.slots[b] * capacity * d + t * d + i] == -value - Float(l * 10 + i))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -96,9 +96,8 @@ enum SearchAlgorithms {
     /// engine's threads, each into its own k best; the merge keeps the k best of those
     /// lists in the same order, which is the list a scan of every row in turn would give
     /// (a candidate beaten by k others in its own row is beaten by them overall).
-    static func bestCandidates(_ rows: [[Float]], step: Int, alive: [[Int]], scores: [Float], k: Int,
+    static func bestCandidates(_ rows: consuming [[Float]], step: Int, alive: [[Int]], scores: [Float], k: Int,
                                process: Process) -> [(Float, Int, Int)] {
-        var rows = rows
         var lists = [[(Float, Int, Int)]](repeating: [], count: rows.count)
         let parts = min(rows.count, BLAS.threads)
         rows.withUnsafeMutableBufferPointer { rowBuffer in
