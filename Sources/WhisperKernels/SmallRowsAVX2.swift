@@ -87,93 +87,91 @@ public enum SmallRowsAVX2 {
         // (A heap buffer: inside withUnsafeTemporaryAllocation's closure `widen` was no longer inlined.)
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, blocked * vectorEnd))
         defer { packed.deallocate() }
-        do {
-            var r0 = 0
-            while r0 < blocked {
-                let size = r0 < fives * 5 ? 5 : 4
-                for c in 0..<chunks {
-                    for j in 0..<size {
-                        vectorStore(vectorLoad(x + (r0 + j) * ldx + c * 8), packed + r0 * vectorEnd + (c * size + j) * 8)
-                    }
+        var r0 = 0
+        while r0 < blocked {
+            let size = r0 < fives * 5 ? 5 : 4
+            for c in 0..<chunks {
+                for j in 0..<size {
+                    vectorStore(vectorLoad(x + (r0 + j) * ldx + c * 8), packed + r0 * vectorEnd + (c * size + j) * 8)
                 }
-                r0 += size
             }
-            var o = range.lowerBound
-            while o < range.upperBound {
-                let pair = o + 1 < range.upperBound
-                let w0 = w + o * ldw, w1 = pair ? w0 + ldw : w0
-                if o + ahead + 1 < range.upperBound {
-                    prefetch(UnsafeRawPointer(w0 + ahead * ldw), bytes: bytesPerRow)
-                    prefetch(UnsafeRawPointer(w0 + (ahead + 1) * ldw), bytes: bytesPerRow)
-                }
-                var r = 0
-                if fives == 1 {
-                    var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
-                    var a40 = V(), a41 = V()
-                    var chunk = UnsafePointer(packed)
-                    var i = 0
-                    while i < vectorEnd {
-                        let u = widen(w0 + i), v = widen(w1 + i)
-                        var b = vectorLoad(chunk)
-                        a00 = a00.addingProduct(b, u); a01 = a01.addingProduct(b, v)
-                        b = vectorLoad(chunk + 8)
-                        a10 = a10.addingProduct(b, u); a11 = a11.addingProduct(b, v)
-                        b = vectorLoad(chunk + 16)
-                        a20 = a20.addingProduct(b, u); a21 = a21.addingProduct(b, v)
-                        b = vectorLoad(chunk + 24)
-                        a30 = a30.addingProduct(b, u); a31 = a31.addingProduct(b, v)
-                        b = vectorLoad(chunk + 32)
-                        a40 = a40.addingProduct(b, u); a41 = a41.addingProduct(b, v)
-                        chunk += 40
-                        i += 8
-                    }
-                    finish(a00, 0, o); finish(a10, 1, o); finish(a20, 2, o); finish(a30, 3, o); finish(a40, 4, o)
-                    if pair {
-                        finish(a01, 0, o + 1); finish(a11, 1, o + 1); finish(a21, 2, o + 1); finish(a31, 3, o + 1)
-                        finish(a41, 4, o + 1)
-                    }
-                    r = 5
-                }
-                while r < blocked {
-                    var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
-                    var chunk = UnsafePointer(packed + r * vectorEnd)
-                    var i = 0
-                    while i < vectorEnd {
-                        let u = widen(w0 + i), v = widen(w1 + i)
-                        let b0 = vectorLoad(chunk), b1 = vectorLoad(chunk + 8), b2 = vectorLoad(chunk + 16)
-                        let b3 = vectorLoad(chunk + 24)
-                        a00 = a00.addingProduct(b0, u); a01 = a01.addingProduct(b0, v)
-                        a10 = a10.addingProduct(b1, u); a11 = a11.addingProduct(b1, v)
-                        a20 = a20.addingProduct(b2, u); a21 = a21.addingProduct(b2, v)
-                        a30 = a30.addingProduct(b3, u); a31 = a31.addingProduct(b3, v)
-                        chunk += 32
-                        i += 8
-                    }
-                    finish(a00, r, o); finish(a10, r + 1, o); finish(a20, r + 2, o); finish(a30, r + 3, o)
-                    if pair { finish(a01, r, o + 1); finish(a11, r + 1, o + 1); finish(a21, r + 2, o + 1); finish(a31, r + 3, o + 1) }
-                    r += 4
-                }
-                while r < rows {
-                    let xr = x + r * ldx
-                    var a0 = V(), a1 = V(), b0 = V(), b1 = V()
-                    var i = 0
-                    while i + 16 <= vectorEnd {
-                        let p = vectorLoad(xr + i), q = vectorLoad(xr + i + 8)
-                        a0 = a0.addingProduct(p, widen(w0 + i)); a1 = a1.addingProduct(q, widen(w0 + i + 8))
-                        b0 = b0.addingProduct(p, widen(w1 + i)); b1 = b1.addingProduct(q, widen(w1 + i + 8))
-                        i += 16
-                    }
-                    if i < vectorEnd {
-                        let p = vectorLoad(xr + i)
-                        a0 = a0.addingProduct(p, widen(w0 + i))
-                        b0 = b0.addingProduct(p, widen(w1 + i))
-                    }
-                    finish(a0 + a1, r, o)
-                    if pair { finish(b0 + b1, r, o + 1) }
-                    r += 1
-                }
-                o += pair ? 2 : 1
+            r0 += size
+        }
+        var o = range.lowerBound
+        while o < range.upperBound {
+            let pair = o + 1 < range.upperBound
+            let w0 = w + o * ldw, w1 = pair ? w0 + ldw : w0
+            if o + ahead + 1 < range.upperBound {
+                prefetch(UnsafeRawPointer(w0 + ahead * ldw), bytes: bytesPerRow)
+                prefetch(UnsafeRawPointer(w0 + (ahead + 1) * ldw), bytes: bytesPerRow)
             }
+            var r = 0
+            if fives == 1 {
+                var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
+                var a40 = V(), a41 = V()
+                var chunk = UnsafePointer(packed)
+                var i = 0
+                while i < vectorEnd {
+                    let u = widen(w0 + i), v = widen(w1 + i)
+                    var b = vectorLoad(chunk)
+                    a00 = a00.addingProduct(b, u); a01 = a01.addingProduct(b, v)
+                    b = vectorLoad(chunk + 8)
+                    a10 = a10.addingProduct(b, u); a11 = a11.addingProduct(b, v)
+                    b = vectorLoad(chunk + 16)
+                    a20 = a20.addingProduct(b, u); a21 = a21.addingProduct(b, v)
+                    b = vectorLoad(chunk + 24)
+                    a30 = a30.addingProduct(b, u); a31 = a31.addingProduct(b, v)
+                    b = vectorLoad(chunk + 32)
+                    a40 = a40.addingProduct(b, u); a41 = a41.addingProduct(b, v)
+                    chunk += 40
+                    i += 8
+                }
+                finish(a00, 0, o); finish(a10, 1, o); finish(a20, 2, o); finish(a30, 3, o); finish(a40, 4, o)
+                if pair {
+                    finish(a01, 0, o + 1); finish(a11, 1, o + 1); finish(a21, 2, o + 1); finish(a31, 3, o + 1)
+                    finish(a41, 4, o + 1)
+                }
+                r = 5
+            }
+            while r < blocked {
+                var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
+                var chunk = UnsafePointer(packed + r * vectorEnd)
+                var i = 0
+                while i < vectorEnd {
+                    let u = widen(w0 + i), v = widen(w1 + i)
+                    let b0 = vectorLoad(chunk), b1 = vectorLoad(chunk + 8), b2 = vectorLoad(chunk + 16)
+                    let b3 = vectorLoad(chunk + 24)
+                    a00 = a00.addingProduct(b0, u); a01 = a01.addingProduct(b0, v)
+                    a10 = a10.addingProduct(b1, u); a11 = a11.addingProduct(b1, v)
+                    a20 = a20.addingProduct(b2, u); a21 = a21.addingProduct(b2, v)
+                    a30 = a30.addingProduct(b3, u); a31 = a31.addingProduct(b3, v)
+                    chunk += 32
+                    i += 8
+                }
+                finish(a00, r, o); finish(a10, r + 1, o); finish(a20, r + 2, o); finish(a30, r + 3, o)
+                if pair { finish(a01, r, o + 1); finish(a11, r + 1, o + 1); finish(a21, r + 2, o + 1); finish(a31, r + 3, o + 1) }
+                r += 4
+            }
+            while r < rows {
+                let xr = x + r * ldx
+                var a0 = V(), a1 = V(), b0 = V(), b1 = V()
+                var i = 0
+                while i + 16 <= vectorEnd {
+                    let p = vectorLoad(xr + i), q = vectorLoad(xr + i + 8)
+                    a0 = a0.addingProduct(p, widen(w0 + i)); a1 = a1.addingProduct(q, widen(w0 + i + 8))
+                    b0 = b0.addingProduct(p, widen(w1 + i)); b1 = b1.addingProduct(q, widen(w1 + i + 8))
+                    i += 16
+                }
+                if i < vectorEnd {
+                    let p = vectorLoad(xr + i)
+                    a0 = a0.addingProduct(p, widen(w0 + i))
+                    b0 = b0.addingProduct(p, widen(w1 + i))
+                }
+                finish(a0 + a1, r, o)
+                if pair { finish(b0 + b1, r, o + 1) }
+                r += 1
+            }
+            o += pair ? 2 : 1
         }
     }
 
@@ -187,8 +185,8 @@ public enum SmallRowsAVX2 {
         // Five rows (a beam of 5) in one pass over the keys: ten accumulators, two value
         // vectors and a broadcast fit the sixteen registers. As four rows and one, each
         // value line was fetched one and a half times as often, and the loop waits on those.
-        while rows - r == 5 || rows - r == 6 || rows - r == 7 {
-            let p0 = p + r * ldp, p1 = p0 + ldp, p2 = p1 + ldp, p3 = p2 + ldp, p4 = p3 + ldp
+        if (5...7).contains(rows) {
+            let p0 = p, p1 = p0 + ldp, p2 = p1 + ldp, p3 = p2 + ldp, p4 = p3 + ldp
             var c = 0
             while c < width {
                 let two = c + 16 <= width
@@ -209,7 +207,7 @@ public enum SmallRowsAVX2 {
                     b = V(repeating: p4[j])
                     a40 = a40.addingProduct(b, u); a41 = a41.addingProduct(b, s)
                 }
-                let o = out + r * ldo + c
+                let o = out + c
                 vectorStore(a00, o); vectorStore(a10, o + ldo); vectorStore(a20, o + 2 * ldo); vectorStore(a30, o + 3 * ldo)
                 vectorStore(a40, o + 4 * ldo)
                 if two {
@@ -218,7 +216,7 @@ public enum SmallRowsAVX2 {
                 }
                 c += two ? 16 : 8
             }
-            r += 5
+            r = 5
         }
         while r + 4 <= rows {
             let p0 = p + r * ldp, p1 = p0 + ldp, p2 = p1 + ldp, p3 = p2 + ldp

@@ -17,8 +17,9 @@ enum SmallRowsLinear {
     static let maxRows = 8
 
     /// The weight rows of one product: Float, or int8 with one Float scale per row
-    /// (row o is values[o, ·] · scales[o]; see `Int8RowMatrix`).
-    enum Weights {
+    /// (row o is values[o, ·] · scales[o]; see `Int8RowMatrix`). Sendable so the
+    /// threads of one split can read through it: the pointers outlive the call.
+    enum Weights: @unchecked Sendable {
         case float32(UnsafePointer<Float>)
         case int8(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>)
 
@@ -41,20 +42,12 @@ enum SmallRowsLinear {
         precondition(rows <= maxRows)
         let parts = outs * k >= weights.smallestSplit ? max(1, threads) : 1
         let (xs, ys) = (SharedPointer(x), SharedPointer(y))
-        let shared = SharedWeights(weights)
         Parallel.split(parts) { p in
             let part = Parallel.range(p, of: parts, count: outs)
             guard !part.isEmpty else { return }
-            kernel(x: xs.raw, rows: rows, k: k, weights: shared.weights, outs: outs, range: part, y: ys.raw,
+            kernel(x: xs.raw, rows: rows, k: k, weights: weights, outs: outs, range: part, y: ys.raw,
                    accumulate: accumulate)
         }
-    }
-
-    /// `Weights` handed to the threads of one split: the pointers stay valid for the
-    /// call and the threads only read through them.
-    private struct SharedWeights: @unchecked Sendable {
-        let weights: Weights
-        init(_ w: Weights) { weights = w }
     }
 
     private static func kernel(x: UnsafePointer<Float>, rows: Int, k: Int, weights: Weights, outs: Int,
@@ -70,17 +63,25 @@ enum SmallRowsLinear {
             if CPUFeatures.avx2FMA {
                 SmallRowsAVX2.dotsInt8(x: x, ldx: k, rows: rows, q: values, ldq: k, rowScales: scales, k: k,
                                        range: range, y: y, ldy: outs, accumulate: accumulate)
-                return
+            } else {
+                portableInt8(x: x, rows: rows, k: k, values: values, scales: scales, outs: outs, range: range, y: y,
+                             accumulate: accumulate)
             }
-            for o in range {
-                let q = values + o * k
-                for r in 0..<rows {
-                    let xr = x + r * k
-                    var sum: Float = 0
-                    for i in 0..<k { sum += xr[i] * Float(q[i]) }
-                    let dst = y + r * outs + o
-                    dst.pointee = (accumulate ? dst.pointee : 0) + sum * scales[o]
-                }
+        }
+    }
+
+    /// The int8 product on a CPU without AVX2 and FMA.
+    private static func portableInt8(x: UnsafePointer<Float>, rows: Int, k: Int, values: UnsafePointer<Int8>,
+                                     scales: UnsafePointer<Float>, outs: Int, range: Range<Int>,
+                                     y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        for o in range {
+            let q = values + o * k
+            for r in 0..<rows {
+                let xr = x + r * k
+                var sum: Float = 0
+                for i in 0..<k { sum += xr[i] * Float(q[i]) }
+                let dst = y + r * outs + o
+                dst.pointee = (accumulate ? dst.pointee : 0) + sum * scales[o]
             }
         }
     }
