@@ -76,7 +76,7 @@ public struct WhisperTranscriber: Transcriber {
             var language = options.language ?? "en"
             var probability: Float = 1
             if options.language == nil, model.tokenizer.multilingual {
-                // §5.1: the first window sliced from all N//160+1 frames.
+                // docs/engine.md §6.9: the first window sliced from all N//160+1 frames.
                 let frames = min(2 * model.dimensions.audioContext, LogMelSpectrogram.frameCount(samples: total))
                 let features = model.spectrogram.window(buffer: firstWindow[...], bufferStart: 0, totalSamples: total,
                                                         startFrame: 0, frameCount: frames, globalMax: g)

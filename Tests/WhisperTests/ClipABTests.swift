@@ -2,10 +2,12 @@ import Foundation
 import Testing
 @testable import Whisper
 
-/// whisper-engine.md §6 clips A and B, regenerated with espeak-ng + sox. The document's
-/// audio was dithered by SoX (random ±1 LSB), so its sha256 cannot be reproduced, and a
-/// dither can flip near-tied tokens (seen: clip A's second sentence under beam 5). So
-/// the clips are made without dither (`sox -D`, deterministic), the document's exact
+/// Two spoken English clips made on the fly with espeak-ng + sox (docs/engine.md §11):
+/// A, two short sentences in one window, and B, about 40 s of read text that takes two
+/// windows. Their reference values and token ids were recorded with faster-whisper 1.2.1
+/// on audio that SoX had dithered (random ±1 LSB), so that sha256 cannot be reproduced,
+/// and a dither can flip near-tied tokens (seen: clip A's second sentence under beam 5).
+/// So the clips are made without dither (`sox -D`, deterministic), the exact reference
 /// values and token ids are checked only when the sha256 matches, and otherwise only
 /// what no dither moves. Token-for-token parity is the job of the corpus goldens.
 enum SpokenClips {

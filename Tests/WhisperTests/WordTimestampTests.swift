@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Whisper
 
-/// The pieces of §5.7 on hand-worked inputs.
+/// The pieces of word timing (docs/engine.md §8) on hand-worked inputs.
 struct AlignmentMathTests {
     @Test func medianFilterReflectsAtBothEnds() {
         // Width 7 at index 0 sees [3, 2, 1, 0, 1, 2, 3] of a ramp → median 2 (values 30, 20, 10, 0, 10, 20, 30).

@@ -1,4 +1,4 @@
-/// Decoding options with faster-whisper's defaults (whisper-engine.md §5).
+/// Decoding options with faster-whisper's defaults (docs/engine.md §6.1).
 ///
 /// Exists so callers set only what they change; it is Codable so a job's
 /// options can be journaled with its checkpoints.
@@ -26,7 +26,7 @@ public struct DecodingOptions: Sendable, Codable, Equatable {
     /// Words of the domain to bias recognition towards; sent as a previous-text
     /// prompt (after sot_prev) in every window, as faster-whisper's `hotwords`.
     public var hotwords: String? = nil
-    /// Word-level timestamps from the alignment heads (§5.7).
+    /// Word-level timestamps from the alignment heads (docs/engine.md §8).
     public var wordTimestamps = false
     /// With word timestamps: marks joined to the following word.
     public var prependPunctuations = "\"'“¿([{-"

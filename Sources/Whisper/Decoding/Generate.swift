@@ -15,7 +15,7 @@ extension WhisperModel {
         return s
     }
 
-    /// Applies §5.4 to one row of logits at generation step `step`.
+    /// Applies the logit filters (docs/engine.md §6.4) to one row of logits at generation step `step`.
     func processLogits(_ logits: inout [Float], step: Int, generated: [Int], timestamps: Bool,
                        options: DecodingOptions, suppress: [Int]) {
         LogitFilters.suppress(&logits, ids: suppress)
@@ -29,7 +29,7 @@ extension WhisperModel {
         }
     }
 
-    /// CT2 `generate` for one window at one temperature (§5.3–5.5).
+    /// CT2 `generate` for one window at one temperature (docs/engine.md §6.3–§6.6).
     /// The prompt is [sot_prev + history] + sot_sequence (+ no_timestamps).
     public func generate(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
                          options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {

@@ -1,7 +1,7 @@
 import Foundation
 import WhisperKernels
 
-/// The logit processing of each decoding step (whisper-engine.md §5.4), as small
+/// The logit processing of each decoding step (docs/engine.md §6.4), as small
 /// pure functions over one row of logits.
 ///
 /// Exists so each rule can be unit-tested on its own and applied in CT2's order:

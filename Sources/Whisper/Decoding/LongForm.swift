@@ -1,6 +1,6 @@
 import Foundation
 
-/// The resumable state of a long-form transcription (§5.2): everything needed to
+/// The resumable state of a long-form transcription (docs/engine.md §7.6): everything needed to
 /// continue after the last finished window.
 ///
 /// Exists so the daemon can journal it (it is Codable) after every window and

@@ -29,7 +29,7 @@ struct DecoderStepper: StepModel {
     mutating func reorder(_ origins: [Int]) { cache.reorder(origins) }
 }
 
-/// CTranslate2's search strategies (whisper-engine.md §5.5), independent of the network.
+/// CTranslate2's search strategies (docs/engine.md §6.5–§6.6), independent of the network.
 enum SearchAlgorithms {
     /// The logit filters of one hypothesis at one step. Sendable because a beam's
     /// hypotheses are filtered on the engine's threads side by side.

@@ -18,7 +18,7 @@ public struct Segment: Sendable, Codable, Equatable {
     public var words: [Word]? = nil
 }
 
-/// Segment split of one window's tokens and the next seek (§5.6).
+/// Segment split of one window's tokens and the next seek (docs/engine.md §7.4).
 ///
 /// Exists as a pure function so the long-form loop and tests share it.
 public struct WindowSplit: Sendable, Equatable {

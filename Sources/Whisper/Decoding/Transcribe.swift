@@ -1,7 +1,7 @@
 import Foundation
 
 extension WhisperModel {
-    /// Language probabilities (§5.1), sorted descending. English-only models
+    /// Language probabilities (docs/engine.md §6.9), sorted descending. English-only models
     /// return [("en", 1)]. `features` is the first window sliced from all
     /// N//160+1 frames (up to 3000 columns).
     public func detectLanguage(features: MelWindow) -> [(code: String, probability: Float)] {
@@ -21,7 +21,7 @@ extension WhisperModel {
         return zip(ids, vals).map { (codeFor[$0.0]!, expf($0.1 - lse)) }.sorted { $0.probability > $1.probability }
     }
 
-    /// The decoder prompt for a window (§5.2 step 3).
+    /// The decoder prompt for a window (docs/engine.md §6.2).
     /// `hotwords` go after sot_prev, before the previous text, even in the
     /// first window; at most 223 tokens, and fewer if the prompt would leave
     /// no room to generate.
@@ -45,7 +45,7 @@ extension WhisperModel {
         return p
     }
 
-    /// generate_with_fallback (§5.5) over an already computed cross-attention cache.
+    /// generate_with_fallback (docs/engine.md §6.8) over an already computed cross-attention cache.
     public func generateWithFallback(cross: CrossAttentionCache, prompt: [Int], options: DecodingOptions,
                                      rng: inout WhisperRNG) -> WindowResult {
         var all: [WindowResult] = []
@@ -76,7 +76,7 @@ extension WhisperModel {
     }
 
     /// Transcribes an in-memory buffer (meant for short files; memory grows with length):
-    /// language detection if needed, then the full §5.2 loop over every window.
+    /// language detection if needed, then the full long-form loop (docs/engine.md §7) over every window.
     /// `samples` are s16 values / 32768 at 16 kHz mono.
     public func transcribeShort(samples: [Float], options: DecodingOptions = DecodingOptions()) throws(WhisperError) -> [Segment] {
         guard samples.count > 40 else { throw .invalidInput("need more than 40 samples, got \(samples.count)") }
@@ -92,7 +92,7 @@ extension WhisperModel {
         return out
     }
 
-    /// Language detection on the first 3000 of all N//160+1 frames (§5.1).
+    /// Language detection on the first 3000 of all N//160+1 frames (docs/engine.md §6.9).
     public func detectLanguage(fullFeatures full: MelWindow) -> [(code: String, probability: Float)] {
         let n = min(2 * dimensions.audioContext, full.frameCount)
         return detectLanguage(features: MelWindow(startFrame: 0, features: full.features.columns(0, n)))

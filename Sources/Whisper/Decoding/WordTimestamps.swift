@@ -20,7 +20,7 @@ public struct Word: Sendable, Codable, Equatable {
 }
 
 /// The token-level alignment of one window's text with its audio frames
-/// (§5.7 steps 1–7): the DTW path over (token, encoder frame) and each text
+/// (docs/engine.md §8.2–§8.4): the DTW path over (token, encoder frame) and each text
 /// token's probability.
 ///
 /// Exists as the raw material of word timing, separate from the word rules so
@@ -131,7 +131,7 @@ extension WhisperModel {
         return (layers / 2 ..< layers).flatMap { l in (0..<heads).map { (l, $0) } }
     }
 
-    /// §5.7 steps 1–7: runs the decoder over sot_sequence + no_timestamps + text
+    /// docs/engine.md §8.2–§8.4: runs the decoder over sot_sequence + no_timestamps + text
     /// + eot against one window's encoder output and aligns tokens with frames.
     /// `frames` is the window's frame count (encoder frames used: frames/2).
     func align(cross: CrossAttentionCache, sotSequence: [Int], textTokens: [Int], frames: Int) -> TokenAlignment {
@@ -201,7 +201,7 @@ extension WhisperModel {
         return TokenAlignment(textTokenProbabilities: probabilities, textIndices: path.rows, timeIndices: path.cols)
     }
 
-    /// §5.7 steps 8–9: words of a window's text with window-relative times.
+    /// docs/engine.md §8.5–§8.6: words of a window's text with window-relative times.
     func findAlignment(cross: CrossAttentionCache, sotSequence: [Int], textTokens: [Int], frames: Int,
                        language: String) -> [TimedWord] {
         guard !textTokens.isEmpty else { return [] }
@@ -235,7 +235,7 @@ extension WhisperModel {
 /// Python's `a in b` on strings (see `AlignmentMath.contains`).
 func pythonIn(_ needle: String, _ haystack: String) -> Bool { AlignmentMath.contains(haystack, needle) }
 
-/// One segment of a window while its words are being timed (§5.7 step 10).
+/// One segment of a window while its words are being timed (docs/engine.md §8.7–§8.8).
 struct WordedPiece {
     var start: Double
     var end: Double

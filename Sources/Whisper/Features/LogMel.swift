@@ -19,7 +19,7 @@ public struct MelWindow: Sendable, Equatable {
     }
 }
 
-/// The Whisper front end (whisper-engine.md §3): 400-point periodic Hann STFT,
+/// The Whisper front end (docs/engine.md §4): 400-point periodic Hann STFT,
 /// hop 160, reflect padding, Slaney mel filterbank, log10 with a file-wide clamp.
 ///
 /// Exists as one immutable value (precomputed DFT and filterbank tables) shared
@@ -217,7 +217,7 @@ public struct LogMelSpectrogram: Sendable {
 /// Streaming pass computing G, the maximum raw log10-mel value over every frame
 /// of a file, in constant memory.
 ///
-/// Exists because G is the only global quantity of the front end (§3): the
+/// Exists because G is the only global quantity of the front end (docs/engine.md §4.4–§4.5): the
 /// daemon feeds decoded chunks once, journals G, then computes windows lazily.
 public struct MelMaxAccumulator: Sendable {
     let mel: LogMelSpectrogram

@@ -12,7 +12,7 @@ public struct ModelVariable: Sendable, Equatable {
     public var values: [Float]
 }
 
-/// A parsed CTranslate2 `model.bin` (format in whisper-engine.md §1).
+/// A parsed CTranslate2 `model.bin` (format in docs/engine.md §2.1).
 ///
 /// Exists to separate the binary format from the Whisper architecture: it knows
 /// strings, dtypes and aliases, nothing about layers.

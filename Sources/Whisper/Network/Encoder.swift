@@ -29,7 +29,7 @@ struct AttentionKernel {
     /// q: rows × (ldq) with head h at column qOff + h·dh; same for k/v (kvRows rows).
     /// `causalOffset`: if non-nil, query row r may only see keys ≤ causalOffset + r.
     /// `observeScores`, if given, sees each head's scaled scores (qRows × kvRows,
-    /// row-major) before the softmax: word alignment reads them (§5.7).
+    /// row-major) before the softmax: word alignment reads them (docs/engine.md §8.2).
     static func attend(q: UnsafePointer<Float>, ldq: Int, qRows: Int,
                        k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int, kvRows: Int,
                        heads: Int, headDim: Int, causalOffset: Int?,

@@ -3,7 +3,7 @@ import Foundation
 /// Whisper's tokenizer: ids → text (GPT-2 byte-level, lossy UTF-8), the special
 /// token ids of this vocabulary, language tokens, and BPE encoding for prompts.
 ///
-/// Exists so decoding rules (§5) can name special tokens without hard-coding a
+/// Exists so decoding rules (docs/engine.md §6) can name special tokens without hard-coding a
 /// model's ids, and so prompts/hotwords can be encoded as faster-whisper does.
 public struct Tokenizer: Sendable {
     /// The 99 Whisper language codes, in token order (`<|en|>` first).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A word of a window's text and the tokens that spell it (§5.7 step 8).
+/// A word of a window's text and the tokens that spell it (docs/engine.md §8.5).
 ///
 /// Exists because word timing works on token groups: the alignment gives a
 /// time per token, and a word's span is that of its first and last tokens.
