@@ -161,19 +161,11 @@ public struct JobQueue: Sendable {
         return Claim(job: job, lease: lease, journal: journal)
     }
 
-    /// Whether the holder of `X.processing` is gone, so the job may be taken over.
-    ///
-    /// On our own host a dead pid is certain and is taken over at once (this is
-    /// restart recovery). Elsewhere only a lease not refreshed for
-    /// `leaseTimeoutSeconds` counts, since we cannot see the other host's processes.
+    /// Whether the holder of `X.processing` is gone, so the job may be taken over
+    /// (see `ProcessingObservation.isStale`).
     public func isStale(lease: LeaseHeader?, modified: Double, now: Double) -> Bool {
-        guard let lease else {
-            // Unreadable header: a hand edit or a torn write; wait the timeout.
-            return now - modified > options.leaseTimeoutSeconds
-        }
-        if identity.isDeadOwner(lease) { return true }
-        if lease.host == identity.host && lease.bootID == identity.bootID { return false }
-        return now - modified > options.leaseTimeoutSeconds
+        ProcessingObservation(lease: lease, holder: lease.map(identity.holder(of:)), journal: [], modified: modified)
+            .isStale(now: now, leaseTimeout: options.leaseTimeoutSeconds)
     }
 
     /// Takes over a processing job whose owner is gone, keeping its journal so
@@ -231,7 +223,7 @@ public struct JobQueue: Sendable {
 
     /// Whether a lease was written by this very process.
     public func isOwn(_ lease: LeaseHeader) -> Bool {
-        lease.host == identity.host && lease.pid == identity.pid && lease.pidStart == identity.pidStart && lease.bootID == identity.bootID
+        identity.wrote(lease)
     }
 
     func processingBytes(_ lease: LeaseHeader, _ journal: [JournalEntry]) -> [UInt8] {
@@ -329,17 +321,9 @@ public struct JobQueue: Sendable {
         return removed
     }
 
-    /// Removes markers superseded by a later one (leftovers of an interrupted transition).
-    public func removeSuperseded(_ entry: FolderSnapshot.Entry) {
-        guard let top = entry.state else { return }
-        for state in entry.markers where state < top {
-            // A processing marker under done/failed is only removed when its owner is gone.
-            if state == .processing, let info = readProcessing(entry.job),
-               !isStale(lease: info.lease, modified: info.modified, now: Date().timeIntervalSince1970) {
-                continue
-            }
-            try? Syscall.unlink(entry.job.marker(state))
-        }
+    /// Removes some markers of a job (superseded or unreadable ones, as the reconciler decided).
+    public func remove(_ states: [JobState], of job: Job) {
+        for state in states { try? Syscall.unlink(job.marker(state)) }
     }
 
     func exists(_ path: FilePath) -> Bool { (try? Syscall.lstat(path)) != nil }

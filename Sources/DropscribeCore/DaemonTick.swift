@@ -1,0 +1,188 @@
+import Foundation
+import HotFolder
+import Logging
+import Synchronization
+import SystemPackage
+
+/// The daemon's loop body: scan or re-check the folder, apply what the
+/// reconciler decided, and claim jobs for the free worker slots.
+extension Daemon {
+    var queue: JobQueue { JobQueue(layout: layout, options: configuration.queueOptions, identity: identity) }
+
+    /// One pass: a full rescan when due, else a look at the files settling; then
+    /// claims for the free worker slots. Returns the claims to start workers for.
+    func tick(now: Double) -> [Claim] {
+        let (config, due) = state.withLock { s -> (Configuration, Bool) in
+            let due = s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
+            if due {
+                // Cleared before the scan, not after: an overflow (or any event) that arrives
+                // while the folder is being read asks for another scan, and gets it.
+                s.rescanNeeded = false
+                s.checkSoon.removeAll()
+            }
+            return (s.configuration, due)
+        }
+        let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
+        var takeovers: [Job] = []
+        if due {
+            takeovers = rescan(queue: queue, now: now)
+        } else {
+            settleKnown(queue: queue, now: now)
+        }
+        var claims: [Claim] = []
+        var free = supervisor.freeSlots(configured: config.workers)
+        if free > 0, !admission.allowsAnotherJob(config: config, now: now) { free = 0 }
+        let orphans = state.withLock { s -> [Job] in defer { s.ownOrphans = [] }; return s.ownOrphans }
+        for (job, own) in orphans.map({ ($0, true) }) + takeovers.map({ ($0, false) }) where free > 0 {
+            do {
+                if let claim = try queue.takeOver(job, now: now, ownOrphan: own) {
+                    logger.notice("resuming a job whose owner is gone", metadata: [
+                        "job.id": "\(job)", "checkpoints": "\(claim.journal.count)", "attempt": "\(claim.lease.attempt)",
+                    ])
+                    claims.append(claim)
+                    free -= 1
+                }
+            } catch {
+                logger.error("takeover failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            }
+        }
+        while free > 0 {
+            guard let job = state.withLock({ s in s.candidates.isEmpty ? nil : s.candidates.removeFirst() }) else { break }
+            if supervisor.isRunning(job.relativePath) { continue }
+            do {
+                if let claim = try queue.claim(job, now: now) {
+                    logger.info("processing", metadata: ["job.id": "\(job)", "attempt": "\(claim.lease.attempt)",
+                                                        "resume.checkpoints": "\(claim.journal.count)"])
+                    claims.append(claim)
+                    free -= 1
+                }
+            } catch {
+                logger.error("claim failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            }
+        }
+        supervisor.reserve(claims)
+        return claims
+    }
+
+    /// The full look at the folder: scan, read the markers, let the reconciler
+    /// decide, apply. Returns processing jobs whose owner is gone.
+    private func rescan(queue: JobQueue, now: Double) -> [Job] {
+        let started = Date()
+        let snapshot = FolderScanner(layout: layout).scan(now: now)
+        let running = supervisor.runningJobs
+        let observations = queue.observe(snapshot, running: running)
+        let actions = Reconciler(options: queue.options, running: running).plan(observations, staleTemps: snapshot.staleTempFiles, now: now)
+        // Jobs marked pending during this scan are appended by `observe`; the scan's own list goes before them.
+        state.withLock { $0.candidates = [] }
+        // Marking is fsynced: past the budget, leave it to the next ticks (as `settleKnown` does).
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var deferred: Set<String> = []
+        var candidates: [Job] = []
+        var stale: [Job] = []
+        var ownOrphans: [Job] = []
+        var present: Set<String> = []
+        for action in actions {
+            switch action {
+            case .removeStaleTemp(let temp):
+                logger.info("removing a temp file left by a crash", metadata: ["file.path": "\(temp)"])
+                try? FileManager.default.removeItem(atPath: temp.string)
+            case .removeSuperseded(let job, let states):
+                queue.remove(states, of: job)
+            case .observe(let job, let fp):
+                present.insert(job.relativePath)
+                if Date() > budgetEnd { deferred.insert(job.relativePath) } else { observe(job, fp, queue: queue, now: now) }
+            case .reset(let job, let reason):
+                switch reason {
+                case .pendingSourceGone: logger.notice("source gone; dropping its pending marker", metadata: ["job.id": "\(job)"])
+                case .staleSourceGone: logger.notice("source gone while its owner was gone; dropping the job", metadata: ["job.id": "\(job)"])
+                case .ownOrphanSourceGone: break
+                }
+                _ = queue.reset(job)
+            case .removeUnreadableMarker(let job, let state):
+                if state == .pending {
+                    logger.warning("unreadable pending marker; examining the file as new", metadata: ["job.id": "\(job)"])
+                } else {
+                    // Edited by hand into something that is not a marker: the job's outcome is unknown.
+                    logger.warning("unreadable \(state.rawValue) marker (not a dropscribe marker: edited by hand?); examining the file as new",
+                                   metadata: ["job.id": "\(job)", "marker": "\(job.marker(state))"])
+                }
+                queue.remove([state], of: job)
+            case .redo(let job, let fp, let after):
+                logger.notice("source changed after it was \(after.rawValue); transcribing it again", metadata: ["job.id": "\(job)"])
+                _ = queue.reset(job)
+                present.insert(job.relativePath)
+                observe(job, fp, queue: queue, now: now)
+            case .resumeOwnOrphan(let job):
+                // Ours, but no worker runs it: its outcome could not be written (full disk?).
+                ownOrphans.append(job)
+            case .takeOver(let job):
+                stale.append(job)
+            case .log(.unreadableLeaseTakenOver, let job):
+                logger.warning("unreadable lease in a processing marker (edited by hand or torn?), not refreshed for the lease timeout; taking the job over",
+                               metadata: ["job.id": "\(job)"])
+            case .claimCandidates(let jobs):
+                candidates = jobs
+            }
+        }
+        publisher.recordMetrics { $0.recordScan(snapshot) }
+        state.withLock { s in
+            s.candidates = candidates + s.candidates
+            s.settle.retain(only: present)
+            s.checkSoon.formUnion(deferred)
+            s.lastRescan = now
+            s.ownOrphans = ownOrphans
+        }
+        logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
+                                          "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        return stale
+    }
+
+    /// Between rescans: re-stat the files still settling and those inotify named.
+    private func settleKnown(queue: JobQueue, now: Double) {
+        let paths = state.withLock { s -> Set<String> in
+            let p = s.checkSoon.union(s.settle.settling)
+            s.checkSoon.removeAll()
+            return p
+        }
+        // Marking is durable (fsynced) and so not free: bound one tick's share, so that
+        // a flood of files does not keep the free workers waiting; the rest comes next tick.
+        let budgetEnd = Date().addingTimeInterval(0.25)
+        var remaining = paths
+        for rel in paths {
+            if Date() > budgetEnd {
+                state.withLock { $0.checkSoon.formUnion(remaining) }
+                break
+            }
+            remaining.remove(rel)
+            let job = layout.job(relativePath: rel)
+            guard layout.rules.isJob(job.name) else { continue }
+            guard let fp = try? Fingerprint.of(job.path) else {
+                state.withLock { $0.settle.forget(rel) }
+                continue
+            }
+            if JobState.allCases.contains(where: { (try? FileManager.default.attributesOfItem(atPath: job.marker($0).string)) != nil }) {
+                state.withLock { $0.settle.forget(rel) }
+                continue
+            }
+            observe(job, fp, queue: queue, now: now)
+        }
+    }
+
+    private func observe(_ job: Job, _ fp: Fingerprint, queue: JobQueue, now: Double) {
+        let stable = state.withLock { $0.settle.observe(job.relativePath, fp, now: now) }
+        guard stable else { return }
+        do {
+            if try queue.markPending(job, fingerprint: fp, now: now) {
+                logger.info("pending", metadata: ["job.id": "\(job)", "size": "\(fp.size)"])
+                state.withLock { s in
+                    s.settle.forget(job.relativePath)
+                    s.candidates.append(job)
+                }
+            } else {
+                state.withLock { $0.settle.forget(job.relativePath) }
+            }
+        } catch {
+            logger.error("cannot mark pending", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import Glibc
+import HotFolder
+import Logging
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Runs each claimed job in a worker child process and turns how it ended into
+/// the job's next marker.
+///
+/// It exists so that the daemon's loop only hands it claims: spawning, the
+/// lease heartbeat, per-worker memory cgroups, telling an OOM kill from other
+/// deaths, archiving and the bookkeeping of which worker runs which job are here.
+final class WorkerSupervisor: Sendable {
+    struct State {
+        var running: [String: Int32] = [:]     // job → worker pid (0 until spawned)
+        var stopping = false
+        var killedByUs: Set<Int32> = []
+        var workerSerial = 0                  // names the per-worker memory cgroups
+        var cgroupWarned = false
+    }
+
+    let layout: InboxLayout
+    let identity: OwnerIdentity
+    let worker: WorkerCommand
+    /// This daemon's memory cgroup: parent of the per-worker ones, and where an OOM kill is counted.
+    let memoryCgroup: MemoryCgroup?
+    let publisher: DaemonPublisher
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(layout: InboxLayout, identity: OwnerIdentity, worker: WorkerCommand, memoryCgroup: MemoryCgroup?,
+         publisher: DaemonPublisher, logger: Logger) {
+        self.layout = layout
+        self.identity = identity
+        self.worker = worker
+        self.memoryCgroup = memoryCgroup
+        self.publisher = publisher
+        self.logger = logger
+    }
+
+    var runningCount: Int { state.withLock { $0.running.count } }
+    var runningJobs: Set<String> { state.withLock { Set($0.running.keys) } }
+    var isStopping: Bool { state.withLock { $0.stopping } }
+    func isRunning(_ rel: String) -> Bool { state.withLock { $0.running[rel] != nil } }
+
+    /// Worker slots free now (none once stopping).
+    func freeSlots(configured: Int) -> Int { state.withLock { s in s.stopping ? 0 : configured - s.running.count } }
+
+    /// Books the claimed jobs before their workers start, so no rescan takes them for orphans.
+    func reserve(_ claims: [Claim]) {
+        state.withLock { s in for c in claims { s.running[c.job.relativePath] = 0 } }
+    }
+
+    /// No new workers from now on; returns the pids to ask to stop.
+    func beginStopping() -> [Int32] {
+        state.withLock { s in
+            s.stopping = true
+            return Array(s.running.values.filter { $0 > 0 })
+        }
+    }
+
+    /// The workers still running after the grace period, marked as killed by us.
+    func markRemainingKilled() -> [Int32] {
+        state.withLock { s in
+            let left = Array(s.running.values.filter { $0 > 0 })
+            s.killedByUs.formUnion(left)
+            return left
+        }
+    }
+
+    /// Runs one claimed job to its end; `finished(needsRescan)` is called once its markers are written.
+    func run(_ claim: Claim, configuration config: Configuration, configText: String?,
+             finished: @Sendable (_ needsRescan: Bool) -> Void) async {
+        let rel = claim.job.relativePath
+        let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
+        let started = Date()
+        var environment = Subprocess.Environment.inherit
+        if let configText { environment = environment.updating([.init(stringLiteral: Configuration.workerConfigVariable): configText]) }
+        // "--opt=value" form: a job name may start with a dash.
+        var args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
+        let workerCgroup = makeWorkerCgroup(config: config)
+        if let workerCgroup { args.append("--memory-cgroup=\(workerCgroup.directory)") }
+        // Where an OOM kill of this worker would be counted.
+        let oomCounter = workerCgroup ?? memoryCgroup
+        let oomKillsBefore = oomCounter?.oomKills()
+        var outcome: WorkerOutcome?
+        var status: TerminationStatus?
+        var pid: Int32 = 0
+        do {
+            let heartbeat = config.queue.heartbeatSeconds
+            let result = try await Subprocess.run(
+                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: environment,
+                input: .none, output: .sequence, error: .currentStandardError
+            ) { execution -> String in
+                let p = execution.processIdentifier.value
+                let stopping = self.state.withLock { s in s.running[rel] = p; return s.stopping }
+                if stopping { kill(p, SIGTERM) }
+                return try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask {
+                        var text = ""
+                        for try await chunk in execution.standardOutput {
+                            text += chunk.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                        }
+                        return text
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(heartbeat))
+                            if !Task.isCancelled { queue.heartbeat(claim) }
+                        }
+                        return nil
+                    }
+                    var text = ""
+                    if let first = try await group.next() { text = first ?? "" }
+                    group.cancelAll()
+                    return text
+                }
+            }
+            pid = result.processIdentifier.value
+            status = result.terminationStatus
+            let lastLine = result.closureResult.split(separator: "\n").last.map(String.init) ?? ""
+            outcome = try? JSONDecoder().decode(WorkerOutcome.self, from: Data(lastLine.utf8))
+        } catch {
+            logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
+        }
+        let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
+        var oom = OOMEvidence.unknown
+        if let before = oomKillsBefore, let after = oomCounter?.oomKills() {
+            oom = after > before ? .killed(limitMB: workerCgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
+        }
+        workerCgroup?.remove()
+        let needsRescan = settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
+                                 elapsed: Date().timeIntervalSince(started))
+        // Only now: until its markers are written, a rescan must not take the job for an orphan.
+        state.withLock { s in s.running[rel] = nil }
+        publisher.recordMetrics { _ in }  // dropscribe_workers_running changed
+        finished(needsRescan)
+    }
+
+    /// Turns what the worker reported (or how it died) into the job's next marker.
+    /// Returns true when the folder should be rescanned (the job was abandoned).
+    private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
+                        oom: OOMEvidence, queue: JobQueue, elapsed: Double) -> Bool {
+        let rel = claim.job.relativePath
+        let now = Date().timeIntervalSince1970
+        let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
+        do {
+            guard let outcome, case .exited(0)? = status else {
+                let (kind, message) = WorkerExitClassification.classify(status, rel: rel, oom: oom)
+                if killedByUs || (isStopping && kind != .workerCrashed) {
+                    try queue.handBack(claim, now: now)
+                    logger.info("handed back to pending at shutdown", metadata: meta)
+                    return false
+                }
+                try fail(claim, kind: kind, message: message, queue: queue, now: now, meta: meta)
+                return false
+            }
+            switch outcome.status {
+            case .done:
+                guard let summary = outcome.summary else { return false }
+                try queue.complete(claim, summary: summary)
+                publisher.recordMetrics { $0.recordDone(summary) }
+                archive(claim.job)
+                logger.info("done", metadata: meta.merging([
+                    "rtf": "\(summary.realTimeFactor.map { String(format: "%.4f", $0) } ?? "-")",
+                    "rss.peak.mb": "\((summary.peakRSSBytes ?? 0) >> 20)"] as Logger.Metadata) { $1 })
+            case .failed:
+                try fail(claim, kind: outcome.kind ?? .workerCrashed, message: outcome.message ?? "unknown error",
+                         queue: queue, now: now, meta: meta)
+            case .interrupted:
+                try queue.handBack(claim, now: now)
+                logger.info("handed back to pending", metadata: meta)
+            case .abandoned:
+                queue.abandon(claim)
+                logger.notice("abandoned", metadata: meta.merging(["reason": "\(outcome.message ?? "")"] as Logger.Metadata) { $1 })
+                return true
+            }
+        } catch {
+            logger.error("cannot record the job's outcome; it will be recovered by a later rescan",
+                         metadata: meta.merging(["error": "\(error)"] as Logger.Metadata) { $1 })
+        }
+        return false
+    }
+
+    private func fail(_ claim: Claim, kind: FailureKind, message: String, queue: JobQueue, now: Double,
+                      meta: Logger.Metadata) throws(QueueError) {
+        let next = try queue.fail(claim, kind: kind, message: message, now: now)
+        publisher.recordMetrics { $0.recordFailure(next: next) }
+        logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
+            "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
+    }
+
+    /// A memory cgroup of its own for the next worker when `worker_memory_limit_mb` is set
+    /// (nil when unset, or when cgroups cannot be created here: logged once).
+    private func makeWorkerCgroup(config: Configuration) -> MemoryCgroup? {
+        guard config.workerMemoryLimitMB > 0, let parent = memoryCgroup else { return nil }
+        let serial = state.withLock { s -> Int in s.workerSerial += 1; return s.workerSerial }
+        do {
+            return try parent.makeChild(named: "\(MemoryCgroup.workerPrefix)\(getpid())-\(serial)",
+                                        limitBytes: Int64(config.workerMemoryLimitMB) << 20)
+        } catch {
+            let first = state.withLock { s -> Bool in defer { s.cgroupWarned = true }; return !s.cgroupWarned }
+            if first {
+                logger.warning("cannot give workers their own memory cgroup; worker_memory_limit_mb is not enforced (an OOM kill by an outer limit is still recognised)",
+                               metadata: ["error": "\(error)"])
+            }
+            return nil
+        }
+    }
+
+    private func archive(_ job: Job) {
+        guard let archive = layout.archiveDirectory else { return }
+        var target = archive
+        for c in job.relativePath.split(separator: "/") { target.append(String(c)) }
+        do {
+            try FileManager.default.createDirectory(atPath: target.removingLastComponent().string, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: job.path.string, toPath: target.string)
+            logger.info("archived", metadata: ["job.id": "\(job)", "to": "\(target)"])
+        } catch {
+            logger.error("cannot archive the source", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
+    }
+}
