@@ -110,7 +110,7 @@ public final class Daemon: Service, Sendable {
         let hangup = installReloadOnHangup()
         defer { hangup.cancel() }
 
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 if let watcher {
                     group.addTask { await self.consume(watcher.events) }
