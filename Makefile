@@ -1,7 +1,7 @@
 # dropscribe — a folder that transcribes what you drop into it.
 #
 #   make run     set up (system packages, default model), build release, watch ./inbox
-#   make test    the same set-up, then the whole test suite
+#   make test    the same set-up, a check that every @Test checks something, then the whole test suite
 #
 #   make chaos   fault injection at full size (kills, OOM, floods, bad input; ~1 hour)
 #
@@ -43,6 +43,7 @@ run: models release
 
 test: models corpus
 	/usr/bin/python3 packaging/kubernetes/validate.py
+	/usr/bin/python3 Tests/check-expectations.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 

@@ -2,8 +2,8 @@
 # Measures the decoder against the ffmpeg CLI, side by side in one run:
 #   speed:    AudioDecoder (decode + down-mix + resample to 16 kHz mono) vs
 #             `ffmpeg -i FILE -ac 1 -ar 16000 -f f32le - >/dev/null`
-#   peak RSS: decoding a 1-min file vs a long one (getrusage maxrss of the test process,
-#             which runs only the probe)
+#   peak RSS: decoding a 1-min file vs a long one (`dropscribe bench-decode`: the
+#             process's peak RSS during decoding, from /proc/self/status)
 # Usage: packaging/measure-decoder.sh [SPEED_FILE] [LONG_FILE]
 # (defaults: $DROPSCRIBE_CORPUS or .corpus: long/long-60min.mp3, and /tmp/corpus-long/long/long-180min.flac)
 set -euo pipefail
@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 CORPUS=${DROPSCRIBE_CORPUS:-$PWD/.corpus}
 SPEED_FILE=${1:-$CORPUS/long/long-60min.mp3}
 LONG_FILE=${2:-/tmp/corpus-long/long/long-180min.flac}
-swift build --build-tests >/dev/null
+swift build -c release >/dev/null
+BIN=$(swift build -c release --show-bin-path)/dropscribe
 
-probe() { DROPSCRIBE_PROBE_FILE="$1" DROPSCRIBE_PROBE_FORMAT="${2:-s16}" swift test --skip-build --filter DecodeProbe 2>&1 | grep '^probe' ; }
+probe() { "$BIN" bench-decode "$1" --format "${2:-s16}" ; }
 now() { date +%s.%N; }
 
 echo "== speed: $SPEED_FILE"

@@ -135,7 +135,7 @@ public struct Configuration: Sendable, Equatable {
             throw ConfigError(file: file, key: "(syntax)", value: nil, problem: "not valid TOML: \(error)")
         }
         var c = Configuration()
-        var reader = Reader(file: file)
+        let reader = Reader(file: file)
         try reader.read(table, prefix: "") { key, value, r throws(ConfigError) in
             switch key {
             case "inbox": c.inbox = try r.string(key, value, nonEmpty: true)

@@ -157,7 +157,7 @@ import Transcripts
         for i in 0..<count {
             let rel = "f\(i % 10)/n\(i).wav"
             if i % 10 == 9 {
-                FileManager.default.createFile(atPath: ws.inbox + "/" + rel, contents: nil)
+                _ = FileManager.default.createFile(atPath: ws.inbox + "/" + rel, contents: nil)
             } else {
                 #expect(link(clip, ws.inbox + "/" + rel) == 0)
             }
@@ -263,10 +263,10 @@ import Transcripts
         ]
         for (i, j) in junk.enumerated() {
             ws.drop(j.job, String(repeating: "j", count: 400 + i))
-            FileManager.default.createFile(atPath: ws.inbox + "/\(j.job).\(j.marker)", contents: Data(j.contents))
+            _ = FileManager.default.createFile(atPath: ws.inbox + "/\(j.job).\(j.marker)", contents: Data(j.contents))
         }
         // A .done for a file that does not exist (like an archived source): left alone.
-        FileManager.default.createFile(atPath: ws.inbox + "/ghost.wav.done", contents: Data("{\"oops\":".utf8))
+        _ = FileManager.default.createFile(atPath: ws.inbox + "/ghost.wav.done", contents: Data("{\"oops\":".utf8))
         let daemon = try ws.startDaemon()
         let jobs = junk.map(\.job)
         let finished = waitUntil(seconds: 45) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/\($0).done") && !FileManager.default.fileExists(atPath: ws.inbox + "/\($0).processing") } }

@@ -76,23 +76,33 @@ struct PipelineTests {
         try FileManager.default.copyItem(atPath: source, toPath: ws.inbox + "/multi.wav")
         let marker = ws.inbox + "/multi.wav.processing"
         let daemon = try ws.startRealDaemon()
-        var killedAt: [Int] = []
-        for lines in [2, 3, 4] {   // lease + prepass + k windows journaled
+        // Each kill waits for the claim that followed the previous one (the lease's attempt),
+        // for that attempt to have journaled `lines` - 1 checkpoints, and for a worker that
+        // was not killed before: decided from the marker and the pids, never from timing.
+        var killed: [Int32] = []
+        for (kill, lines) in [2, 3, 4].enumerated() {   // lease + prepass + k windows journaled
+            var worker: Int32?
             let reached = waitUntil(seconds: 120, poll: 0.05) {
-                ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "").split(separator: "\n").count >= lines + 1
+                let text = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
+                let journal = text.split(separator: "\n")
+                guard journal.count >= lines + 1, leaseAttempt(journal.first) == kill + 1 else { return false }
+                worker = childProcesses(of: daemon.pid).first { !killed.contains($0) }
+                return worker != nil
             }
-            #expect(reached, "journal never reached \(lines) checkpoints: \(daemon.log.suffix(2000))")
-            guard let worker = childProcesses(of: daemon.pid).first else { Issue.record("no worker"); break }
-            kill(worker, SIGKILL)
-            killedAt.append(lines)
-            // Wait for the job to be claimed again.
-            waitUntil(seconds: 30, poll: 0.05) { !childProcesses(of: daemon.pid).contains(worker) }
+            guard reached, let worker else {
+                Issue.record("attempt \(kill + 1) never journaled \(lines) checkpoints with a live worker: \(daemon.log.suffix(2000))")
+                break
+            }
+            Glibc.kill(worker, SIGKILL)
+            killed.append(worker)
         }
         #expect(waitUntil(seconds: 300, poll: 0.5) { FileManager.default.fileExists(atPath: ws.inbox + "/multi.wav.done") },
                 "\(daemon.log.suffix(3000))")
         #expect(daemon.terminate() == 0)
-        #expect(killedAt.count == 3)
-        #expect(daemon.log.components(separatedBy: "will retry").count - 1 == 3, "three kills seen as transient failures")
+        #expect(killed.count == 3)
+        // Every kill was a transient failure of the job: the fourth attempt finished it.
+        let done = (try? String(contentsOfFile: ws.inbox + "/multi.wav.done", encoding: .utf8)) ?? ""
+        #expect(done.contains("\"attempts\":4"), "three kills, three retries: \(done)")
         for ext in ["txt", "srt", "vtt", "tsv", "json"] {
             let a = FileManager.default.contents(atPath: refDir + "/multi.wav.\(ext)")
             let b = FileManager.default.contents(atPath: ws.inbox + "/multi.wav.\(ext)")
@@ -103,4 +113,10 @@ struct PipelineTests {
         let json = (try? String(contentsOfFile: ws.inbox + "/multi.wav.json", encoding: .utf8)) ?? ""
         #expect(json.components(separatedBy: "\"probability\"").count > 20, "word timings in the json")
     }
+}
+
+/// The attempt number in a `.processing` marker's lease line, or nil while it is unreadable.
+private func leaseAttempt(_ line: Substring?) -> Int? {
+    guard let line, let lease = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+    return lease["attempt"] as? Int
 }

@@ -84,10 +84,18 @@ import Testing
         #expect(!queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 30))
         #expect(queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 61))
         #expect(try queue.takeOver(job, now: info.modified + 30) == nil)
-        // The heartbeat keeps it fresh.
-        remote.heartbeat(Claim(job: job, lease: info.lease!, journal: []))
+        // The heartbeat keeps it fresh: a lease last refreshed in 2001 is stale now, and
+        // after a heartbeat it carries the current time again.
+        let longAgo = 1_000_000_000.0
+        try setModificationTime(job.marker(.processing), to: longAgo)
+        let aged = try #require(queue.readProcessing(job))
+        #expect(aged.modified == longAgo)
+        let wallClock = Date().timeIntervalSince1970
+        #expect(queue.isStale(lease: aged.lease, modified: aged.modified, now: wallClock))
+        remote.heartbeat(Claim(job: job, lease: try #require(info.lease), journal: []))
         let refreshed = try #require(queue.readProcessing(job))
-        #expect(refreshed.modified >= info.modified)
+        #expect(refreshed.modified > longAgo + 86_400, "the heartbeat moved the lease's time to now")
+        #expect(!queue.isStale(lease: refreshed.lease, modified: refreshed.modified, now: wallClock))
     }
 
     @Test func concurrentTakeoversHaveOneWinner() async throws {
@@ -113,4 +121,11 @@ import Testing
         #expect(winners == 1)
         #expect(folder.exists("a.wav.processing"))
     }
+}
+
+/// Sets a file's modification time, so a test can age a lease without waiting.
+private func setModificationTime(_ path: FilePath, to seconds: Double) throws {
+    let time = timespec(tv_sec: Int(seconds), tv_nsec: 0)
+    let result = [time, time].withUnsafeBufferPointer { utimensat(AT_FDCWD, path.string, $0.baseAddress, 0) }
+    guard result == 0 else { throw Errno(rawValue: errno) }
 }

@@ -13,13 +13,36 @@ enum Golden {
     /// Limit for quick runs: DROPSCRIBE_PARITY_CLIPS=N uses only the first N clips.
     static var clipLimit: Int { Int(ProcessInfo.processInfo.environment["DROPSCRIBE_PARITY_CLIPS"] ?? "") ?? .max }
 
-    /// Reads a corpus clip if its sha256 matches the golden file's (else nil: skip).
-    static func audio(_ clip: [String: Any]) throws -> [Float]? {
-        guard let file = clip["file"] as? String, let sha = clip["sha256"] as? String else { return nil }
+    /// Why a clip the golden file lists cannot be compared: each one fails the test by name.
+    enum ClipError: Error, CustomStringConvertible {
+        case unnamed(keys: [String])
+        case missing(file: String, path: String)
+        case differs(file: String, expected: String, found: String)
+
+        var description: String {
+            switch self {
+            case let .unnamed(keys): return "a golden clip without file and sha256: \(keys)"
+            case let .missing(file, path): return "golden clip \(file) is missing from the corpus (\(path)): run `make corpus`"
+            case let .differs(file, expected, found):
+                return "golden clip \(file) has sha256 \(found), the golden was made from \(expected): rebuild the corpus or the golden"
+            }
+        }
+    }
+
+    /// Reads a corpus clip the golden file lists, throwing (naming the clip) when it is
+    /// missing or is not the audio the golden was made from: every listed clip is compared.
+    static func audio(_ clip: [String: Any]) throws -> [Float] {
+        guard let file = clip["file"] as? String, let sha = clip["sha256"] as? String else { throw ClipError.unnamed(keys: clip.keys.sorted()) }
         let path = Fixtures.corpusDir + "/" + file
-        guard let bytes = FileManager.default.contents(atPath: path) else { return nil }
-        guard SHA256.hex([UInt8](bytes)) == sha else { print("skip \(file): sha256 differs"); return nil }
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw ClipError.missing(file: file, path: path) }
+        let found = SHA256.hex([UInt8](bytes))
+        guard found == sha else { throw ClipError.differs(file: file, expected: sha, found: found) }
         return try WAV.read(path).samples
+    }
+
+    /// The clips a golden file lists (all of them, or the first DROPSCRIBE_PARITY_CLIPS).
+    static func clips(_ golden: [String: Any]) -> ArraySlice<[String: Any]> {
+        (golden["clips"] as? [[String: Any]] ?? []).prefix(clipLimit)
     }
 
     static func floats(_ a: Any?) -> [Float] { (a as? [Any])?.compactMap { ($0 as? NSNumber)?.floatValue } ?? [] }
@@ -41,8 +64,8 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         let fsum = mel.filters.storage.reduce(0.0) { $0 + Double($1) }
         #expect(abs(fsum - Double(Golden.floats([filters["sum"]!])[0])) < 1e-6)
         var checked = 0, maxDiff: Float = 0
-        for clip in (g["clips"] as? [[String: Any]] ?? []).prefix(Golden.clipLimit) {
-            guard let x = try Golden.audio(clip) else { continue }
+        for clip in Golden.clips(g) {
+            let x = try Golden.audio(clip)
             let name = clip["file"] as? String ?? "?"
             #expect(x.count == (clip["n_samples"] as? Int), "\(name)")
             let (full, gmax) = mel.full(samples: x)
@@ -66,7 +89,7 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
             checked += 1
         }
         print("features: \(checked) clips, max |diff| \(maxDiff)")
-        #expect(checked >= min(30, Golden.clipLimit), "clips compared: \(checked)")
+        #expect(checked == Golden.clips(g).count && checked > 0, "clips compared: \(checked)")
     }
 
     func encoderParity(_ modelName: String, tolerance: Float) throws {
@@ -75,8 +98,8 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         let entry = try #require(models[modelName] as? [String: Any])
         let model = try Fixtures.model(modelName)
         var maxDiff: Float = 0, checked = 0
-        for clip in (entry["clips"] as? [[String: Any]] ?? []).prefix(Golden.clipLimit) {
-            guard let x = try Golden.audio(clip) else { continue }
+        for clip in Golden.clips(entry) {
+            let x = try Golden.audio(clip)
             let (w, _) = window0(model, x)
             #expect(w.frameCount == clip["segment_size"] as? Int)
             let enc = model.encode(w).states
@@ -97,8 +120,7 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
             checked += 1
         }
         print("encoder \(modelName): \(checked) clips, max |diff| \(maxDiff)")
-        let expected = (entry["clips"] as? [Any])?.count ?? 0
-        #expect(checked == min(expected, Golden.clipLimit) && checked > 0, "clips compared: \(checked) of \(expected)")
+        #expect(checked == Golden.clips(entry).count && checked > 0, "clips compared: \(checked)")
     }
 
     // Tolerance: fp32 with a different GEMM summation order (OpenBLAS vs CT2's backend) through
@@ -117,8 +139,8 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         var same = ["beam5": 0, "greedy": 0]
         var differing: [String] = []
         var maxLogprobDiff: Float = 0, maxNoSpeechDiff: Float = 0
-        for clip in (g["clips"] as? [[String: Any]] ?? []).prefix(Golden.clipLimit) {
-            guard let x = try Golden.audio(clip) else { continue }
+        for clip in Golden.clips(g) {
+            let x = try Golden.audio(clip)
             let name = clip["file"] as? String ?? "?"
             let (w, _) = window0(model, x)
             let cross = model.crossAttentionCache(model.encode(w))
@@ -149,7 +171,7 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         }
         print("decode \(modelName): \(total) clips; identical beam5 \(same["beam5"]!), greedy \(same["greedy"]!); max |Δavg_logprob| \(maxLogprobDiff), max |Δno_speech| \(maxNoSpeechDiff)")
         for d in differing { print("  DIFF \(d)") }
-        #expect(total >= min(30, Golden.clipLimit), "clips compared: \(total) (a corpus whose sha256 differs from the golden is skipped)")
+        #expect(total == Golden.clips(g).count && total > 0, "clips compared: \(total)")
         for (k, v) in same { #expect(Double(v) >= 0.95 * Double(total), "\(k): \(v)/\(total) identical") }
     }
 
@@ -164,8 +186,8 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         let g = try Golden.load("language-base.json")
         let model = try Fixtures.model("base")
         var checked = 0, maxDiff: Float = 0
-        for clip in (g["clips"] as? [[String: Any]] ?? []).prefix(Golden.clipLimit) {
-            guard let x = try Golden.audio(clip) else { continue }
+        for clip in Golden.clips(g) {
+            let x = try Golden.audio(clip)
             let (full, _) = model.spectrogram.full(samples: x)
             let n = min(3000, full.frameCount)
             let det = model.detectLanguage(features: MelWindow(startFrame: 0, features: full.features.columns(0, n)))
@@ -176,7 +198,7 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
             checked += 1
         }
         print("language base: \(checked) clips, max |Δp| \(maxDiff)")
-        #expect(checked >= min(30, Golden.clipLimit), "clips compared: \(checked)")
+        #expect(checked == Golden.clips(g).count && checked > 0, "clips compared: \(checked)")
     }
 }
 
@@ -192,12 +214,12 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         // default this runs the clips that need more than one window, every fourth clip and the
         // real recording; DROPSCRIBE_PARITY_FULL=1 runs them all.
         let full = ProcessInfo.processInfo.environment["DROPSCRIBE_PARITY_FULL"] == "1"
-        let clips = (g["clips"] as? [[String: Any]] ?? []).prefix(Golden.clipLimit).enumerated().filter { i, clip in
+        let clips = Golden.clips(g).enumerated().filter { i, clip in
             full || i % 4 == 0 || (clip["file"] as? String ?? "").hasPrefix("real/")
                 || ["beam5", "greedy"].contains { ((clip[$0] as? [String: Any])?["windows"] as? Int ?? 1) > 1 }
         }.map(\.element)
         for clip in clips {
-            guard let x = try Golden.audio(clip) else { continue }
+            let x = try Golden.audio(clip)
             let name = clip["file"] as? String ?? "?"
             for key in ["beam5", "greedy"] {
                 guard let run = clip[key] as? [String: Any], let goldSegs = run["segments"] as? [[String: Any]] else { continue }
@@ -222,7 +244,7 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
         }
         print("transcribe \(modelName): \(identical)/\(total) runs identical (\(multiWindow) multi-window) of \(clips.count) clips")
         for d in differing { print("  DIFF \(d)") }
-        #expect(total == 2 * clips.count && total > 0, "runs compared: \(total) (a corpus whose sha256 differs from the golden is skipped)")
+        #expect(total == 2 * clips.count && total > 0, "runs compared: \(total)")
         #expect(Double(identical) >= 0.95 * Double(total))
     }
 
@@ -235,7 +257,8 @@ func window0(_ model: WhisperModel, _ samples: [Float]) -> (MelWindow, full: Mel
 
 /// The resumable state machine: a state journaled (JSON) after window 1 and restored gives
 /// the same remaining segments as an uninterrupted run.
-@Test(.enabled(if: Fixtures.hasModel("tiny.en") && FileManager.default.fileExists(atPath: Fixtures.corpusDir + "/clips/clip-21.wav")))
+@Test(.enabled(if: Fixtures.hasModel("tiny.en") && FileManager.default.fileExists(atPath: Fixtures.corpusDir + "/clips/clip-21.wav"),
+               "needs the tiny.en model and the corpus (make corpus)"))
 func longFormStateResumes() throws {
     let model = try Fixtures.model("tiny.en")
     let x = try WAV.read(Fixtures.corpusDir + "/clips/clip-21.wav").samples

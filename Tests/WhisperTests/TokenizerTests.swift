@@ -2,7 +2,9 @@ import Foundation
 import Testing
 @testable import Whisper
 
-@Suite(.enabled(if: Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base"))) struct TokenizerTests {
+/// Needs the tiny.en and base models, except the pre-tokenizer (ByteLevelTests), which runs everywhere.
+@Suite(.enabled(if: Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base"), "needs the tiny.en and base models"))
+struct TokenizerTests {
     @Test func decodeExamples() throws {
         let t = try Fixtures.model("tiny.en").tokenizer
         #expect(t.decode([18435, 995, 13]) == " Hello world.")
@@ -39,7 +41,10 @@ import Testing
         let s = " Bonjour, ça va? Üben 12345"
         #expect(b.decode(b.encode(s)) == s)
     }
+}
 
+/// GPT-2's pre-tokenizer split, which needs no model.
+struct ByteLevelTests {
     @Test func preTokenizerSplitsLikeGPT2() {
         #expect(ByteLevel.preTokenize("Hello world") == ["Hello", " world"])
         #expect(ByteLevel.preTokenize("it's  ok") == ["it", "'s", " ", " ok"])

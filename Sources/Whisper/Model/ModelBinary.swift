@@ -33,14 +33,29 @@ public struct ModelBinary: Sendable {
             specRevision = try r.u32()
         }
         let count = Int(try r.u32())
+        // Every variable takes at least `minimumVariableBytes`: a count the rest of the
+        // file cannot hold is damage, found before anything is reserved for it.
+        // (As a truncation: the file ends before the smallest records it announces would.)
+        guard count <= r.remaining / minimumVariableBytes else {
+            throw .truncatedModel(path: path, offset: r.offset + count * minimumVariableBytes)
+        }
         var vars: [String: ModelVariable] = [:]
         vars.reserveCapacity(count)
         for _ in 0..<count {
             let name = try r.string()
+            let shapeOffset = r.offset
             let rank = Int(try r.u8())
             var shape: [Int] = []
             for _ in 0..<rank { shape.append(Int(try r.u32())) }
-            let elems = shape.reduce(1, *)
+            // Each dimension is below 2³², so the product is checked after every step.
+            var elems = 1
+            for dim in shape {
+                let (product, overflow) = elems.multipliedReportingOverflow(by: dim)
+                guard !overflow, product <= r.bytes.count else {
+                    throw .malformedModel(path: path, reason: "variable \(name): shape \(shape) at byte \(shapeOffset) is larger than the file")
+                }
+                elems = product
+            }
             let dtype: ModelVariable.DType
             let nbytes: Int
             if version >= 4 {
@@ -61,8 +76,9 @@ public struct ModelBinary: Sendable {
                 }
                 nbytes = n * itemSize
             }
+            // elems ≤ the file's length, so elems · itemSize (≤ 4) cannot overflow.
             guard nbytes == elems * dtype.itemSize else {
-                throw .malformedModel(path: path, reason: "variable \(name): \(nbytes) bytes for shape \(shape) of \(dtype)")
+                throw .malformedModel(path: path, reason: "variable \(name) at byte \(shapeOffset): \(nbytes) bytes for shape \(shape) of \(dtype)")
             }
             let values = try r.floats(count: elems, dtype: dtype)
             vars[name] = ModelVariable(shape: shape, dtype: dtype, values: values)
@@ -86,6 +102,10 @@ public struct ModelBinary: Sendable {
     }
 }
 
+/// The smallest variable record: an empty name (a 2-byte length and the NUL), a rank
+/// byte, a dtype or item-size byte and a 4-byte size, with no data (a zero dimension).
+let minimumVariableBytes = 3 + 1 + 1 + 4
+
 extension ModelVariable.DType {
     var itemSize: Int {
         switch self {
@@ -102,8 +122,13 @@ struct ByteReader {
     let path: String
     var offset = 0
 
+    /// Bytes not read yet.
+    var remaining: Int { bytes.count - offset }
+
+    /// Throws unless `n` more bytes are there (`n` ≥ 0 and at most the file's length,
+    /// which every caller's count is checked against first).
     mutating func need(_ n: Int) throws(WhisperError) {
-        if offset + n > bytes.count { throw .truncatedModel(path: path, offset: offset + n) }
+        if n > remaining { throw .truncatedModel(path: path, offset: offset + n) }
     }
     mutating func u8() throws(WhisperError) -> UInt8 {
         try need(1); defer { offset += 1 }; return bytes[offset]

@@ -147,7 +147,11 @@ struct WeightBuilder {
     func scalar(_ name: String) throws(WhisperError) -> Int {
         let v = try variable(name)
         guard v.values.count == 1 else { throw .badShape(path: path, name: name, expected: [], found: v.shape) }
-        return Int(v.values[0])
+        // Int(Float) traps on NaN, infinities and values beyond Int: those are damage.
+        guard let value = Int(exactly: v.values[0].rounded(.towardZero)) else {
+            throw .malformedModel(path: path, reason: "\(name) is \(v.values[0]), not an integer")
+        }
+        return value
     }
 
     func matrix(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> Matrix {
@@ -188,6 +192,17 @@ struct WeightBuilder {
             throw .badShape(path: path, name: "encoder/position_encodings/encodings", expected: [1500, d], found: encPos.shape)
         }
         guard decPos.shape.count == 2, decPos.shape[1] == d else {
+            throw .badShape(path: path, name: "decoder/position_encodings/encodings", expected: [448, d], found: decPos.shape)
+        }
+        // The features, windows and prompts are built for Whisper's shapes: 80 or 128 mel
+        // bins, 1500 encoder positions (a 30-second window) and room for a prompt.
+        guard nMels == 80 || nMels == 128 else {
+            throw .badShape(path: path, name: "encoder/conv1/weight", expected: [d, 80, 3], found: conv1.shape)
+        }
+        guard encPos.shape[0] == 1500 else {
+            throw .badShape(path: path, name: "encoder/position_encodings/encodings", expected: [1500, d], found: encPos.shape)
+        }
+        guard decPos.shape[0] >= 16 else {
             throw .badShape(path: path, name: "decoder/position_encodings/encodings", expected: [448, d], found: decPos.shape)
         }
         let encHeads = try scalar("encoder/num_heads"), decHeads = try scalar("decoder/num_heads")

@@ -1,0 +1,106 @@
+import DropscribeCore
+import Foundation
+import Glibc
+import HotFolder
+import SystemPackage
+import Testing
+
+/// `dropscribe status` and the metrics in-process, on folders whose markers the test
+/// writes itself with the queue's own API: no daemon, no model, no timing.
+@Suite struct StatusAndMetricsTests {
+    let now = 1_800_000_000.0
+
+    /// An inbox with one job in each state: a.wav done, b.wav failed (not media),
+    /// c.wav pending after one transient failure, d.wav processing at 40% under a lease
+    /// of another host, e.wav without a marker.
+    func folderWithEveryState() throws -> (Workspace, InboxLayout) {
+        let ws = Workspace()
+        for name in ["a.wav", "b.wav", "c.wav", "d.wav", "e.wav"] {
+            _ = FileManager.default.createFile(atPath: ws.inbox + "/" + name, contents: Data("audio".utf8))
+        }
+        let layout = InboxLayout(root: FilePath(ws.inbox))
+        let queue = JobQueue(layout: layout, options: QueueOptions())
+        func claimed(_ name: String, by owner: JobQueue = queue) throws -> Claim {
+            let job = layout.job(relativePath: name)
+            try owner.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+            return try #require(try owner.claim(job, now: now))
+        }
+        let a = try claimed("a.wav")
+        try queue.complete(a, summary: DoneMarker(
+            fingerprint: a.lease.fingerprint, audioDuration: 10, wallTime: 2, realTimeFactor: 0.2, peakRSSBytes: 1 << 20,
+            model: "tiny.en", outputs: ["a.wav.txt"], finished: now, attempts: 1, host: "here"))
+        #expect(try queue.fail(try claimed("b.wav"), kind: .notMedia, message: "b.wav: not a media file", now: now) == .failed)
+        #expect(try queue.fail(try claimed("c.wav"), kind: .workerCrashed, message: "worker crashed", now: now) == .pending)
+        var remoteIdentity = OwnerIdentity.current()
+        remoteIdentity.host = "elsewhere"
+        let remote = JobQueue(layout: layout, options: QueueOptions(), identity: remoteIdentity)
+        let d = try claimed("d.wav", by: remote)
+        let entry = JournalEntry(window: 1, progress: 0.4, time: now + 30, state: "{}")
+        let fd = try FileDescriptor.open(d.job.marker(.processing), .writeOnly, options: [.append])
+        _ = try fd.writeAll(Array(try JSONEncoder().encode(entry)) + [10])
+        try fd.close()
+        // The lease was last refreshed 30 s after the claim, whatever the clock says now.
+        let refreshed = timespec(tv_sec: Int(now) + 30, tv_nsec: 0)
+        #expect([refreshed, refreshed].withUnsafeBufferPointer { utimensat(AT_FDCWD, d.job.marker(.processing).string, $0.baseAddress, 0) } == 0)
+        return (ws, layout)
+    }
+
+    @Test func statusCountsEveryStateAndReportsProgressAndFailures() throws {
+        let (ws, layout) = try folderWithEveryState()
+        defer { withExtendedLifetime(ws) {} }
+        let report = StatusReport.collect(layout: layout, options: QueueOptions(), now: now + 60)
+        #expect(report.counts == ["pending": 1, "processing": 1, "failed": 1, "done": 1])
+        #expect(report.unmarked == 1)
+        #expect(report.retrying == 1)
+        let running = try #require(report.processing.first)
+        #expect(report.processing.count == 1)
+        #expect(running.job == "d.wav" && running.host == "elsewhere" && running.attempt == 1)
+        #expect(running.percent == 40)
+        #expect(running.elapsedSeconds == 60)
+        #expect(running.remainingSeconds == 90, "60 s for 40% leaves 90 s for the other 60%")
+        #expect(!running.stale, "another host's lease refreshed a minute ago is live (timeout 120 s)")
+        #expect(report.failed.map(\.job) == ["b.wav"])
+        #expect(report.failed.first?.kind == "not-media" && report.failed.first?.message == "b.wav: not a media file")
+        let text = report.render()
+        #expect(text.contains("pending 1  processing 1  done 1  failed 1  unmarked 1  (1 pending retries)"), "\(text)")
+        #expect(text.contains("b.wav  [not-media] b.wav: not a media file"), "\(text)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect(json["inbox"] as? String == ws.inbox)
+        #expect((json["processing"] as? [[String: Any]])?.first?["remaining_seconds"] as? Double == 90)
+    }
+
+    @Test func aLeaseWhoseOwnerIsGoneIsShownStale() throws {
+        let (ws, layout) = try folderWithEveryState()
+        defer { withExtendedLifetime(ws) {} }
+        // An hour after the remote lease's last refresh, far past its 120-s timeout.
+        let report = StatusReport.collect(layout: layout, options: QueueOptions(), now: now + 3630)
+        #expect(report.processing.map(\.stale) == [true])
+        #expect(report.render().contains("(owner gone: will be resumed)"))
+    }
+
+    @Test func metricsCountTheScanAndWhatTheDaemonRecorded() throws {
+        let (ws, layout) = try folderWithEveryState()
+        defer { withExtendedLifetime(ws) {} }
+        var metrics = DaemonMetrics(startTime: now)
+        #expect(!metrics.render().contains("dropscribe_jobs{"), "no job gauges before the first scan")
+        metrics.recordScan(FolderScanner(layout: layout).scan(now: now))
+        #expect(metrics.jobs == [.pending: 1, .processing: 1, .failed: 1, .done: 1])
+        #expect(metrics.unmarked == 1)
+        let queue = JobQueue(layout: layout, options: QueueOptions())
+        metrics.recordDone(try #require(queue.readDone(layout.job(relativePath: "a.wav"))))
+        metrics.recordFailure(next: .failed)
+        metrics.recordFailure(next: .pending)
+        metrics.recordFailure(next: .pending)
+        let text = metrics.render()
+        for line in [
+            "dropscribe_jobs{state=\"pending\"} 1", "dropscribe_jobs{state=\"done\"} 1", "dropscribe_files_unmarked 1",
+            "dropscribe_jobs_done_total 1", "dropscribe_jobs_failed_total 1", "dropscribe_jobs_retried_total 2",
+            "dropscribe_audio_seconds_total 10", "dropscribe_transcription_wall_seconds_total 2",
+            "dropscribe_real_time_factor_last 0.2", "dropscribe_real_time_factor_average 0.2",
+            "dropscribe_worker_peak_rss_bytes 1048576", "dropscribe_start_time_seconds 1800000000", "dropscribe_up 1",
+        ] {
+            #expect(text.split(separator: "\n").contains(Substring(line)), "missing \(line) in:\n\(text)")
+        }
+        #expect(text.hasSuffix("\n"))
+    }
+}
