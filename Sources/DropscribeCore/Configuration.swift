@@ -72,6 +72,9 @@ public struct Configuration: Sendable, Equatable {
         public var recursive: Bool = true
         public var rescanSeconds: Double = 30
         public var settleSeconds: Double = 5
+        /// How often each finished job's source and marker are verified again although no
+        /// directory changed (a rewrite in place); spread over this period, not in one burst.
+        public var recheckDoneSeconds: Double = 900
         public var include: [String] = ["*"]
         public var exclude: [String] = []
     }
@@ -178,6 +181,7 @@ public struct Configuration: Sendable, Equatable {
                 case "watch.recursive": c.watch.recursive = try r.bool(k, v)
                 case "watch.rescan_seconds": c.watch.rescanSeconds = try r.double(k, v, in: 0.1...86400)
                 case "watch.settle_seconds": c.watch.settleSeconds = try r.double(k, v, in: 0...86400)
+                case "watch.recheck_done_seconds": c.watch.recheckDoneSeconds = try r.double(k, v, in: 1...604_800)
                 case "watch.include": c.watch.include = try r.strings(k, v)
                 case "watch.exclude": c.watch.exclude = try r.strings(k, v)
                 default: throw r.unknown(k, v)

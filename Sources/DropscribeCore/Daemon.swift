@@ -38,6 +38,11 @@ public final class Daemon: Service, Sendable {
         var checkSoon: Set<String> = []        // paths the kernel told us about
         var rescanNeeded = true
         var lastRescan: Double = 0
+        /// What earlier rescans learned; a pass may span several ticks.
+        var scanCache: ScanCache
+        /// Over a pass that spans ticks: the unmarked files seen and the time spent so far.
+        var passPresent: Set<String> = []
+        var passSeconds: Double = 0
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
         var wake = false                      // a worker finished or events were lost: tick at once
     }
@@ -64,7 +69,8 @@ public final class Daemon: Service, Sendable {
         admission = MemoryAdmission(logger: logger)
         let text = configFile.flatMap { try? Configuration.readText(file: $0) }
         state = Mutex(LoopState(configuration: configuration, configText: text,
-                                settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds)))
+                                settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds),
+                                scanCache: ScanCache(recheckSeconds: configuration.watch.recheckDoneSeconds)))
     }
 
     var configuration: Configuration { state.withLock { $0.configuration } }
@@ -113,7 +119,7 @@ public final class Daemon: Service, Sendable {
                             }
                         }
                     }
-                    if !announced {
+                    if !announced, self.state.withLock({ $0.lastRescan > 0 }) {
                         // After the first scan: the folder is being watched and its jobs are known.
                         // (Before the first publish, whose STATUS= with the job counts then stays shown.)
                         announced = true

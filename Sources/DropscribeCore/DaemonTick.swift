@@ -9,24 +9,28 @@ import SystemPackage
 extension Daemon {
     var queue: JobQueue { JobQueue(layout: layout, options: configuration.queueOptions, identity: identity) }
 
-    /// One pass: a full rescan when due, else a look at the files settling; then
-    /// claims for the free worker slots. Returns the claims to start workers for.
+    /// One pass: a rescan (or the next slice of one under way) when due, else a look
+    /// at the files settling; then claims for the free worker slots. Returns the
+    /// claims to start workers for.
     func tick(now: Double) -> [Claim] {
-        let (config, due) = state.withLock { s -> (Configuration, Bool) in
-            let due = s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
-            if due {
+        let (config, due, continuing) = state.withLock { s -> (Configuration, Bool, Bool) in
+            let continuing = s.scanCache.passInProgress
+            let due = continuing || s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
+            if due, !continuing {
                 // Cleared before the scan, not after: an overflow (or any event) that arrives
                 // while the folder is being read asks for another scan, and gets it.
                 s.rescanNeeded = false
                 s.checkSoon.removeAll()
             }
-            return (s.configuration, due)
+            return (s.configuration, due, continuing)
         }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         var takeovers: [Job] = []
         if due {
             takeovers = rescan(queue: queue, now: now)
-        } else {
+        }
+        if !due || continuing {
+            // A pass that spans ticks still lets inotify's files settle between its slices.
             settleKnown(queue: queue, now: now)
         }
         var claims: [Claim] = []
@@ -64,16 +68,33 @@ extension Daemon {
         return claims
     }
 
-    /// The full look at the folder: scan, read the markers, let the reconciler
-    /// decide, apply. Returns processing jobs whose owner is gone.
+    /// A look at the folder through the scan cache (a slice of a pass, when a pass
+    /// over a huge inbox takes longer than a tick should): read what changed, let the
+    /// reconciler decide, apply. Returns processing jobs whose owner is gone.
     private func rescan(queue: JobQueue, now: Double) -> [Job] {
         let started = Date()
-        let snapshot = FolderScanner(layout: layout).scan(now: now)
         let running = supervisor.runningJobs
-        let observations = queue.observe(snapshot, running: running)
-        let actions = Reconciler(options: queue.options, running: running).plan(observations, staleTemps: snapshot.staleTempFiles, now: now)
-        // Jobs marked pending during this scan are appended by `observe`; the scan's own list goes before them.
-        state.withLock { $0.candidates = [] }
+        // Moved out of the lock (not copied) while the scan updates it.
+        var cache = state.withLock { s in
+            let c = s.scanCache
+            s.scanCache = ScanCache(recheckSeconds: c.recheckSeconds)
+            return c
+        }
+        cache.recheckSeconds = configuration.watch.recheckDoneSeconds
+        let slice = IncrementalScanner(scanner: FolderScanner(layout: layout), queue: queue)
+            .scan(&cache, running: running, now: now, pastDeadline: { Date().timeIntervalSince(started) > Self.scanSliceSeconds })
+        let counts = slice.passComplete ? cache.counts : nil
+        let finishedJobs = cache.finishedJobs
+        state.withLock { $0.scanCache = cache }
+        for (path, reason) in slice.skipped {
+            logger.debug("not a job", metadata: ["file.path": "\(path)", "reason": "\(reason)"])
+        }
+        let actions = Reconciler(options: queue.options, running: running).plan(slice.observations, staleTemps: slice.staleTempFiles, now: now)
+        // The pass's candidates go first, then jobs marked pending while applying (appended by `observe`).
+        let earlier = state.withLock { s in
+            defer { s.candidates = [] }
+            return slice.passStarted ? [] : s.candidates
+        }
         // Marking is fsynced: past the budget, leave it to the next ticks (as `settleKnown` does).
         let budgetEnd = Date().addingTimeInterval(0.25)
         var deferred: Set<String> = []
@@ -124,18 +145,34 @@ extension Daemon {
                 candidates = jobs
             }
         }
-        publisher.recordMetrics { $0.recordScan(snapshot) }
-        state.withLock { s in
-            s.candidates = candidates + s.candidates
-            s.settle.retain(only: present)
+        let seconds = Date().timeIntervalSince(started)
+        let passSeconds = state.withLock { s -> Double in
+            s.candidates = earlier + candidates + s.candidates
+            if slice.passStarted { s.passPresent = []; s.passSeconds = 0 }
+            s.passPresent.formUnion(present)
+            s.passSeconds += seconds
             s.checkSoon.formUnion(deferred)
-            s.lastRescan = now
-            s.ownOrphans = ownOrphans
+            s.ownOrphans += ownOrphans
+            if slice.passComplete {
+                s.settle.retain(only: s.passPresent)
+                s.lastRescan = now
+            }
+            return s.passSeconds
         }
-        logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
-                                          "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+        if let counts {
+            publisher.recordMetrics { $0.recordCounts(counts) }
+            logger.debug("rescan", metadata: [
+                "jobs": "\(counts.values.reduce(0, +))", "finished.cached": "\(finishedJobs)", "pending": "\(candidates.count)",
+                "dirs.listed": "\(slice.directoriesListed)", "dirs.unchanged": "\(slice.directoriesUnchanged)",
+                "observed": "\(slice.observations.count)", "verified": "\(slice.finishedVerified)",
+                "ms": "\(Int(passSeconds * 1000))",
+            ])
+        }
         return stale
     }
+
+    /// How long one slice of a rescan may run before the tick goes on to claiming.
+    static let scanSliceSeconds = 0.5
 
     /// Between rescans: re-stat the files still settling and those inotify named.
     private func settleKnown(queue: JobQueue, now: Double) {
@@ -161,7 +198,12 @@ extension Daemon {
                 continue
             }
             if JobState.allCases.contains(where: { (try? FileManager.default.attributesOfItem(atPath: job.marker($0).string)) != nil }) {
-                state.withLock { $0.settle.forget(rel) }
+                // A job with markers written to in place (a finished source overwritten, say):
+                // the next rescan looks at it in full instead of trusting the cache.
+                state.withLock { s in
+                    s.settle.forget(rel)
+                    s.scanCache.invalidate(rel)
+                }
                 continue
             }
             observe(job, fp, queue: queue, now: now)

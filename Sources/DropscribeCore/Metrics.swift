@@ -60,13 +60,15 @@ public struct DaemonMetrics: Sendable, Equatable {
 
     /// Takes the job counts of a folder snapshot.
     public mutating func recordScan(_ snapshot: FolderSnapshot) {
-        var counts: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
-        var unmarked = 0
-        for entry in snapshot.entries.values {
-            if let state = entry.state { counts[state, default: 0] += 1 } else { unmarked += 1 }
-        }
-        jobs = counts
-        self.unmarked = unmarked
+        var counts: [JobState?: Int] = [:]
+        for entry in snapshot.entries.values { counts[entry.state, default: 0] += 1 }
+        recordCounts(counts)
+    }
+
+    /// Takes the job counts per state of a whole pass over the inbox (unmarked files under nil).
+    public mutating func recordCounts(_ counts: [JobState?: Int]) {
+        jobs = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, counts[$0] ?? 0) })
+        unmarked = counts[nil] ?? 0
         scanned = true
     }
 

@@ -24,6 +24,23 @@ public struct FolderSnapshot: Sendable {
     public func count(_ state: JobState) -> Int { entries.values.filter { $0.state == state }.count }
 }
 
+/// One directory's names, classified by `FolderScanner.list`, before any stat of a source.
+struct DirectoryListing {
+    /// A job's names in this directory: its source (if present) and its markers.
+    struct JobNames {
+        var entry: FolderSnapshot.Entry
+        /// The source's d_type (DT_REG or an allowed DT_LNK); nil when only markers are left.
+        var sourceKind: UInt8?
+        var sourceInode: UInt64?
+        var markerInodes: [JobState: UInt64] = [:]
+    }
+
+    var jobs: [String: JobNames] = [:]
+    var subdirectories: [(path: FilePath, relative: String)] = []
+    var staleTempFiles: [FilePath] = []
+    var skipped: [(path: FilePath, reason: String)] = []
+}
+
 /// Walks the inbox with readdir, classifying names as jobs, markers, temps or noise.
 ///
 /// It follows no symlink out of the inbox unless allowed, never descends into
@@ -46,53 +63,83 @@ public struct FolderScanner: Sendable {
     }
 
     private func walk(_ dir: FilePath, relative: String, depth: Int, now: Double, into snapshot: inout FolderSnapshot) {
-        guard depth < 64, let names = try? Syscall.listDirectory(dir) else { return }
+        guard depth < Self.maximumDepth, let listing = list(dir, relative: relative, now: now) else { return }
+        snapshot.staleTempFiles += listing.staleTempFiles
+        snapshot.skipped += listing.skipped
+        for (rel, names) in listing.jobs {
+            var entry = names.entry
+            if names.sourceKind != nil {
+                if statJobs { entry.fingerprint = fingerprint(of: names) } else { entry.sourceIsUnstatted = true }
+            }
+            snapshot.entries[rel] = entry
+        }
+        for sub in listing.subdirectories {
+            walk(sub.path, relative: sub.relative, depth: depth + 1, now: now, into: &snapshot)
+        }
+    }
+
+    /// How deep the walk goes below the inbox.
+    static let maximumDepth = 64
+
+    /// The source's fingerprint now (nil when it is gone), following an allowed symlink.
+    func fingerprint(of names: DirectoryListing.JobNames) -> Fingerprint? {
+        try? Fingerprint.of(names.entry.job.path, followSymlinks: names.sourceKind == UInt8(DT_LNK))
+    }
+
+    /// One directory's names classified as jobs, markers, temps, subfolders or noise,
+    /// from readdir alone (an lstat only where the filesystem gives no d_type, and for
+    /// our own temp files). Nil when the directory cannot be read.
+    func list(_ dir: FilePath, relative: String, now: Double) -> DirectoryListing? {
+        guard let names = try? Syscall.readDirectory(dir) else { return nil }
+        var listing = DirectoryListing()
         // Markers of names too long for `name.processing` carry a hashed stem: map it back.
         var longNames: [String: String] = [:]
-        for (name, _) in names where Job.needsMarkerStem(name) { longNames[Job.markerStem(forName: name)] = name }
-        for (name, type) in names {
-            let path = dir.appending(name)
-            let rel = relative.isEmpty ? name : relative + "/" + name
-            var kind = type
+        for e in names where Job.needsMarkerStem(e.name) { longNames[Job.markerStem(forName: e.name)] = e.name }
+        func rel(_ name: String) -> String { relative.isEmpty ? name : relative + "/" + name }
+        func names(_ jobRel: String) -> DirectoryListing.JobNames {
+            listing.jobs[jobRel] ?? DirectoryListing.JobNames(entry: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: []))
+        }
+        for e in names {
+            let path = dir.appending(e.name)
+            var kind = e.type
             if kind == UInt8(DT_UNKNOWN), let st = try? Syscall.lstat(path) {
                 kind = Self.direntType(st.st_mode)
             }
             if kind == UInt8(DT_DIR) {
-                if layout.recursive, !name.hasPrefix("."), !layout.excludedDirectories.contains(path) {
-                    walk(path, relative: rel, depth: depth + 1, now: now, into: &snapshot)
+                if layout.recursive, !e.name.hasPrefix("."), !layout.excludedDirectories.contains(path) {
+                    listing.subdirectories.append((path, rel(e.name)))
                 }
                 continue
             }
-            if name.hasPrefix(AtomicFile.tempPrefix) {
-                if let st = try? Syscall.lstat(path), AtomicFile.isStaleTemp(name: name, age: now - Double(st.st_mtim.tv_sec)) {
-                    snapshot.staleTempFiles.append(path)
+            if e.name.hasPrefix(AtomicFile.tempPrefix) {
+                if let st = try? Syscall.lstat(path), AtomicFile.isStaleTemp(name: e.name, age: now - Double(st.st_mtim.tv_sec)) {
+                    listing.staleTempFiles.append(path)
                 }
                 continue
             }
-            if let (stem, state) = JobState.parse(markerName: name) {
-                let jobName = longNames[stem] ?? stem
-                let jobRel = relative.isEmpty ? jobName : relative + "/" + jobName
-                snapshot.entries[jobRel, default: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: [])]
-                    .markers.insert(state)
+            if let (stem, state) = JobState.parse(markerName: e.name) {
+                let jobRel = rel(longNames[stem] ?? stem)
+                var job = names(jobRel)
+                job.entry.markers.insert(state)
+                job.markerInodes[state] = e.inode
+                listing.jobs[jobRel] = job
                 continue
             }
-            guard layout.rules.isJob(name) else { continue }
+            guard layout.rules.isJob(e.name) else { continue }
             if kind == UInt8(DT_LNK) {
                 if let reason = symlinkProblem(path) {
-                    snapshot.skipped.append((path, reason))
+                    listing.skipped.append((path, reason))
                     continue
                 }
             } else if kind != UInt8(DT_REG) {
                 continue
             }
-            var entry = snapshot.entries[rel] ?? FolderSnapshot.Entry(job: layout.job(relativePath: rel), markers: [])
-            if statJobs {
-                entry.fingerprint = try? Fingerprint.of(path, followSymlinks: kind == UInt8(DT_LNK))
-            } else {
-                entry.sourceIsUnstatted = true
-            }
-            snapshot.entries[rel] = entry
+            var job = names(rel(e.name))
+            job.sourceKind = kind
+            job.sourceInode = e.inode
+            listing.jobs[rel(e.name)] = job
         }
+        return listing
     }
 
     /// Why a symlink in the inbox must not be followed, or nil when it may be.

@@ -71,6 +71,13 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
         path.removingLastComponent().appending(Self.markerStem(forName: name) + state.suffix)
     }
 
+    /// The 64-bit FNV-1a hash of a string's UTF-8 bytes.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
     /// The longest marker suffix (".processing").
     static let longestMarkerSuffix = JobState.allCases.map { $0.suffix.utf8.count }.max() ?? 11
 
@@ -83,9 +90,7 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
         let bytes = Array(name.utf8)
         let limit = 255 - longestMarkerSuffix
         guard bytes.count > limit else { return name }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let hex = String(hash, radix: 16)
+        let hex = String(fnv1a(name), radix: 16)
         let tag = "~" + String(repeating: "0", count: 16 - hex.count) + hex
         var cut = limit - tag.utf8.count
         var backed = 0

@@ -3,6 +3,13 @@ import Foundation
 import Glibc
 import SystemPackage
 
+/// One name of a directory listing, as readdir(3) reports it.
+struct DirectoryEntry: Sendable, Equatable {
+    var name: String
+    var type: UInt8
+    var inode: UInt64
+}
+
 /// The few POSIX calls swift-system does not wrap, each returning a typed `Errno`.
 ///
 /// Every call retries `EINTR` and reads `errno` immediately after the call, so
@@ -113,9 +120,15 @@ enum Syscall {
 
     /// The names in a directory (without "." and ".."), with their d_type.
     static func listDirectory(_ path: FilePath) throws(Errno) -> [(name: String, type: UInt8)] {
+        try readDirectory(path).map { ($0.name, $0.type) }
+    }
+
+    /// The entries of a directory (without "." and ".."), with their d_type and inode
+    /// number as readdir gives them: no stat call per name.
+    static func readDirectory(_ path: FilePath) throws(Errno) -> [DirectoryEntry] {
         guard let dir = path.withPlatformString({ opendir($0) }) else { throw Errno(rawValue: errno) }
         defer { closedir(dir) }
-        var entries: [(name: String, type: UInt8)] = []
+        var entries: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -126,7 +139,7 @@ enum Syscall {
                 ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(platformString: $0) }
             }
             if name == "." || name == ".." { continue }
-            entries.append((name, entry.pointee.d_type))
+            entries.append(DirectoryEntry(name: name, type: entry.pointee.d_type, inode: UInt64(entry.pointee.d_ino)))
         }
         return entries
     }
