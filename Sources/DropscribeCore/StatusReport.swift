@@ -38,17 +38,13 @@ public struct StatusReport: Codable, Sendable {
     public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970) -> StatusReport {
         let snapshot = FolderScanner(layout: layout, statJobs: false).scan(now: now)
         let queue = JobQueue(layout: layout, options: options)
-        var counts: [String: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, 0) })
-        var unmarked = 0
+        let (jobs, unmarked) = snapshot.stateCounts
+        let counts = Dictionary(uniqueKeysWithValues: jobs.map { ($0.key.rawValue, $0.value) })
         var running: [Running] = []
         var failed: [Failure] = []
         var retrying = 0
         for (rel, entry) in snapshot.entries.sorted(by: { $0.key < $1.key }) {
-            guard let state = entry.state else {
-                unmarked += 1
-                continue
-            }
-            counts[state.rawValue, default: 0] += 1
+            guard let state = entry.state else { continue }
             switch state {
             case .processing:
                 let info = queue.readProcessing(entry.job)

@@ -21,7 +21,15 @@ public struct FolderSnapshot: Sendable {
     /// Names skipped, with the reason (symlinks out of the inbox and the like), for logging.
     public var skipped: [(path: FilePath, reason: String)] = []
 
-    public func count(_ state: JobState) -> Int { entries.values.filter { $0.state == state }.count }
+    /// Jobs per state (every state present, zero or not) and files without a marker yet.
+    public var stateCounts: (jobs: [JobState: Int], unmarked: Int) {
+        var jobs: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        var unmarked = 0
+        for entry in entries.values {
+            if let state = entry.state { jobs[state, default: 0] += 1 } else { unmarked += 1 }
+        }
+        return (jobs, unmarked)
+    }
 }
 
 /// Walks the inbox with readdir, classifying names as jobs, markers, temps or noise.

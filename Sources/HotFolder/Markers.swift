@@ -26,9 +26,10 @@ public enum JobState: String, CaseIterable, Codable, Sendable, Comparable {
 
     public static func < (a: JobState, b: JobState) -> Bool { a.rank < b.rank }
 
-    /// Splits a file name into (job name, state) when it is a marker.
+    /// Splits a file name (or path) into (job name, state) when it is a marker:
+    /// "talk.mp3.failed" is ("talk.mp3", .failed).
     /// Called for every name in every scan, so it compares bytes, not characters.
-    static func parse(markerName name: String) -> (job: String, state: JobState)? {
+    public static func parse(markerName name: String) -> (job: String, state: JobState)? {
         let utf8 = name.utf8
         guard let last = utf8.last, last == UInt8(ascii: "g") || last == UInt8(ascii: "e") || last == UInt8(ascii: "d") else {
             return nil

@@ -113,7 +113,7 @@ struct JobSelection: ParsableArguments {
         var jobs: [Job] = []
         for p in paths {
             var path = cwd.appendingPath(p)
-            if let (name, _) = JobStateName.parse(path) { path = name }
+            if let (name, _) = JobState.parse(markerName: path) { path = name }
             guard let real = realpathOf((path as NSString).deletingLastPathComponent) else {
                 throw CommandFailure.usage("\(p): no such folder")
             }
@@ -129,15 +129,5 @@ struct JobSelection: ParsableArguments {
         guard let r = realpath(p, nil) else { return nil }
         defer { free(r) }
         return String(cString: r)
-    }
-}
-
-/// Accepts "talk.mp3.failed" where "talk.mp3" is meant.
-enum JobStateName {
-    static func parse(_ path: String) -> (String, JobState)? {
-        for s in JobState.allCases where path.hasSuffix(s.suffix) {
-            return (String(path.dropLast(s.suffix.count)), s)
-        }
-        return nil
     }
 }
