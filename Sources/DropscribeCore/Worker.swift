@@ -168,7 +168,8 @@ final class JournalAppender: Sendable {
 
     init(marker: FilePath) throws {
         self.marker = marker
-        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec])
+        // Non-blocking: a FIFO planted in its place fails at once instead of hanging the worker.
+        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec, .nonBlocking])
         var st = stat()
         fstat(fd.rawValue, &st)
         inode = UInt64(st.st_ino)

@@ -255,7 +255,9 @@ enum MarkerCoding {
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
-        try? JSONDecoder().decode(T.self, from: Data(bytes))
+    /// The marker value, or nil when the bytes are not one or a number in it is out of range.
+    static func decode<T: Decodable & RangeChecked>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(bytes)), value.isInRange else { return nil }
+        return value
     }
 }

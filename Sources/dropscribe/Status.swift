@@ -45,7 +45,7 @@ struct Retry: AsyncParsableCommand {
                 do {
                     if try queue.retry(job, now: Date().timeIntervalSince1970) {
                         count += 1
-                        print("retrying \(job)")
+                        print("retrying \(UntrustedText.printable(job.relativePath, limit: 4096))")
                     }
                 } catch {
                     FileHandle.standardError.write(Data("dropscribe: \(error)\n".utf8))
@@ -70,7 +70,7 @@ struct Reset: AsyncParsableCommand {
             var count = 0
             for job in jobs where queue.reset(job) > 0 {
                 count += 1
-                print("reset \(job)")
+                print("reset \(UntrustedText.printable(job.relativePath, limit: 4096))")
             }
             print("\(count) job\(count == 1 ? "" : "s") reset")
         }
