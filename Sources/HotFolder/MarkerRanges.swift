@@ -58,10 +58,10 @@ extension FailedMarker: RangeChecked {
     }
 }
 
-extension Int {
-    /// `self + other`, held at the bounds instead of trapping: for counts that came
+extension FixedWidthInteger where Self: SignedInteger {
+    /// `self + other`, held at the bounds instead of trapping: for numbers that came
     /// from a file (range-checked already, but a trap would recur after every restart).
-    public func saturatingAdding(_ other: Int) -> Int {
+    public func saturatingAdding(_ other: Self) -> Self {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : sum
     }

@@ -64,7 +64,9 @@ public struct Fingerprint: Codable, Hashable, Sendable, CustomStringConvertible 
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        // Saturating: anyone can set a file's mtime past the year 2262, where nanoseconds overflow Int64.
+        let (seconds, overflow) = Int64(st.st_mtim.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        mtimeNanoseconds = overflow ? (st.st_mtim.tv_sec > 0 ? .max : .min) : seconds.saturatingAdding(Int64(st.st_mtim.tv_nsec))
     }
 
     /// The fingerprint of the file at `path` now (symlinks are followed only when asked).

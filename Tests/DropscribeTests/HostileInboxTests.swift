@@ -70,6 +70,14 @@ import Testing
         }, extra: ["big.wav"])
     }
 
+    @Test func aFileDatedPastTheYear2262IsAJobLikeAnyOther() throws {
+        try runBeside({ ws in
+            let path = ws.drop("future.wav", "audio from the far future")
+            var times = [timespec(tv_sec: 13_569_465_600, tv_nsec: 0), timespec(tv_sec: 13_569_465_600, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        }, extra: ["future.wav"])
+    }
+
     @Test func statusSurvivesAnAbsurdLeaseAndEscapesMarkerText() throws {
         try runBeside({ ws in
             ws.drop("z.wav", "audio")

@@ -173,4 +173,15 @@ import Testing
                 == [.skipRefusedMarker(job, .processing, .notARegularFile(.fifo)),
                     .skipRefusedMarker(job, .done, .notARegularFile(.directory)), .claimCandidates([])])
     }
+
+    @Test func aFileFromTheFarFutureIsFingerprintedWithoutATrap() throws {
+        let folder = TestFolder()
+        let path = folder.write("future.wav")
+        // The year 2400: its mtime in nanoseconds does not fit in Int64.
+        var times = [timespec(tv_sec: 13_569_465_600, tv_nsec: 5), timespec(tv_sec: 13_569_465_600, tv_nsec: 5)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let fp = try Fingerprint.of(FilePath(path))
+        #expect(fp.mtimeNanoseconds == .max)
+        #expect(FolderScanner(layout: folder.layout).scan(now: 0).entries["future.wav"]?.fingerprint == fp)
+    }
 }
