@@ -135,7 +135,7 @@ final class WorkerSupervisor: Sendable {
                                  elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in s.running[rel] = nil }
-        publisher.recordMetrics { _ in }  // dropscribe_workers_running changed
+        publisher.workersChanged()
         finished(needsRescan)
     }
 
