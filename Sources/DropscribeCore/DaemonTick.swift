@@ -81,6 +81,8 @@ extension Daemon {
         var stale: [Job] = []
         var ownOrphans: [Job] = []
         var present: Set<String> = []
+        var refused: Set<String> = []
+        let refusedBefore = state.withLock { $0.refusedMarkers }
         for action in actions {
             switch action {
             case .removeStaleTemp(let temp):
@@ -117,6 +119,13 @@ extension Daemon {
                 ownOrphans.append(job)
             case .takeOver(let job):
                 stale.append(job)
+            case .skipRefusedMarker(let job, let state, let refusal):
+                let marker = job.marker(state).string
+                refused.insert(marker)
+                if !refusedBefore.contains(marker) {
+                    logger.error("skipping a job: its \(state.rawValue) marker is \(refusal); remove or replace it",
+                                 metadata: ["job.id": "\(job)", "marker": "\(marker)"])
+                }
             case .log(.unreadableLeaseTakenOver, let job):
                 logger.warning("unreadable lease in a processing marker (edited by hand or torn?), not refreshed for the lease timeout; taking the job over",
                                metadata: ["job.id": "\(job)"])
@@ -131,6 +140,7 @@ extension Daemon {
             s.checkSoon.formUnion(deferred)
             s.lastRescan = now
             s.ownOrphans = ownOrphans
+            s.refusedMarkers = refused
         }
         logger.debug("rescan", metadata: ["jobs": "\(snapshot.entries.count)", "pending": "\(candidates.count)",
                                           "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
@@ -156,7 +166,9 @@ extension Daemon {
             remaining.remove(rel)
             let job = layout.job(relativePath: rel)
             guard layout.rules.isJob(job.name) else { continue }
-            guard let fp = try? Fingerprint.of(job.path) else {
+            // A FIFO, socket or device named like a job is no job: a worker opening it would hang.
+            let type = (try? FileManager.default.attributesOfItem(atPath: job.path.string))?[.type] as? FileAttributeType
+            guard type == .typeRegular || type == .typeSymbolicLink, let fp = try? Fingerprint.of(job.path) else {
                 state.withLock { $0.settle.forget(rel) }
                 continue
             }

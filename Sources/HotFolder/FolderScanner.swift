@@ -9,6 +9,8 @@ public struct FolderSnapshot: Sendable {
         /// Nil when the job file itself is missing (only markers are left).
         public var fingerprint: Fingerprint?
         public var markers: Set<JobState>
+        /// Markers that the directory listing says are not regular files (a FIFO, a directory...).
+        public var irregularMarkers: [JobState: FileKind] = [:]
         /// The state that counts: the latest in the lifecycle among the markers present.
         public var state: JobState? { markers.max() }
         public var sourceExists: Bool { fingerprint != nil || sourceIsUnstatted }
@@ -21,7 +23,15 @@ public struct FolderSnapshot: Sendable {
     /// Names skipped, with the reason (symlinks out of the inbox and the like), for logging.
     public var skipped: [(path: FilePath, reason: String)] = []
 
-    public func count(_ state: JobState) -> Int { entries.values.filter { $0.state == state }.count }
+    /// Jobs per state (every state present, zero or not) and files without a marker yet.
+    public var stateCounts: (jobs: [JobState: Int], unmarked: Int) {
+        var jobs: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        var unmarked = 0
+        for entry in entries.values {
+            if let state = entry.state { jobs[state, default: 0] += 1 } else { unmarked += 1 }
+        }
+        return (jobs, unmarked)
+    }
 }
 
 /// Walks the inbox with readdir, classifying names as jobs, markers, temps or noise.
@@ -50,6 +60,7 @@ public struct FolderScanner: Sendable {
         // Markers of names too long for `name.processing` carry a hashed stem: map it back.
         var longNames: [String: String] = [:]
         for (name, _) in names where Job.needsMarkerStem(name) { longNames[Job.markerStem(forName: name)] = name }
+        let jobNames = Set(names.lazy.map(\.name))
         for (name, type) in names {
             let path = dir.appending(name)
             let rel = relative.isEmpty ? name : relative + "/" + name
@@ -57,7 +68,10 @@ public struct FolderScanner: Sendable {
             if kind == UInt8(DT_UNKNOWN), let st = try? Syscall.lstat(path) {
                 kind = Self.direntType(st.st_mode)
             }
-            if kind == UInt8(DT_DIR) {
+            // A directory named like a marker of a file beside it is a (broken) marker, not a folder.
+            let isMarkerDirectory = kind == UInt8(DT_DIR)
+                && JobState.parse(markerName: name).map { jobNames.contains(longNames[$0.job] ?? $0.job) } == true
+            if kind == UInt8(DT_DIR), !isMarkerDirectory {
                 if layout.recursive, !name.hasPrefix("."), !layout.excludedDirectories.contains(path) {
                     walk(path, relative: rel, depth: depth + 1, now: now, into: &snapshot)
                 }
@@ -72,8 +86,10 @@ public struct FolderScanner: Sendable {
             if let (stem, state) = JobState.parse(markerName: name) {
                 let jobName = longNames[stem] ?? stem
                 let jobRel = relative.isEmpty ? jobName : relative + "/" + jobName
-                snapshot.entries[jobRel, default: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: [])]
-                    .markers.insert(state)
+                var entry = snapshot.entries[jobRel] ?? FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: [])
+                entry.markers.insert(state)
+                if let odd = FileKind(direntType: kind) { entry.irregularMarkers[state] = odd }
+                snapshot.entries[jobRel] = entry
                 continue
             }
             guard layout.rules.isJob(name) else { continue }
@@ -108,6 +124,10 @@ public struct FolderScanner: Sendable {
         case S_IFDIR: UInt8(DT_DIR)
         case S_IFREG: UInt8(DT_REG)
         case S_IFLNK: UInt8(DT_LNK)
+        case S_IFIFO: UInt8(DT_FIFO)
+        case S_IFSOCK: UInt8(DT_SOCK)
+        case S_IFCHR: UInt8(DT_CHR)
+        case S_IFBLK: UInt8(DT_BLK)
         default: UInt8(DT_UNKNOWN)
         }
     }
