@@ -59,7 +59,7 @@ def cpu_info():
 def make_inbox(jobs, per_dir):
     """An inbox of `jobs` finished jobs in folders of `per_dir`, made once and reused."""
     path = os.path.join(CACHE, f"inbox-{jobs}-{per_dir}")
-    stamp = os.path.join(path, ".made")
+    stamp = os.path.join(path, ".made-2")
     if os.path.exists(stamp):
         return path
     shutil.rmtree(path, ignore_errors=True)
@@ -76,11 +76,11 @@ def make_inbox(jobs, per_dir):
         os.write(fd, b"\0" * 512)
         os.close(fd)
         st = os.stat(src)
-        fp = {"device": st.st_dev, "inode": st.st_ino, "size": st.st_size, "mtimeNanoseconds": st.st_mtime_ns}
-        done = {"attempts": 1, "audioDuration": 62.4, "fingerprint": fp, "finished": started, "host": host,
-                "model": "tiny.en", "outputs": [name + ".txt"], "peakRSSBytes": 280_000_000,
-                "realTimeFactor": 14.2, "sourceMtimeNanoseconds": st.st_mtime_ns, "sourceSize": st.st_size,
-                "wallTime": 4.4}
+        fp = {"device": st.st_dev, "inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        done = {"attempts": 1, "audio_duration": 62.4, "fingerprint": fp, "finished": started, "host": host,
+                "model": "tiny.en", "outputs": [name + ".txt"], "peak_rss_bytes": 280_000_000,
+                "real_time_factor": 14.2, "source_mtime_ns": st.st_mtime_ns, "source_size": st.st_size,
+                "wall_time": 4.4}
         with open(src + ".done", "w") as f:
             json.dump(done, f, sort_keys=True, separators=(",", ":"))
         with open(src + ".txt", "w") as f:

@@ -42,9 +42,11 @@ public final class Daemon: Service, Sendable {
         var scanCache: ScanCache
         /// Over a pass that spans ticks: the unmarked files seen and the time spent so far.
         var passPresent: Set<String> = []
+        var passRefused: Set<String> = []
         var passSeconds: Double = 0
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
         var wake = false                      // a worker finished or events were lost: tick at once
+        var refusedMarkers: Set<String> = []  // markers that are no files (FIFOs...), each logged once
     }
 
     let layout: InboxLayout

@@ -46,6 +46,11 @@ final class DaemonPublisher: Sendable {
         }
     }
 
+    /// The number of running workers changed: the metrics file is rewritten at the next publish.
+    func workersChanged() {
+        state.withLock { $0.metricsDirty = true }
+    }
+
     /// Tells systemd (when it started us with $NOTIFY_SOCKET) about readiness, status or shutdown.
     func notifyServiceManager(_ message: String) {
         do { try notifier.notify(message) } catch { logger.warning("cannot notify the service manager", metadata: ["error": "\(error)"]) }

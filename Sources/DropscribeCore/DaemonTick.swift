@@ -83,7 +83,7 @@ extension Daemon {
         cache.recheckSeconds = configuration.watch.recheckDoneSeconds
         let slice = IncrementalScanner(scanner: FolderScanner(layout: layout), queue: queue)
             .scan(&cache, running: running, now: now, pastDeadline: { Date().timeIntervalSince(started) > Self.scanSliceSeconds })
-        let counts = slice.passComplete ? cache.counts : nil
+        let counts = slice.passComplete ? cache.stateCounts : nil
         let finishedJobs = cache.finishedJobs
         state.withLock { $0.scanCache = cache }
         for (path, reason) in slice.skipped {
@@ -102,6 +102,8 @@ extension Daemon {
         var stale: [Job] = []
         var ownOrphans: [Job] = []
         var present: Set<String> = []
+        var refused: Set<String> = []
+        let refusedBefore = state.withLock { $0.refusedMarkers.union($0.passRefused) }
         for action in actions {
             switch action {
             case .removeStaleTemp(let temp):
@@ -138,6 +140,13 @@ extension Daemon {
                 ownOrphans.append(job)
             case .takeOver(let job):
                 stale.append(job)
+            case .skipRefusedMarker(let job, let state, let refusal):
+                let marker = job.marker(state).string
+                refused.insert(marker)
+                if !refusedBefore.contains(marker) {
+                    logger.error("skipping a job: its \(state.rawValue) marker is \(refusal); remove or replace it",
+                                 metadata: ["job.id": "\(job)", "marker": "\(marker)"])
+                }
             case .log(.unreadableLeaseTakenOver, let job):
                 logger.warning("unreadable lease in a processing marker (edited by hand or torn?), not refreshed for the lease timeout; taking the job over",
                                metadata: ["job.id": "\(job)"])
@@ -148,13 +157,15 @@ extension Daemon {
         let seconds = Date().timeIntervalSince(started)
         let passSeconds = state.withLock { s -> Double in
             s.candidates = earlier + candidates + s.candidates
-            if slice.passStarted { s.passPresent = []; s.passSeconds = 0 }
+            if slice.passStarted { s.passPresent = []; s.passRefused = []; s.passSeconds = 0 }
             s.passPresent.formUnion(present)
             s.passSeconds += seconds
             s.checkSoon.formUnion(deferred)
             s.ownOrphans += ownOrphans
+            s.passRefused.formUnion(refused)
             if slice.passComplete {
                 s.settle.retain(only: s.passPresent)
+                s.refusedMarkers = s.passRefused
                 s.lastRescan = now
             }
             return s.passSeconds
@@ -162,10 +173,10 @@ extension Daemon {
         if let counts {
             publisher.recordMetrics { $0.recordCounts(counts) }
             logger.debug("rescan", metadata: [
-                "jobs": "\(counts.values.reduce(0, +))", "finished.cached": "\(finishedJobs)", "pending": "\(candidates.count)",
-                "dirs.listed": "\(slice.directoriesListed)", "dirs.unchanged": "\(slice.directoriesUnchanged)",
-                "observed": "\(slice.observations.count)", "verified": "\(slice.finishedVerified)",
-                "ms": "\(Int(passSeconds * 1000))",
+                "jobs": "\(counts.jobs.values.reduce(counts.unmarked, +))", "finished.cached": "\(finishedJobs)",
+                "pending": "\(candidates.count)", "dirs.listed": "\(slice.directoriesListed)",
+                "dirs.unchanged": "\(slice.directoriesUnchanged)", "observed": "\(slice.observations.count)",
+                "verified": "\(slice.finishedVerified)", "ms": "\(Int(passSeconds * 1000))",
             ])
         }
         return stale
@@ -193,7 +204,9 @@ extension Daemon {
             remaining.remove(rel)
             let job = layout.job(relativePath: rel)
             guard layout.rules.isJob(job.name) else { continue }
-            guard let fp = try? Fingerprint.of(job.path) else {
+            // A FIFO, socket or device named like a job is no job: a worker opening it would hang.
+            let type = (try? FileManager.default.attributesOfItem(atPath: job.path.string))?[.type] as? FileAttributeType
+            guard type == .typeRegular || type == .typeSymbolicLink, let fp = try? Fingerprint.of(job.path) else {
                 state.withLock { $0.settle.forget(rel) }
                 continue
             }

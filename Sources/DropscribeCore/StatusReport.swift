@@ -18,12 +18,22 @@ public struct StatusReport: Codable, Sendable {
         public var stale: Bool
     }
 
-    /// A job that gave up.
+    /// A job that gave up (or whose marker is not a file dropscribe can read).
     public struct Failure: Codable, Sendable {
         public var job: String
         public var kind: String
         public var message: String
         public var attempts: Int
+
+        /// The message as the marker had it, cut to a length a terminal (or a script) can take.
+        init(job: String, kind: String, attempts: Int, message: String) {
+            self.job = job
+            self.kind = kind
+            self.attempts = attempts
+            self.message = String(message.unicodeScalars.prefix(Self.messageLimit))
+        }
+
+        static let messageLimit = 4096
     }
 
     public var inbox: String
@@ -38,17 +48,19 @@ public struct StatusReport: Codable, Sendable {
     public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970) -> StatusReport {
         let snapshot = FolderScanner(layout: layout, statJobs: false).scan(now: now)
         let queue = JobQueue(layout: layout, options: options)
-        var counts: [String: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, 0) })
-        var unmarked = 0
+        let (jobs, unmarked) = snapshot.stateCounts
+        let counts = Dictionary(uniqueKeysWithValues: jobs.map { ($0.key.rawValue, $0.value) })
         var running: [Running] = []
         var failed: [Failure] = []
         var retrying = 0
         for (rel, entry) in snapshot.entries.sorted(by: { $0.key < $1.key }) {
-            guard let state = entry.state else {
-                unmarked += 1
+            guard let state = entry.state else { continue }
+            if let (marker, kind) = entry.irregularMarkers.min(by: { $0.key < $1.key }) {
+                // Never opened: a FIFO would block, a directory means nothing. The daemon skips the job too.
+                failed.append(Failure(job: rel, kind: "bad-marker", attempts: 0,
+                                      message: "\(entry.job.marker(marker).lastComponent?.string ?? rel) is a \(kind.rawValue), not a marker file; remove it"))
                 continue
             }
-            counts[state.rawValue, default: 0] += 1
             switch state {
             case .processing:
                 let info = queue.readProcessing(entry.job)
@@ -61,9 +73,9 @@ public struct StatusReport: Codable, Sendable {
                                        remainingSeconds: remaining, stale: stale))
             case .failed:
                 if let f = queue.readFailed(entry.job) {
-                    failed.append(Failure(job: rel, kind: f.kind.rawValue, message: f.message, attempts: f.attempts))
+                    failed.append(Failure(job: rel, kind: f.kind.rawValue, attempts: f.attempts, message: f.message))
                 } else {
-                    failed.append(Failure(job: rel, kind: "unknown", message: "unreadable failed marker", attempts: 0))
+                    failed.append(Failure(job: rel, kind: "unknown", attempts: 0, message: "unreadable failed marker"))
                 }
             case .pending:
                 // Reading every pending marker would cost a file read each; only count retries when few.
@@ -89,7 +101,7 @@ public struct StatusReport: Codable, Sendable {
                 var s = "  \(Self.quote(r.job))  \(String(format: "%5.1f", r.percent))%"
                 if let e = r.elapsedSeconds { s += "  elapsed \(Self.duration(e))" }
                 if let left = r.remainingSeconds { s += "  left ~\(Self.duration(left))" }
-                s += "  on \(r.host ?? "?") pid \(r.pid.map(String.init) ?? "?")"
+                s += "  on \(r.host.map { UntrustedText.printable($0, limit: 256) } ?? "?") pid \(r.pid.map(String.init) ?? "?")"
                 if let a = r.attempt, a > 1 { s += "  attempt \(a)" }
                 if r.stale { s += "  (owner gone: will be resumed)" }
                 lines.append(s)
@@ -98,7 +110,9 @@ public struct StatusReport: Codable, Sendable {
         if !failed.isEmpty {
             lines.append("")
             lines.append("failed:")
-            for f in failed { lines.append("  \(Self.quote(f.job))  [\(f.kind)] \(f.message)") }
+            for f in failed {
+                lines.append("  \(Self.quote(f.job))  [\(UntrustedText.printable(f.kind, limit: 64))] \(UntrustedText.printable(f.message))")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -110,13 +124,14 @@ public struct StatusReport: Codable, Sendable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
-    /// Names with newlines or control characters are shown escaped, one job per line.
+    /// Names with newlines or control characters are shown quoted and escaped, one job per line.
     static func quote(_ name: String) -> String {
-        guard name.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\u{7f}" }) else { return name }
-        return "\"" + name.unicodeScalars.map { $0.value < 0x20 || $0 == "\u{7f}" ? String(format: "\\x%02x", $0.value) : String($0) }.joined() + "\""
+        UntrustedText.needsEscaping(name) ? "\"" + UntrustedText.printable(name, limit: 4096) + "\"" : name
     }
 
+    /// "12m05s" or "3h07m"; "?" for a time no marker could honestly hold.
     static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "?" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }

@@ -168,7 +168,8 @@ final class JournalAppender: Sendable {
 
     init(marker: FilePath) throws {
         self.marker = marker
-        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec])
+        // Non-blocking: a FIFO planted in its place fails at once instead of hanging the worker.
+        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec, .nonBlocking])
         var st = stat()
         fstat(fd.rawValue, &st)
         inode = UInt64(st.st_ino)
@@ -193,25 +194,33 @@ final class JournalAppender: Sendable {
 }
 
 /// Set by SIGTERM/SIGINT in a worker: finish the current window, checkpoint, stop.
-final class StopFlag: @unchecked Sendable {
-    // Invariant: `sources` is written only in init, before the flag is shared;
-    // it exists to keep the signal sources alive.
-    private let flag = Atomic<Bool>(false)
-    private var sources: [any DispatchSourceSignal] = []
+final class StopFlag: Sendable {
+    /// What the signal handlers set: shared with them, not with the sources they belong to.
+    private final class Raised: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 
-    var isSet: Bool { flag.load(ordering: .relaxed) }
+    private let raised: Raised
+    /// Keeps the signal sources alive as long as the flag (never read).
+    private let sources: Mutex<[any DispatchSourceSignal]>
 
-    private init() {}
+    var isSet: Bool { raised.value.load(ordering: .relaxed) }
+
+    private init(raised: Raised, sources: consuming sending [any DispatchSourceSignal]) {
+        self.raised = raised
+        self.sources = Mutex(sources)
+    }
 
     static func installingSignalHandler() -> StopFlag {
-        let stop = StopFlag()
+        let raised = Raised()
+        var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak stop] in stop?.flag.store(true, ordering: .relaxed) }
+            source.setEventHandler { raised.value.store(true, ordering: .relaxed) }
             source.resume()
-            stop.sources.append(source)
+            sources.append(source)
         }
-        return stop
+        return StopFlag(raised: raised, sources: sources)
     }
 }

@@ -135,7 +135,7 @@ final class WorkerSupervisor: Sendable {
                                  elapsed: Date().timeIntervalSince(started))
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in s.running[rel] = nil }
-        publisher.recordMetrics { _ in }  // dropscribe_workers_running changed
+        publisher.workersChanged()
         finished(needsRescan)
     }
 
@@ -159,7 +159,13 @@ final class WorkerSupervisor: Sendable {
             }
             switch outcome.status {
             case .done:
-                guard let summary = outcome.summary else { return false }
+                guard let summary = outcome.summary else {
+                    // The outputs may or may not be there: try again rather than leave the lease orphaned.
+                    logger.error("the worker reported done without a summary; treating it as a crash", metadata: meta)
+                    try fail(claim, kind: .workerCrashed, message: "\(rel): the worker reported done without a summary",
+                             queue: queue, now: now, meta: meta)
+                    return false
+                }
                 try queue.complete(claim, summary: summary)
                 publisher.recordMetrics { $0.recordDone(summary) }
                 archive(claim.job)

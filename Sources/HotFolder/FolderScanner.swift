@@ -9,6 +9,8 @@ public struct FolderSnapshot: Sendable {
         /// Nil when the job file itself is missing (only markers are left).
         public var fingerprint: Fingerprint?
         public var markers: Set<JobState>
+        /// Markers that the directory listing says are not regular files (a FIFO, a directory...).
+        public var irregularMarkers: [JobState: FileKind] = [:]
         /// The state that counts: the latest in the lifecycle among the markers present.
         public var state: JobState? { markers.max() }
         public var sourceExists: Bool { fingerprint != nil || sourceIsUnstatted }
@@ -21,7 +23,15 @@ public struct FolderSnapshot: Sendable {
     /// Names skipped, with the reason (symlinks out of the inbox and the like), for logging.
     public var skipped: [(path: FilePath, reason: String)] = []
 
-    public func count(_ state: JobState) -> Int { entries.values.filter { $0.state == state }.count }
+    /// Jobs per state (every state present, zero or not) and files without a marker yet.
+    public var stateCounts: (jobs: [JobState: Int], unmarked: Int) {
+        var jobs: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        var unmarked = 0
+        for entry in entries.values {
+            if let state = entry.state { jobs[state, default: 0] += 1 } else { unmarked += 1 }
+        }
+        return (jobs, unmarked)
+    }
 }
 
 /// One directory's names, classified by `FolderScanner.list`, before any stat of a source.
@@ -95,6 +105,7 @@ public struct FolderScanner: Sendable {
         // Markers of names too long for `name.processing` carry a hashed stem: map it back.
         var longNames: [String: String] = [:]
         for e in names where Job.needsMarkerStem(e.name) { longNames[Job.markerStem(forName: e.name)] = e.name }
+        let jobNames = Set(names.lazy.map(\.name))
         func rel(_ name: String) -> String { relative.isEmpty ? name : relative + "/" + name }
         func names(_ jobRel: String) -> DirectoryListing.JobNames {
             listing.jobs[jobRel] ?? DirectoryListing.JobNames(entry: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: []))
@@ -105,7 +116,10 @@ public struct FolderScanner: Sendable {
             if kind == UInt8(DT_UNKNOWN), let st = try? Syscall.lstat(path) {
                 kind = Self.direntType(st.st_mode)
             }
-            if kind == UInt8(DT_DIR) {
+            // A directory named like a marker of a file beside it is a (broken) marker, not a folder.
+            let isMarkerDirectory = kind == UInt8(DT_DIR)
+                && JobState.parse(markerName: e.name).map { jobNames.contains(longNames[$0.job] ?? $0.job) } == true
+            if kind == UInt8(DT_DIR), !isMarkerDirectory {
                 if layout.recursive, !e.name.hasPrefix("."), !layout.excludedDirectories.contains(path) {
                     listing.subdirectories.append((path, rel(e.name)))
                 }
@@ -122,6 +136,7 @@ public struct FolderScanner: Sendable {
                 var job = names(jobRel)
                 job.entry.markers.insert(state)
                 job.markerInodes[state] = e.inode
+                if let odd = FileKind(direntType: kind) { job.entry.irregularMarkers[state] = odd }
                 listing.jobs[jobRel] = job
                 continue
             }
@@ -155,6 +170,10 @@ public struct FolderScanner: Sendable {
         case S_IFDIR: UInt8(DT_DIR)
         case S_IFREG: UInt8(DT_REG)
         case S_IFLNK: UInt8(DT_LNK)
+        case S_IFIFO: UInt8(DT_FIFO)
+        case S_IFSOCK: UInt8(DT_SOCK)
+        case S_IFCHR: UInt8(DT_CHR)
+        case S_IFBLK: UInt8(DT_BLK)
         default: UInt8(DT_UNKNOWN)
         }
     }

@@ -6,8 +6,23 @@ public enum MarkerRead<Value: Sendable & Equatable>: Sendable, Equatable {
     /// Gone between the listing and the read.
     case missing
 
+    /// Not a regular file, or too big: skipped (and logged once) until it is replaced.
+    case refused(MarkerRefusal)
+
     public var value: Value? {
         if case .value(let v) = self { v } else { nil }
+    }
+
+    init(_ error: MarkerFileError) {
+        switch error {
+        case .missing: self = .missing
+        case .refused(let refusal): self = .refused(refusal)
+        case .io: self = .unreadable
+        }
+    }
+
+    public var refusal: MarkerRefusal? {
+        if case .refused(let r) = self { r } else { nil }
     }
 }
 
@@ -34,6 +49,13 @@ public struct JobObservation: Sendable {
     }
 
     public var job: Job { entry.job }
+
+    /// The markers that were refused (not regular files, or too big), in lifecycle order.
+    public var refusals: [(state: JobState, refusal: MarkerRefusal)] {
+        let reads: [(JobState, MarkerRefusal?)] = [(.pending, pending?.refusal), (.processing, processing?.refusal),
+                                                    (.failed, failed?.refusal), (.done, done?.refusal)]
+        return reads.compactMap { state, refusal in refusal.map { (state, $0) } }
+    }
 }
 
 extension JobQueue {
@@ -49,18 +71,10 @@ extension JobQueue {
         let job = entry.job
         var o = JobObservation(entry: entry)
         let markers = entry.markers
-        func read<T>(_ value: T?) -> MarkerRead<T> { value.map { .value($0) } ?? .unreadable }
-        if markers.contains(.pending) { o.pending = read(readPending(job)) }
-        if markers.contains(.done) { o.done = read(readDone(job)) }
-        if markers.contains(.failed) { o.failed = read(readFailed(job)) }
-        if markers.contains(.processing), !skipProcessing {
-            if let info = readProcessing(job) {
-                o.processing = .value(ProcessingObservation(lease: info.lease, holder: info.lease.map(identity.holder(of:)),
-                                                            journal: info.journal, modified: info.modified))
-            } else {
-                o.processing = .missing
-            }
-        }
+        if markers.contains(.pending) { o.pending = read(PendingMarker.self, .pending, of: job) }
+        if markers.contains(.done) { o.done = read(DoneMarker.self, .done, of: job) }
+        if markers.contains(.failed) { o.failed = read(FailedMarker.self, .failed, of: job) }
+        if markers.contains(.processing), !skipProcessing { o.processing = readProcessingMarker(job) }
         return o
     }
 }

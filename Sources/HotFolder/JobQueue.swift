@@ -53,7 +53,7 @@ public struct QueueOptions: Sendable, Equatable {
     public init() {}
 
     func backoff(afterAttempt attempt: Int) -> Double {
-        min(600, retryBackoffSeconds * pow(2, Double(max(0, attempt - 1))))
+        min(600, retryBackoffSeconds * pow(2, max(0, Double(attempt) - 1)))
     }
 }
 
@@ -84,24 +84,48 @@ public struct JobQueue: Sendable {
 
     // MARK: reading markers
 
-    public func readPending(_ job: Job) -> PendingMarker? {
-        (try? Syscall.readFile(job.marker(.pending))).flatMap { MarkerCoding.decode(PendingMarker.self, from: $0) }
-    }
+    public func readPending(_ job: Job) -> PendingMarker? { read(PendingMarker.self, .pending, of: job).value }
 
-    public func readDone(_ job: Job) -> DoneMarker? {
-        (try? Syscall.readFile(job.marker(.done))).flatMap { MarkerCoding.decode(DoneMarker.self, from: $0) }
-    }
+    public func readDone(_ job: Job) -> DoneMarker? { read(DoneMarker.self, .done, of: job).value }
 
-    public func readFailed(_ job: Job) -> FailedMarker? {
-        (try? Syscall.readFile(job.marker(.failed))).flatMap { MarkerCoding.decode(FailedMarker.self, from: $0) }
+    public func readFailed(_ job: Job) -> FailedMarker? { read(FailedMarker.self, .failed, of: job).value }
+
+    /// A pending, done or failed marker, through `MarkerFile` (never blocks, never more than its cap).
+    func read<T: Decodable & RangeChecked & Equatable & Sendable>(_ type: T.Type, _ state: JobState, of job: Job) -> MarkerRead<T> {
+        do {
+            return Self.decode(T.self, try MarkerFile.read(job.marker(state), limit: MarkerFile.limit(for: state)))
+        } catch {
+            return MarkerRead(error)
+        }
     }
 
     /// The lease header and journal of `X.processing`, skipping lines that do not parse
     /// (a torn last line after a crash, or a hand edit).
     public func readProcessing(_ job: Job) -> (lease: LeaseHeader?, journal: [JournalEntry], modified: Double)? {
-        guard let st = try? Syscall.lstat(job.marker(.processing)),
-              let bytes = try? Syscall.readFile(job.marker(.processing), limit: 256 << 20) else { return nil }
-        return Self.parseProcessing(bytes, modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+        guard case .value(let info) = readProcessingMarker(job) else { return nil }
+        return (info.lease, info.journal, info.modified)
+    }
+
+    func readProcessingMarker(_ job: Job) -> MarkerRead<ProcessingObservation> {
+        do {
+            let marker = job.marker(.processing)
+            let bytes = try MarkerFile.read(marker, limit: MarkerFile.limit(for: .processing))
+            guard let st = try? Syscall.lstat(marker) else { return .missing }
+            return .value(processingObservation(bytes, modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        } catch {
+            return MarkerRead(error)
+        }
+    }
+
+    /// What the bytes of a pending, done or failed marker say.
+    static func decode<T: Decodable & RangeChecked & Equatable & Sendable>(_ type: T.Type, _ bytes: [UInt8]) -> MarkerRead<T> {
+        MarkerCoding.decode(T.self, from: bytes).map { .value($0) } ?? .unreadable
+    }
+
+    /// What the bytes of a processing marker say, its owner classified.
+    func processingObservation(_ bytes: [UInt8], modified: Double) -> ProcessingObservation {
+        let info = Self.parseProcessing(bytes, modified: modified)
+        return ProcessingObservation(lease: info.lease, holder: info.lease.map(identity.holder(of:)), journal: info.journal, modified: info.modified)
     }
 
     static func parseProcessing(_ bytes: [UInt8], modified: Double) -> (lease: LeaseHeader?, journal: [JournalEntry], modified: Double) {
@@ -139,7 +163,7 @@ public struct JobQueue: Sendable {
     public func claim(_ job: Job, now: Double) throws(QueueError) -> Claim? {
         guard let pending = readPending(job), isClaimable(pending, now: now) else { return nil }
         guard let fingerprint = try? Fingerprint.of(job.path, followSymlinks: true) else { return nil }
-        let lease = makeLease(attempt: pending.attempts + 1, fingerprint: fingerprint, firstSeen: pending.firstSeen, now: now)
+        let lease = makeLease(attempt: pending.attempts.saturatingAdding(1), fingerprint: fingerprint, firstSeen: pending.firstSeen, now: now)
         // Checkpoints carried over from an earlier attempt, unless the content changed since.
         let journal = pending.size == fingerprint.size && pending.mtimeNanoseconds == fingerprint.mtimeNanoseconds
             ? (pending.journal ?? []) : []
@@ -281,7 +305,7 @@ public struct JobQueue: Sendable {
     /// processing → pending without counting an attempt: a clean shutdown hands the job on.
     public func handBack(_ claim: Claim, now: Double) throws(QueueError) {
         let pending = PendingMarker(size: claim.lease.fingerprint.size, mtimeNanoseconds: claim.lease.fingerprint.mtimeNanoseconds,
-                                    firstSeen: claim.lease.firstSeen ?? claim.lease.started, attempts: claim.lease.attempt - 1,
+                                    firstSeen: claim.lease.firstSeen ?? claim.lease.started, attempts: max(0, claim.lease.attempt.saturatingAdding(-1)),
                                     lastErrorKind: .interrupted, lastError: "handed back at shutdown")
         try writePendingReplacingProcessing(claim, pending)
     }

@@ -26,9 +26,10 @@ public enum JobState: String, CaseIterable, Codable, Sendable, Comparable {
 
     public static func < (a: JobState, b: JobState) -> Bool { a.rank < b.rank }
 
-    /// Splits a file name into (job name, state) when it is a marker.
+    /// Splits a file name (or path) into (job name, state) when it is a marker:
+    /// "talk.mp3.failed" is ("talk.mp3", .failed).
     /// Called for every name in every scan, so it compares bytes, not characters.
-    static func parse(markerName name: String) -> (job: String, state: JobState)? {
+    public static func parse(markerName name: String) -> (job: String, state: JobState)? {
         let utf8 = name.utf8
         guard let last = utf8.last, last == UInt8(ascii: "g") || last == UInt8(ascii: "e") || last == UInt8(ascii: "d") else {
             return nil
@@ -63,7 +64,9 @@ public struct Fingerprint: Codable, Hashable, Sendable, CustomStringConvertible 
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)
-        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        // Saturating: anyone can set a file's mtime past the year 2262, where nanoseconds overflow Int64.
+        let (seconds, overflow) = Int64(st.st_mtim.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        mtimeNanoseconds = overflow ? (st.st_mtim.tv_sec > 0 ? .max : .min) : seconds.saturatingAdding(Int64(st.st_mtim.tv_nsec))
     }
 
     /// The fingerprint of the file at `path` now (symlinks are followed only when asked).
@@ -254,7 +257,9 @@ enum MarkerCoding {
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
-        try? JSONDecoder().decode(T.self, from: Data(bytes))
+    /// The marker value, or nil when the bytes are not one or a number in it is out of range.
+    static func decode<T: Decodable & RangeChecked>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(bytes)), value.isInRange else { return nil }
+        return value
     }
 }

@@ -19,6 +19,9 @@ public enum ReconcileAction: Sendable, Equatable {
     case resumeOwnOrphan(Job)
     /// A processing job whose owner is gone.
     case takeOver(Job)
+    /// A marker that is not a regular file (a FIFO, a directory...) or is too big:
+    /// the job is left alone until someone replaces it (log it once, not every scan).
+    case skipRefusedMarker(Job, JobState, MarkerRefusal)
     /// Something worth a log line that changes nothing by itself.
     case log(ReconcileNotice, Job)
     /// The pending jobs that may be claimed now, oldest first.
@@ -67,6 +70,8 @@ public struct Reconciler: Sendable {
     /// The actions for one job; a claimable pending job goes to `candidates` instead.
     func decide(_ o: JobObservation, now: Double, candidates: inout [(job: Job, firstSeen: Double)]) -> [ReconcileAction] {
         let job = o.job
+        let refused = o.refusals.map { ReconcileAction.skipRefusedMarker(job, $0.state, $0.refusal) }
+        if !refused.isEmpty { return refused }
         let isRunning = running.contains(job.relativePath)
         var actions: [ReconcileAction] = []
         if o.entry.markers.count > 1, !isRunning {

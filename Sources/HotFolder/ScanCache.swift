@@ -58,13 +58,17 @@ public struct ScanCache: Sendable {
         invalidated.insert(relativePath)
     }
 
-    /// Jobs per state over the whole inbox, as of the last rescan (unmarked files under nil).
-    public var counts: [JobState?: Int] {
-        var total: [JobState?: Int] = [:]
+    /// Jobs per state over the whole inbox as of the last pass (every state, zero or not),
+    /// and files without a marker yet: the same shape as `FolderSnapshot.stateCounts`.
+    public var stateCounts: (jobs: [JobState: Int], unmarked: Int) {
+        var jobs: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        var unmarked = 0
         for record in directories.values {
-            for (state, n) in record.counts { total[state, default: 0] += n }
+            for (state, n) in record.counts {
+                if let state { jobs[state, default: 0] += n } else { unmarked += n }
+            }
         }
-        return total
+        return (jobs, unmarked)
     }
 
     /// Finished jobs remembered (for tests and the debug log).

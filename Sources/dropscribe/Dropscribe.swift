@@ -81,7 +81,7 @@ enum Logs {
     static func bootstrap(level: String) -> Logger {
         let lvl = Logger.Level(rawValue: level) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = EscapingLogHandler(inner: StreamLogHandler.standardError(label: label))
             handler.logLevel = lvl
             return handler
         }

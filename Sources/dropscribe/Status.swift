@@ -45,7 +45,7 @@ struct Retry: AsyncParsableCommand {
                 do {
                     if try queue.retry(job, now: Date().timeIntervalSince1970) {
                         count += 1
-                        print("retrying \(job)")
+                        print("retrying \(UntrustedText.printable(job.relativePath, limit: 4096))")
                     }
                 } catch {
                     FileHandle.standardError.write(Data("dropscribe: \(error)\n".utf8))
@@ -70,7 +70,7 @@ struct Reset: AsyncParsableCommand {
             var count = 0
             for job in jobs where queue.reset(job) > 0 {
                 count += 1
-                print("reset \(job)")
+                print("reset \(UntrustedText.printable(job.relativePath, limit: 4096))")
             }
             print("\(count) job\(count == 1 ? "" : "s") reset")
         }
@@ -113,7 +113,7 @@ struct JobSelection: ParsableArguments {
         var jobs: [Job] = []
         for p in paths {
             var path = cwd.appendingPath(p)
-            if let (name, _) = JobStateName.parse(path) { path = name }
+            if let (name, _) = JobState.parse(markerName: path) { path = name }
             guard let real = realpathOf((path as NSString).deletingLastPathComponent) else {
                 throw CommandFailure.usage("\(p): no such folder")
             }
@@ -129,15 +129,5 @@ struct JobSelection: ParsableArguments {
         guard let r = realpath(p, nil) else { return nil }
         defer { free(r) }
         return String(cString: r)
-    }
-}
-
-/// Accepts "talk.mp3.failed" where "talk.mp3" is meant.
-enum JobStateName {
-    static func parse(_ path: String) -> (String, JobState)? {
-        for s in JobState.allCases where path.hasSuffix(s.suffix) {
-            return (String(path.dropLast(s.suffix.count)), s)
-        }
-        return nil
     }
 }

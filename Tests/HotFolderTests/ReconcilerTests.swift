@@ -173,4 +173,41 @@ import Testing
         let temp = FilePath("/inbox/.dropscribe-tmp-x")
         #expect(Reconciler(options: options, running: []).plan([], staleTemps: [temp], now: now) == [.removeStaleTemp(temp), .claimCandidates([])])
     }
+
+    @Test func refusedMarkersSkipTheJobAndNothingElse() {
+        let o = JobObservation(entry: entry([.pending, .done], source: changed), pending: .refused(.notARegularFile(.directory)),
+                               done: .value(done(fp)))
+        #expect(plan(o) == [.skipRefusedMarker(job, .pending, .notARegularFile(.directory)), .claimCandidates([])])
+        let fifo = JobObservation(entry: entry([.processing], source: fp), processing: .refused(.notARegularFile(.fifo)))
+        #expect(effects(plan(fifo)) == [.skipRefusedMarker(job, .processing, .notARegularFile(.fifo))])
+        let huge = JobObservation(entry: entry([.failed], source: fp), failed: .refused(.tooLarge(limit: 65536)))
+        #expect(effects(plan(huge)) == [.skipRefusedMarker(job, .failed, .tooLarge(limit: 65536))])
+    }
+
+    @Test func numbersOutOfRangeMakeAMarkerUnreadableSoTheFileIsExaminedAsNew() {
+        let hostile = [
+            #"{"attempts":9223372036854775807,"first_seen":1,"mtime_ns":1,"size":1}"#,
+            #"{"attempts":-1,"first_seen":1,"mtime_ns":1,"size":1}"#,
+            #"{"attempts":1,"first_seen":-1e300,"mtime_ns":1,"size":1}"#,
+            #"{"attempts":1,"first_seen":1,"mtime_ns":1,"size":-5}"#,
+            #"{"attempts":1,"first_seen":1,"mtime_ns":1,"size":1,"not_before":1e300}"#,
+            #"{"attempts":1,"first_seen":1,"mtime_ns":1,"size":1,"journal":[{"window":1,"progress":7,"time":1,"state":""}]}"#,
+        ]
+        for text in hostile {
+            let decoded = MarkerCoding.decode(PendingMarker.self, from: Array(text.utf8))
+            #expect(decoded == nil, "\(text)")
+            let o = JobObservation(entry: entry([.pending], source: fp), pending: decoded.map { .value($0) } ?? .unreadable)
+            #expect(effects(plan(o)) == [.removeUnreadableMarker(job, .pending)])
+        }
+        let lease = #"{"attempt":1,"boot_id":"b","fingerprint":{"device":1,"inode":1,"mtime_ns":1,"size":1},"host":"h","pid":1,"started":-1e300}"#
+        #expect(MarkerCoding.decode(LeaseHeader.self, from: Array(lease.utf8)) == nil)
+        #expect(MarkerCoding.decode(PendingMarker.self, from: Array(#"{"attempts":3,"first_seen":1,"mtime_ns":-7,"size":1}"#.utf8)) != nil,
+                "a file's mtime may be before 1970")
+    }
+
+    @Test func countsFromMarkersSaturateInsteadOfTrapping() {
+        #expect(Int.max.saturatingAdding(1) == .max)
+        #expect(Int.min.saturatingAdding(-1) == .min)
+        #expect(41.saturatingAdding(1) == 42)
+    }
 }

@@ -49,7 +49,7 @@ import Testing
         let second = scanner.scan(&cache, running: [], now: later + 1)
         #expect(second.observations.isEmpty)
         #expect(second.directoriesUnchanged == 1 && second.directoriesListed == 0)
-        #expect(cache.counts[.done] == 1)
+        #expect(cache.stateCounts.jobs[.done] == 1)
     }
 
     @Test func aJobNotFinishedIsLookedAtEveryTime() throws {
@@ -58,7 +58,7 @@ import Testing
         var cache = ScanCache(recheckSeconds: 3600)
         _ = scanner.scan(&cache, running: [], now: later)
         #expect(observed(scanner.scan(&cache, running: [], now: later + 1)) == ["new.wav"])
-        #expect(cache.counts[nil] == 1 && cache.counts[.done] == 1)
+        #expect(cache.stateCounts.unmarked == 1 && cache.stateCounts.jobs[.done] == 1)
     }
 
     @Test(arguments: ["size", "mtime", "marker"])
@@ -140,9 +140,9 @@ import Testing
         #expect(slices == 4)  // the root, then one folder each
         #expect(seen.sorted() == ["x/done.wav", "x/new.wav", "y/done.wav", "y/new.wav", "z/done.wav", "z/new.wav"])
         let full = FolderScanner(layout: folder.layout).scan(now: later)
-        #expect(cache.counts[.done] == full.count(.done) && cache.counts[nil] == 3)
+        #expect(cache.stateCounts.jobs == full.stateCounts.jobs && cache.stateCounts.unmarked == 3)
         try FileManager.default.removeItem(atPath: folder.path + "/y")
         _ = scanner.scan(&cache, running: [], now: later + 1)
-        #expect(cache.counts[.done] == 2 && cache.finishedJobs == 2)
+        #expect(cache.stateCounts.jobs[.done] == 2 && cache.finishedJobs == 2)
     }
 }
