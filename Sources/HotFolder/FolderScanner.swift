@@ -107,7 +107,7 @@ public struct FolderScanner: Sendable {
         for e in names where Job.needsMarkerStem(e.name) { longNames[Job.markerStem(forName: e.name)] = e.name }
         let jobNames = Set(names.lazy.map(\.name))
         func rel(_ name: String) -> String { relative.isEmpty ? name : relative + "/" + name }
-        func names(_ jobRel: String) -> DirectoryListing.JobNames {
+        func namesOf(_ jobRel: String) -> DirectoryListing.JobNames {
             listing.jobs[jobRel] ?? DirectoryListing.JobNames(entry: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: []))
         }
         for e in names {
@@ -133,7 +133,7 @@ public struct FolderScanner: Sendable {
             }
             if let (stem, state) = JobState.parse(markerName: e.name) {
                 let jobRel = rel(longNames[stem] ?? stem)
-                var job = names(jobRel)
+                var job = namesOf(jobRel)
                 job.entry.markers.insert(state)
                 job.markerInodes[state] = e.inode
                 if let odd = FileKind(direntType: kind) { job.entry.irregularMarkers[state] = odd }
@@ -149,7 +149,7 @@ public struct FolderScanner: Sendable {
             } else if kind != UInt8(DT_REG) {
                 continue
             }
-            var job = names(rel(e.name))
+            var job = namesOf(rel(e.name))
             job.sourceKind = kind
             job.sourceInode = e.inode
             listing.jobs[rel(e.name)] = job

@@ -114,7 +114,8 @@ struct DirectoryRecord: Sendable {
 struct FinishedJob: Sendable {
     var name: String
     var state: JobState
-    var sourceInode: UInt64
+    /// Nil when only the marker is left (the source was removed after it finished).
+    var sourceInode: UInt64?
     /// The source is a symlink (allowed by the layout): verified by following it.
     var sourceIsSymlink: Bool
     var markerInode: UInt64
