@@ -66,7 +66,7 @@ import Testing
         try runBeside({ ws in
             ws.drop("big.wav", "audio with a hostile pending marker")
             let marker = #"{"attempts":9223372036854775807,"first_seen":1,"mtime_ns":1,"size":1}"#
-            FileManager.default.createFile(atPath: ws.inbox + "/big.wav.pending", contents: Data(marker.utf8))
+            _ = FileManager.default.createFile(atPath: ws.inbox + "/big.wav.pending", contents: Data(marker.utf8))
         }, extra: ["big.wav"])
     }
 
@@ -82,10 +82,10 @@ import Testing
         try runBeside({ ws in
             ws.drop("z.wav", "audio")
             let lease = #"{"attempt":1,"boot_id":"b","fingerprint":{"device":1,"inode":1,"mtime_ns":1,"size":1},"host":"elsewhere.invalid","pid":1,"started":-1e300}"#
-            FileManager.default.createFile(atPath: ws.inbox + "/z.wav.processing", contents: Data((lease + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: ws.inbox + "/z.wav.processing", contents: Data((lease + "\n").utf8))
             ws.drop("f.wav", "audio")
             let failed = #"{"attempts":1,"kind":"corrupt","message":"boom\nforged status line","time":1,"fingerprint":null}"#
-            FileManager.default.createFile(atPath: ws.inbox + "/f.wav.failed", contents: Data(failed.utf8))
+            _ = FileManager.default.createFile(atPath: ws.inbox + "/f.wav.failed", contents: Data(failed.utf8))
             let (code, out) = try status(ws)
             #expect(code == 0, "status must not crash on a -1e300 lease: \(out)")
             #expect(out.contains("z.wav"), "\(out)")
