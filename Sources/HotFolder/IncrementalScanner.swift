@@ -39,6 +39,13 @@ public struct IncrementalScanner: Sendable {
     /// until the pass ends or `pastDeadline` says to stop.
     public func scan(_ cache: inout ScanCache, running: Set<String>, now: Double,
                      pastDeadline: () -> Bool = { false }) -> ScanSlice {
+        var slice = walk(&cache, running: running, now: now, pastDeadline: pastDeadline)
+        // In path order, as a full scan gives them: files found together are marked pending in that order.
+        slice.observations.sort { $0.job.relativePath < $1.job.relativePath }
+        return slice
+    }
+
+    private func walk(_ cache: inout ScanCache, running: Set<String>, now: Double, pastDeadline: () -> Bool) -> ScanSlice {
         var slice = ScanSlice()
         if cache.pass == nil {
             cache.pass = ScanCache.Pass(toVisit: [""], visited: [])
@@ -93,9 +100,14 @@ public struct IncrementalScanner: Sendable {
                                      live: [], finished: [], bucketDue: [], counts: [:])
         for (rel, names) in listing.jobs {
             let name = names.entry.job.name
+            // The same names with the same inodes, verified by an lstat of each: a file removed and
+            // made again (under a changed directory) may get its old inode number back.
             if let f = known[name], f.matches(names), !running.contains(rel), !cache.invalidated.contains(rel) {
-                record.finished.append(f)
-                continue
+                slice.finishedVerified += 1
+                if isUnchanged(f, in: dir) {
+                    record.finished.append(f)
+                    continue
+                }
             }
             let (observation, finished) = observeInFull(names, running: running)
             slice.observations.append(observation)

@@ -183,6 +183,29 @@ import Testing
         #expect(ws.seen()["talk.wav"] == 2)
     }
 
+    /// Without inotify, nothing tells the daemon of a rewrite in place (the folder's
+    /// listing does not change, so the rescan's cache skips the folder); the periodic
+    /// verification of finished jobs (`recheck_done_seconds`) finds it.
+    @Test func aSourceRewrittenInPlaceAfterDoneIsRedoneWithinTheRecheckPeriod() throws {
+        let ws = Workspace(config: TestConfig.fast().replacingOccurrences(of: "rescan_seconds = 2", with: """
+            rescan_seconds = 1
+            recheck_done_seconds = 4
+            inotify = false
+            """))
+        let path = ws.drop("memo.wav", "first version")
+        let daemon = try ws.startDaemon()
+        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: path + ".done") }, "\(daemon.log)")
+        let inode = try #require(FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64)
+        try "second, longer version".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64 == inode)
+        #expect(waitUntil(seconds: 60) {
+            ((try? String(contentsOfFile: path + ".txt", encoding: .utf8)) ?? "").contains("22 bytes")
+                && FileManager.default.fileExists(atPath: path + ".done")
+        }, "\(daemon.log)")
+        #expect(daemon.terminate() == 0)
+        #expect(ws.seen()["memo.wav"] == 2)
+    }
+
     @Test func aSourceDeletedOrReplacedMidJobIsAbandonedCleanly() throws {
         let ws = Workspace(config: TestConfig.fast())
         let deleted = ws.drop("deleted.wav", String(repeating: "d", count: 3000))
