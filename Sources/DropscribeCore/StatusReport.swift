@@ -88,8 +88,11 @@ public struct StatusReport: Codable, Sendable {
                             failed: failed, retrying: retrying)
     }
 
-    /// The human-readable form.
-    public func render() -> String {
+    /// How many failures the human-readable form lists before it says how many more there are.
+    public static let failuresShown = 20
+
+    /// The human-readable form: the failures capped at `failureLimit` (nil: every one).
+    public func render(failureLimit: Int? = StatusReport.failuresShown) -> String {
         var lines: [String] = ["inbox: \(inbox)"]
         let order = JobState.allCases.map(\.rawValue)
         lines.append(order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: "  ") + "  unmarked \(unmarked)"
@@ -110,8 +113,12 @@ public struct StatusReport: Codable, Sendable {
         if !failed.isEmpty {
             lines.append("")
             lines.append("failed:")
-            for f in failed {
+            let shown = failed.prefix(failureLimit ?? failed.count)
+            for f in shown {
                 lines.append("  \(Self.quote(f.job))  [\(UntrustedText.printable(f.kind, limit: 64))] \(UntrustedText.printable(f.message))")
+            }
+            if shown.count < failed.count {
+                lines.append("  … and \(failed.count - shown.count) more (dropscribe status --all lists every one)")
             }
         }
         return lines.joined(separator: "\n")

@@ -15,8 +15,11 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Print JSON for scripts.")
+    @Flag(help: "Print JSON for scripts (every failure, always).")
     var json = false
+
+    @Flag(help: "List every failure (by default the first \(StatusReport.failuresShown) and how many more).")
+    var all = false
 
     func run() async throws {
         try await reporting {
@@ -25,7 +28,7 @@ struct Status: AsyncParsableCommand {
             let layout: InboxLayout
             do { layout = try config.layout() } catch { throw CommandFailure.config("\(error)") }
             let report = StatusReport.collect(layout: layout, options: config.queueOptions)
-            print(json ? report.json() : report.render())
+            print(json ? report.json() : report.render(failureLimit: all ? nil : StatusReport.failuresShown))
         }
     }
 }

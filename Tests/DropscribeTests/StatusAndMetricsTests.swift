@@ -103,4 +103,26 @@ import Testing
         }
         #expect(text.hasSuffix("\n"))
     }
+
+    /// A folder with many failures prints the first ones and how many more; `--all` (no limit) every one.
+    @Test func theTextFormCapsTheFailuresUnlessAskedForAll() throws {
+        let ws = Workspace()
+        let layout = InboxLayout(root: FilePath(ws.inbox))
+        let queue = JobQueue(layout: layout, options: QueueOptions())
+        let total = StatusReport.failuresShown + 7
+        for i in 0..<total {
+            let job = layout.job(relativePath: String(format: "bad-%03d.mp3", i))
+            _ = FileManager.default.createFile(atPath: job.path.string, contents: Data("x".utf8))
+            try queue.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+            let claim = try #require(try queue.claim(job, now: now))
+            #expect(try queue.fail(claim, kind: .notMedia, message: "not a media file", now: now) == .failed)
+        }
+        let report = StatusReport.collect(layout: layout, options: QueueOptions(), now: now)
+        let capped = report.render().split(separator: "\n")
+        #expect(capped.filter { $0.contains("[not-media]") }.count == StatusReport.failuresShown)
+        #expect(capped.last?.contains("and 7 more") == true)
+        let all = report.render(failureLimit: nil).split(separator: "\n")
+        #expect(all.filter { $0.contains("[not-media]") }.count == total)
+        #expect(!all.contains { $0.contains("more (dropscribe status --all") })
+    }
 }
