@@ -36,12 +36,8 @@ public final class AudioDecoder {
     private var skippedErrors = 0
     private var stopReason: String?       // set when decoding stopped before the end of the input
 
-    // Resampler configuration.
-    private var swrRate: Int32 = 0
-    private var swrFormat: Int32 = -1
-    private var swrLayout = AVChannelLayout()
-    private var scratchS16: [Int16] = []
-    private var scratchF32: [Float] = []
+    private var resampler: Resampler
+    private var alignment = SeekAlignment()
 
     // Output bookkeeping: `produced` is the output index of the next sample the resampler
     // produces; samples below `discardBefore` are dropped (seek).
@@ -49,14 +45,6 @@ public final class AudioDecoder {
     private var discardBefore = 0
     private var pending: [Float] = []
     private var pendingStart = 0
-
-    // Seek alignment.
-    /// Input time (s) of the first output sample of a decode from the start; nil if unknown.
-    private var originSeconds: Double?
-    private var pendingFirstPacket = true
-    private var aligning = false
-    private var alignSkippedFrames = 0
-    private var alignFailed = false
 
     /// Opens `path`, probes it and decodes its first frame (so that a file with nothing
     /// decodable fails here, permanently).
@@ -68,6 +56,7 @@ public final class AudioDecoder {
         logger[metadataKey: "file.path"] = "\(path)"
         self.logger = logger
         input = try LibavInput(path: path, options: options)
+        resampler = Resampler(outputFormat: options.sampleFormat)
         var size = stat()
         let bytes = stat(path, &size) == 0 ? Int(size.st_size) : 0
         // No real codec produces more than ~200 output samples per input byte (the
@@ -79,10 +68,6 @@ public final class AudioDecoder {
             duration: input.declaredDuration, channels: 0, sampleRate: 0,
             audioStreamCount: input.audioStreamIndices.count, audioStream: input.selectedAudioOrdinal)
         try prime()
-    }
-
-    deinit {
-        av_channel_layout_uninit(&swrLayout)
     }
 
     // MARK: Public API
@@ -125,23 +110,19 @@ public final class AudioDecoder {
         let rate = Double(info.sampleRate)
         // Ogg Vorbis packet timestamps after a seek are guessed from block sizes the demuxer
         // has not seen yet (wrong by up to a block): same fallback.
-        if let origin = originSeconds, targetSeconds > preroll, input.timeBase > 0, input.timeBase * rate <= 1.0001,
+        if let origin = alignment.originSeconds, targetSeconds > preroll, input.timeBase > 0, input.timeBase * rate <= 1.0001,
            input.stream.pointee.codecpar.pointee.codec_id != AV_CODEC_ID_VORBIS {
             let ts = Int64(((origin + targetSeconds - preroll) / input.timeBase).rounded(.down))
-            resetDecodeState()
             input.armDeadline()
             let r = av_seek_frame(input.format, input.streamIndex, ts, AVSEEK_FLAG_BACKWARD)
             input.disarmDeadline()
             if r >= 0 {
-                aligning = true
-                alignSkippedFrames = 0
-                discardBefore = target
-                position = target
+                try restart(.afterDemuxerSeek, discardingUntil: target)
                 return
             }
             logger.debug("demuxer seek failed, decoding from the start", metadata: ["error": "\(LibavInput.describe(r))"])
         }
-        try restart(discardingUntil: target)
+        try restart(.fromStart, discardingUntil: target)
     }
 
     /// Opens `path` just to describe it (container, codec, duration, channels, rate, streams).
@@ -183,32 +164,18 @@ public final class AudioDecoder {
         info.sampleRate = Int(f.pointee.sample_rate)
     }
 
-    private func restart(discardingUntil target: Int) throws(MediaError) {
-        av_channel_layout_uninit(&swrLayout)
-        swrRate = 0
-        swrFormat = -1
-        input = try LibavInput(path: path, options: options)
-        draining = false
-        finished = false
-        haveFrame = false
-        consecutiveErrors = 0
-        stopReason = nil
-        produced = 0
-        pending.removeAll(keepingCapacity: true)
-        pendingStart = 0
-        aligning = false
-        pendingFirstPacket = originSeconds == nil
-        discardBefore = target
-        position = target
-        _ = try decodeNextFrame().then { haveFrame = true }
+    /// How decoding resumes at a new position.
+    private enum Restart {
+        /// The demuxer was positioned before the target: flush the codec, align on the next timed frame.
+        case afterDemuxerSeek
+        /// Reopen the file and decode from its start, discarding up to the target (slow but always exact).
+        case fromStart
     }
 
-    private func resetDecodeState() {
-        avcodec_flush_buffers(input.codec)
-        if input.resampler != nil { var r: OpaquePointer? = input.resampler; swr_free(&r); input.resampler = nil }
-        av_channel_layout_uninit(&swrLayout)
-        swrRate = 0
-        swrFormat = -1
+    /// Forgets every decoded and buffered sample and resumes so that the next sample
+    /// returned is output sample `target`.
+    private func restart(_ how: Restart, discardingUntil target: Int) throws(MediaError) {
+        resampler = Resampler(outputFormat: options.sampleFormat)
         draining = false
         finished = false
         haveFrame = false
@@ -216,15 +183,26 @@ public final class AudioDecoder {
         stopReason = nil
         pending.removeAll(keepingCapacity: true)
         pendingStart = 0
+        discardBefore = target
+        position = target
+        switch how {
+        case .afterDemuxerSeek:
+            avcodec_flush_buffers(input.codec)
+            alignment.beginAfterSeek()
+        case .fromStart:
+            input = try LibavInput(path: path, options: options)
+            produced = 0
+            alignment.restartFromStart()
+            _ = try decodeNextFrame().then { haveFrame = true }
+        }
     }
 
     private func fill(_ wanted: Int) throws(MediaError) {
         while pending.count - pendingStart < wanted && !finished {
-            if alignFailed {
+            if alignment.failed {
                 // Timestamps after the demuxer seek were unusable: fall back to an exact
                 // decode from the start (slow but always right).
-                alignFailed = false
-                try restart(discardingUntil: discardBefore)
+                try restart(.fromStart, discardingUntil: discardBefore)
                 continue
             }
             if !haveFrame {
@@ -235,8 +213,10 @@ public final class AudioDecoder {
                 }
             }
             haveFrame = false
-            resample(input.frame!)
-            av_frame_unref(input.frame)
+            if let frame = input.frame {
+                resample(frame)
+                av_frame_unref(frame)
+            }
         }
     }
 
@@ -320,10 +300,7 @@ public final class AudioDecoder {
             }
             defer { av_packet_unref(pkt) }
             if pkt.pointee.stream_index != input.streamIndex { continue }
-            if pendingFirstPacket {
-                pendingFirstPacket = false
-                noteOrigin(pkt)
-            }
+            if alignment.awaitsFirstPacket { noteOrigin(pkt) }
             let s = avcodec_send_packet(codec, pkt)
             if s == 0 || s == CFFmpeg_averror_eagain() || s == CFFmpeg_averror_eof() { return }
             noteDecodeError(LibavInput.describe(s))
@@ -336,160 +313,58 @@ public final class AudioDecoder {
     private func noteOrigin(_ pkt: UnsafeMutablePointer<AVPacket>) {
         let pts = pkt.pointee.pts != CFFmpeg_nopts_value() ? pkt.pointee.pts : pkt.pointee.dts
         let tb = input.timeBase
-        let rate = Double(input.codec!.pointee.sample_rate)
-        guard pts != CFFmpeg_nopts_value(), tb > 0, rate > 0 else { return }
-        originSeconds = Double(pts) * tb + Double(CFFmpeg_packet_skip_samples(pkt)) / rate
+        alignment.noteFirstPacket(timestampSeconds: pts != CFFmpeg_nopts_value() && tb > 0 ? Double(pts) * tb : nil,
+                                  skippedSamples: Int(CFFmpeg_packet_skip_samples(pkt)),
+                                  codecRate: Double(input.codec?.pointee.sample_rate ?? 0))
     }
 
     // MARK: Resampling
 
-    private func configureResampler(for f: UnsafeMutablePointer<AVFrame>) -> Bool {
-        let rate = f.pointee.sample_rate, fmt = f.pointee.format
-        var layout = AVChannelLayout()
-        if f.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || av_channel_layout_check(&f.pointee.ch_layout) == 0 {
-            av_channel_layout_default(&layout, f.pointee.ch_layout.nb_channels)
-        } else if av_channel_layout_copy(&layout, &f.pointee.ch_layout) < 0 {
-            return false
-        }
-        if input.resampler != nil, rate == swrRate, fmt == swrFormat, av_channel_layout_compare(&layout, &swrLayout) == 0 {
-            av_channel_layout_uninit(&layout)
-            return true
-        }
-        // Parameters changed mid-stream (or first frame): drain the old resampler first.
-        flushResampler()
-        if input.resampler != nil { var r: OpaquePointer? = input.resampler; swr_free(&r); input.resampler = nil }
-        av_channel_layout_uninit(&swrLayout)
-        swrLayout = layout
-        swrRate = rate
-        swrFormat = fmt
-        var mono = AVChannelLayout()
-        av_channel_layout_default(&mono, 1)
-        defer { av_channel_layout_uninit(&mono) }
-        var swr: OpaquePointer?
-        let outFormat = options.sampleFormat == .s16Quantized ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLT
-        var r = swr_alloc_set_opts2(&swr, &mono, outFormat, Int32(MediaInfo.outputSampleRate),
-                                    &swrLayout, AVSampleFormat(fmt), rate, 0, nil)
-        if r >= 0 { r = swr_init(swr) }
-        if r < 0 {
-            swr_free(&swr)
-            swrRate = 0
-            return false
-        }
-        input.resampler = swr
-        return true
-    }
-
     private func resample(_ f: UnsafeMutablePointer<AVFrame>) {
-        guard configureResampler(for: f) else {
-            noteDecodeError("cannot resample \(f.pointee.sample_rate) Hz, \(f.pointee.ch_layout.nb_channels) channel(s)")
-            return
+        if !resampler.accepts(f) {
+            // Parameters changed mid-stream (or first frame): drain the old resampler first.
+            flushResampler()
+            guard resampler.configure(for: f) else {
+                noteDecodeError("cannot resample \(f.pointee.sample_rate) Hz, \(f.pointee.ch_layout.nb_channels) channel(s)")
+                return
+            }
         }
         var offset = 0
-        let count = Int(f.pointee.nb_samples)
-        if aligning {
-            guard let start = alignedStart(f) else { return }  // whole frame before the alignment point
+        if alignment.isAligning {
+            let timestamp = f.pointee.best_effort_timestamp != CFFmpeg_nopts_value() ? f.pointee.best_effort_timestamp : f.pointee.pts
+            let step = alignment.align(frameSeconds: timestamp != CFFmpeg_nopts_value() ? Double(timestamp) * input.timeBase : nil,
+                                       frameRate: Int(f.pointee.sample_rate), frameSamples: Int(f.pointee.nb_samples),
+                                       outputRate: MediaInfo.outputSampleRate, target: discardBefore)
+            guard case .start(let start, let outputIndex) = step else { return }
             offset = start
+            produced = outputIndex
         }
-        let bps = Int(av_get_bytes_per_sample(AVSampleFormat(swrFormat)))
-        let planar = av_sample_fmt_is_planar(AVSampleFormat(swrFormat)) != 0
-        let channels = Int(f.pointee.ch_layout.nb_channels)
-        let planes = planar ? channels : 1
-        let step = planar ? bps : bps * channels
-        withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: planes) { ptrs in
-            for p in 0..<planes {
-                ptrs[p] = UnsafePointer(f.pointee.extended_data[p]!.advanced(by: offset * step))
-            }
-            convert(ptrs.baseAddress, count - offset)
-        }
-    }
-
-    /// After a demuxer seek: the offset into this frame of the first input sample that maps
-    /// to a whole output sample index (so the resampler runs in phase with a decode from the
-    /// start); sets `produced` to that index. Nil if the frame lies wholly before it.
-    private func alignedStart(_ f: UnsafeMutablePointer<AVFrame>) -> Int? {
-        let rate = Int(f.pointee.sample_rate)
-        let pts = f.pointee.best_effort_timestamp != CFFmpeg_nopts_value() ? f.pointee.best_effort_timestamp : f.pointee.pts
-        guard pts != CFFmpeg_nopts_value(), let origin = originSeconds else {
-            // Some demuxers (Ogg) time only the last packet of a page: wait for a frame with a
-            // timestamp; give up (decode from the start) if none comes.
-            alignSkippedFrames += 1
-            if alignSkippedFrames > 256 { aligning = false; alignFailed = true }
-            return nil
-        }
-        let k0 = Int(((Double(pts) * input.timeBase - origin) * Double(rate)).rounded())
-        let g = gcd(rate, MediaInfo.outputSampleRate)
-        let m = rate / g, n = MediaInfo.outputSampleRate / g
-        let a = k0 <= 0 ? 0 : ((k0 + m - 1) / m) * m
-        let offset = a - k0
-        if offset >= Int(f.pointee.nb_samples) { return nil }
-        aligning = false
-        produced = (a / m) * n
-        if produced > discardBefore {
-            // Landed after the target (imprecise demuxer seek): decode from the start instead.
-            alignFailed = true
-            return nil
-        }
-        return offset
-    }
-
-    private func convert(_ inPtrs: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ inCount: Int) {
-        guard let swr = input.resampler else { return }
-        let capacity = Int(swr_get_out_samples(swr, Int32(inCount))) + 16
-        var got: Int32 = 0
-        if options.sampleFormat == .s16Quantized {
-            if scratchS16.count < capacity { scratchS16 = [Int16](repeating: 0, count: capacity) }
-            got = scratchS16.withUnsafeMutableBytes { raw in
-                var out: UnsafeMutablePointer<UInt8>? = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                return swr_convert(swr, &out, Int32(capacity), inPtrs, Int32(inCount))
-            }
-            if got > 0 {
-                scratchS16.withUnsafeBufferPointer { buf in
-                    emit(count: Int(got)) { range in
-                        let start = pending.count
-                        pending.append(contentsOf: repeatElement(0, count: range.count))
-                        pending.withUnsafeMutableBufferPointer { out in
-                            for (j, i) in range.enumerated() { out[start + j] = Float(buf[i]) * (1 / 32768) }
-                        }
-                    }
-                }
-            }
-        } else {
-            if scratchF32.count < capacity { scratchF32 = [Float](repeating: 0, count: capacity) }
-            got = scratchF32.withUnsafeMutableBytes { raw in
-                var out: UnsafeMutablePointer<UInt8>? = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                return swr_convert(swr, &out, Int32(capacity), inPtrs, Int32(inCount))
-            }
-            if got > 0 {
-                scratchF32.withUnsafeBufferPointer { buf in
-                    emit(count: Int(got)) { range in
-                        pending.append(contentsOf: UnsafeBufferPointer(rebasing: buf[range]))
-                    }
-                }
-            }
-        }
-        if got < 0 { noteDecodeError("resampler: \(LibavInput.describe(got))") }
+        do throws(ResamplerError) { try resampler.convert(f, from: offset, emit) } catch { noteResamplerError(error) }
     }
 
     private func flushResampler() {
-        guard input.resampler != nil, !aligning else { return }
-        for _ in 0..<64 {  // bounded: each call drains what the resampler holds
-            let before = produced
-            convert(nil, 0)
-            if produced == before { break }
+        guard !alignment.isAligning else { return }
+        do throws(ResamplerError) { try resampler.flush(emit) } catch { noteResamplerError(error) }
+    }
+
+    private func noteResamplerError(_ error: ResamplerError) {
+        switch error {
+        case .missingPlane(let p): noteDecodeError("a frame without data for channel \(p)")
+        case .libav(let code): noteDecodeError("resampler: \(LibavInput.describe(code))")
         }
     }
 
-    /// Accounts for `count` new resampler output samples; `append` receives the index range
-    /// of those to keep (after seek discarding and the output cap).
-    @inline(__always)
-    private func emit(count: Int, _ append: (Range<Int>) -> Void) {
+    /// Keeps the new resampler output `samples` that lie at or after `discardBefore` (seek)
+    /// and within the output cap.
+    private func emit(_ samples: UnsafeBufferPointer<Float>) {
+        let count = samples.count
         var first = 0
         if produced < discardBefore { first = min(count, discardBefore - produced) }
         var last = count
         if produced + count > outputCap {
             last = max(first, outputCap - produced)
         }
-        if last > first { append(first..<last) }
+        if last > first { pending.append(contentsOf: UnsafeBufferPointer(rebasing: samples[first..<last])) }
         produced += count
         if produced > outputCap && stopReason == nil {
             warn(.outputCapped, at: Double(outputCap) / Double(MediaInfo.outputSampleRate),
@@ -504,12 +379,6 @@ public final class AudioDecoder {
         warnings.append(w)
         logger.warning("\(w.kind.rawValue) at \(String(format2: seconds)) s: \(detail)")
     }
-}
-
-private func gcd(_ a: Int, _ b: Int) -> Int {
-    var (a, b) = (a, b)
-    while b != 0 { (a, b) = (b, a % b) }
-    return max(a, 1)
 }
 
 extension Bool {

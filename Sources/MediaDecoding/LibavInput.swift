@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Owns the libav objects for one opened input: format context, codec context, packet,
-/// frame, resampler and the I/O deadline cell. Freed deterministically in `deinit`.
+/// frame and the I/O deadline cell. Freed deterministically in `deinit`.
 /// Never leaves the module; not Sendable (used by one decoder, on one thread).
 final class LibavInput {
     let path: String
@@ -13,7 +13,6 @@ final class LibavInput {
     var codec: UnsafeMutablePointer<AVCodecContext>?
     var packet: UnsafeMutablePointer<AVPacket>?
     var frame: UnsafeMutablePointer<AVFrame>?
-    var resampler: OpaquePointer?
     /// Monotonic deadline (ns) read by the C interrupt callback; 0 = none.
     let deadline: UnsafeMutablePointer<UInt64>
     let ioTimeoutNs: UInt64
@@ -31,8 +30,6 @@ final class LibavInput {
     }
 
     deinit {
-        var r: OpaquePointer? = resampler
-        swr_free(&r)
         var f: UnsafeMutablePointer<AVFrame>? = frame
         av_frame_free(&f)
         var p: UnsafeMutablePointer<AVPacket>? = packet
