@@ -79,7 +79,7 @@ func timingDecoderParts() throws {
         model.processLogits(&r, step: 3, generated: [50363, 383, 2068], timestamps: true, options: DecodingOptions(), suppress: model.config.suppressIds)
     }
     time("topK row", 50) {
-        var top: [(Float, Int, Int)] = []
+        var top: [BeamCandidate] = []
         SearchAlgorithms.insertTopK(&top, k: 10, values: row, add: 0, beam: 0)
     }
 }
