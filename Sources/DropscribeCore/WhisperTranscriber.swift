@@ -199,7 +199,7 @@ extension Configuration.ModelSection {
         o.noSpeechThreshold = Float(noSpeechThreshold)
         o.conditionOnPreviousText = conditionOnPreviousText
         o.language = language.isEmpty ? nil : language
-        o.task = task == "translate" ? .translate : .transcribe
+        o.task = task
         o.initialPrompt = initialPrompt.isEmpty ? nil : initialPrompt
         o.hotwords = hotwords.isEmpty ? nil : hotwords
         o.wordTimestamps = wordTimestamps
