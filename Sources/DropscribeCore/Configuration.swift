@@ -2,6 +2,8 @@ import Foundation
 import HotFolder
 import SystemPackage
 import TOMLKit
+import Transcripts
+import Whisper
 
 /// A configuration problem, naming the file, the key and the value.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -26,7 +28,7 @@ public struct Configuration: Sendable, Equatable {
     public var inbox: String = "./inbox"
     public var outputDir: String = ""
     public var archiveDir: String = ""
-    public var formats: [String] = ["txt", "srt", "vtt", "json"]
+    public var formats: [OutputFormat] = [.txt, .srt, .vtt, .json]
     public var workers: Int = 1
     public var threadsPerWorker: Int = 0
     /// "source" (copy the source file's mode) or an octal mode such as "0644".
@@ -52,7 +54,7 @@ public struct Configuration: Sendable, Equatable {
         public var patience: Double = 1.0
         public var lengthPenalty: Double = 1.0
         public var language: String = ""
-        public var task: String = "transcribe"
+        public var task: Tokenizer.Task = .transcribe
         public var wordTimestamps: Bool = false
         public var initialPrompt: String = ""
         public var hotwords: String = ""
@@ -63,7 +65,7 @@ public struct Configuration: Sendable, Equatable {
         public var logProbThreshold: Double = -1.0
         public var noSpeechThreshold: Double = 0.6
         public var conditionOnPreviousText: Bool = true
-        public var computeType: String = "float32"
+        public var computeType: ComputeType = .float32
     }
 
     /// `[watch]`: how new files are noticed.
@@ -160,7 +162,7 @@ public struct Configuration: Sendable, Equatable {
                 case "model.patience": c.model.patience = try r.double(k, v, in: 0.1...10)
                 case "model.length_penalty": c.model.lengthPenalty = try r.double(k, v, in: 0...10)
                 case "model.language": c.model.language = try r.string(k, v)
-                case "model.task": c.model.task = try r.oneOf(k, v, ["transcribe", "translate"])
+                case "model.task": c.model.task = try r.parsed(k, v, ConfigValues.task)
                 case "model.word_timestamps": c.model.wordTimestamps = try r.bool(k, v)
                 case "model.initial_prompt": c.model.initialPrompt = try r.string(k, v)
                 case "model.hotwords": c.model.hotwords = try r.string(k, v)
@@ -171,7 +173,7 @@ public struct Configuration: Sendable, Equatable {
                 case "model.log_prob_threshold": c.model.logProbThreshold = try r.double(k, v, in: -100...0)
                 case "model.no_speech_threshold": c.model.noSpeechThreshold = try r.double(k, v, in: 0...1)
                 case "model.condition_on_previous_text": c.model.conditionOnPreviousText = try r.bool(k, v)
-                case "model.compute_type": c.model.computeType = try r.oneOf(k, v, ["float32", "int8"])
+                case "model.compute_type": c.model.computeType = try r.parsed(k, v, ConfigValues.computeType)
                 default: throw r.unknown(k, v)
                 }
             }
@@ -325,14 +327,16 @@ private struct Reader {
         return s
     }
 
-    func formats(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> [String] {
+    func formats(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> [OutputFormat] {
         let list = try strings(key, value)
-        let known = ["txt", "srt", "vtt", "tsv", "json"]
-        for f in list where !known.contains(f) {
-            throw bad(key, value, "unknown format \"\(f)\" (known: \(known.joined(separator: ", ")))")
-        }
-        if list.isEmpty { throw bad(key, value, "must name at least one format") }
-        return list
+        do { return try ConfigValues.formats(list) } catch { throw bad(key, value, error.problem) }
+    }
+
+    /// A string value parsed by one of `ConfigValues`' parsers (shared with the command line).
+    func parsed<Value>(_ key: String, _ value: any TOMLValueConvertible,
+                       _ parse: (String) throws(ConfigValueError) -> Value) throws(ConfigError) -> Value {
+        let s = try string(key, value)
+        do { return try parse(s) } catch { throw bad(key, value, error.problem) }
     }
 
     func permissions(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> String {

@@ -44,14 +44,16 @@ public struct WhisperTranscriber: Transcriber {
 
     public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
         let name = job.displayName
-        var checkpoints: [Checkpoint] = []
-        for entry in job.journal {
-            if let c = try? JSONDecoder().decode(Checkpoint.self, from: Data(entry.state.utf8)) { checkpoints.append(c) }
+        let (checkpoints, undecodable) = Self.checkpoints(in: job.journal)
+        if let undecodable {
+            job.logger.warning("checkpoint \(undecodable.index) of the journal cannot be decoded; transcribing again from there",
+                               metadata: ["job.id": "\(name)", "checkpoint": "\(undecodable.index)", "error": "\(undecodable.error)"])
         }
         if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int, size == 0 {
             throw TranscriptionFailure(kind: .emptyFile, message: "\(name): the file is empty")
         }
         let decoderOptions = DecoderOptions(logger: job.logger)
+        let longForm = LongFormTranscriber(model: model, options: options)
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.
         var head: Checkpoint
@@ -61,7 +63,7 @@ public struct WhisperTranscriber: Transcriber {
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
             var acc = MelMaxAccumulator(spectrogram: model.spectrogram)
             var firstWindow: [Float] = []
-            let firstWindowSamples = 160 * (2 * model.dimensions.audioContext) + 400
+            let firstWindowSamples = longForm.firstWindowSampleCount
             while let chunk = try read(decoder, name: name) {
                 if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
                 acc.feed(chunk)
@@ -76,10 +78,7 @@ public struct WhisperTranscriber: Transcriber {
             var language = options.language ?? "en"
             var probability: Float = 1
             if options.language == nil, model.tokenizer.multilingual {
-                // docs/engine.md §6.9: the first window sliced from all N//160+1 frames.
-                let frames = min(2 * model.dimensions.audioContext, LogMelSpectrogram.frameCount(samples: total))
-                let features = model.spectrogram.window(buffer: firstWindow[...], bufferStart: 0, totalSamples: total,
-                                                        startFrame: 0, frameCount: frames, globalMax: g)
+                let features = longForm.firstWindowFeatures(samples: firstWindow[...], totalSamples: total, globalMax: g)
                 if let top = model.detectLanguage(features: features).first {
                     language = top.code
                     probability = top.probability
@@ -91,37 +90,34 @@ public struct WhisperTranscriber: Transcriber {
         }
 
         // Pass 2: window by window from the last checkpoint.
-        let longForm = LongFormTranscriber(model: model, options: options)
         var state = checkpoints.last?.state
             ?? longForm.start(totalSamples: head.totalSamples, globalMax: head.globalMax, language: head.language)
         var segments = checkpoints.flatMap(\.segments)
         var window = checkpoints.count
         if !state.isFinished {
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
-            var bufferStart = max(0, 160 * state.seek - 200)
-            if bufferStart > 0 {
-                do { try decoder.seek(toSample: bufferStart) } catch {
+            var stream = longForm.windowStream(resuming: state)
+            if stream.nextSample > 0 {
+                do { try decoder.seek(toSample: stream.nextSample) } catch {
                     throw TranscriptionFailure(kind: .ioError, message: "\(name): cannot seek to the checkpoint: \(error)")
                 }
             }
-            var buffer: [Float] = []
-            var exhausted = false
-            while let next = longForm.nextWindow(state) {
+            windows: while true {
+                let features: MelWindow
+                switch longForm.nextStep(state, stream: &stream) {
+                case .finished:
+                    break windows
+                case .needsSamples:
+                    guard let chunk = try read(decoder, name: name) else {
+                        // The file is shorter now than in the first pass: it changed under us.
+                        throw TranscriptionFailure(kind: .sourceChanged, message: "\(name): the audio ended early (the file changed?)")
+                    }
+                    stream.feed(chunk)
+                    continue windows
+                case .window(let ready):
+                    features = ready
+                }
                 if job.shouldStop() { throw .interrupted(name) }
-                // Drop what no later window needs (seek never goes back), then read up to this window's end.
-                if next.samples.lowerBound > bufferStart {
-                    let drop = min(buffer.count, next.samples.lowerBound - bufferStart)
-                    buffer.removeFirst(drop)
-                    bufferStart += drop
-                }
-                while !exhausted && bufferStart + buffer.count < next.samples.upperBound {
-                    if let chunk = try read(decoder, name: name) { buffer += chunk } else { exhausted = true }
-                }
-                if bufferStart + buffer.count < next.samples.upperBound {
-                    // The file is shorter now than in the first pass: it changed under us.
-                    throw TranscriptionFailure(kind: .sourceChanged, message: "\(name): the audio ended early (the file changed?)")
-                }
-                guard let features = longForm.features(state, buffer: buffer[...], bufferStart: bufferStart) else { break }
                 let outcome = longForm.advance(&state, window: features)
                 segments += outcome.segments
                 window += 1
@@ -136,7 +132,7 @@ public struct WhisperTranscriber: Transcriber {
 
         let transcript = Transcript(
             language: head.language, languageProbability: Double(head.languageProbability),
-            duration: Double(head.totalSamples) / 16000,
+            duration: Double(head.totalSamples) / Double(LogMelSpectrogram.sampleRate),
             segments: segments.map {
                 Transcript.Segment(id: $0.id, seek: $0.seek, start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokens,
                                    temperature: Double($0.temperature), avgLogprob: Double($0.avgLogprob),
@@ -146,6 +142,21 @@ public struct WhisperTranscriber: Transcriber {
             })
         return TranscriptionResult(outputs: formats.map { ($0.fileExtension, $0.renderBytes(transcript)) },
                                    audioDuration: transcript.duration, model: modelName)
+    }
+
+    /// The journal's checkpoints up to the first that cannot be decoded (with its index and
+    /// why): from that one on the journal counts as absent, so its window and those after
+    /// are transcribed again rather than their segments silently missing from the output.
+    static func checkpoints(in journal: [JournalEntry]) -> (checkpoints: [Checkpoint], undecodable: (index: Int, error: any Error)?) {
+        var checkpoints: [Checkpoint] = []
+        for (index, entry) in journal.enumerated() {
+            do {
+                checkpoints.append(try JSONDecoder().decode(Checkpoint.self, from: Data(entry.state.utf8)))
+            } catch {
+                return (checkpoints, (index, error))
+            }
+        }
+        return (checkpoints, nil)
     }
 
     private func checkpoint(_ job: TranscriptionJob, _ c: Checkpoint, window: Int, progress: Double) throws(TranscriptionFailure) {
@@ -199,7 +210,7 @@ extension Configuration.ModelSection {
         o.noSpeechThreshold = Float(noSpeechThreshold)
         o.conditionOnPreviousText = conditionOnPreviousText
         o.language = language.isEmpty ? nil : language
-        o.task = task == "translate" ? .translate : .transcribe
+        o.task = task
         o.initialPrompt = initialPrompt.isEmpty ? nil : initialPrompt
         o.hotwords = hotwords.isEmpty ? nil : hotwords
         o.wordTimestamps = wordTimestamps

@@ -66,7 +66,9 @@ struct Transcribe: AsyncParsableCommand {
         try await reporting { try transcribeAll() }
     }
 
-    private func transcribeAll() throws {
+    /// The configuration with the command line's overrides; a refused flag value reads as
+    /// the config file's error for the same key would.
+    private func configuration() throws -> Configuration {
         var config = try options.load()
         let cwd = FileManager.default.currentDirectoryPath
         if let model { config.model.path = cwd.appendingPath(model); config.baseDirectory = cwd }
@@ -75,9 +77,12 @@ struct Transcribe: AsyncParsableCommand {
             config.model.beamSize = beamSize
         }
         if let language { config.model.language = language }
-        if let task {
-            guard ["transcribe", "translate"].contains(task) else { throw CommandFailure.usage("--task must be transcribe or translate") }
-            config.model.task = task
+        do throws(ConfigError) {
+            if let task { config.model.task = try Configuration.flag("--task", task, ConfigValues.task) }
+            if let computeType { config.model.computeType = try Configuration.flag("--compute-type", computeType, ConfigValues.computeType) }
+            if let format { config.formats = try Configuration.flag("--format", format, ConfigValues.formats(commaSeparated:)) }
+        } catch {
+            throw CommandFailure.usage(error.description)
         }
         if wordTimestamps { config.model.wordTimestamps = true }
         if let initialPrompt { config.model.initialPrompt = initialPrompt }
@@ -88,13 +93,15 @@ struct Transcribe: AsyncParsableCommand {
             config.model.temperatures = list
         }
         if let threads { config.threadsPerWorker = threads }
-        if let computeType {
-            guard ComputeType(rawValue: computeType) != nil else { throw CommandFailure.usage("--compute-type must be float32 or int8") }
-            config.model.computeType = computeType
-        }
-        let writeFiles = format != nil || outputDir != nil
-        if let format { config.formats = format.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        if !writeFiles { config.formats = ["txt"] }
+        if !writeFiles { config.formats = [.txt] }
+        return config
+    }
+
+    private var writeFiles: Bool { format != nil || outputDir != nil }
+
+    private func transcribeAll() throws {
+        let config = try configuration()
+        let cwd = FileManager.default.currentDirectoryPath
         let logger = Logs.bootstrap(level: "warning")
         var transcriber = try Transcribers.whisper(config: config, logger: logger)
         let bar = isatty(2) == 1 ? ProgressBar() : nil

@@ -11,9 +11,7 @@ enum Transcribers {
         let threads = config.threadsPerWorker > 0
             ? config.threadsPerWorker
             : max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, config.workers))
-        guard let computeType = ComputeType(rawValue: config.model.computeType) else {
-            throw CommandFailure.config("model.compute_type = \"\(config.model.computeType)\": must be float32 or int8")
-        }
+        let computeType = config.model.computeType
         let started = Date()
         let model: WhisperModel
         do {
@@ -23,9 +21,7 @@ enum Transcribers {
         }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
                                                 "threads": "\(threads)", "compute_type": "\(computeType.rawValue)"])
-        let formats: [OutputFormat]
-        do { formats = try OutputFormat.parseList(config.formats) } catch { throw CommandFailure.config("formats: \(error)") }
-        return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: formats,
+        return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
                                   modelName: (path as NSString).lastPathComponent)
     }
 }

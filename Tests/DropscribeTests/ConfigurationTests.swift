@@ -1,6 +1,7 @@
 import DropscribeCore
 import Foundation
 import Testing
+import Transcripts
 
 @Suite struct ConfigurationTests {
     @Test func theExampleFileHoldsExactlyTheDefaults() throws {
@@ -56,13 +57,40 @@ import Testing
             max_attempts = 5
             """)
         #expect(c.workers == 2)
-        #expect(c.formats == ["srt", "tsv"])
+        #expect(c.formats == [.srt, .tsv])
         #expect(c.model.beamSize == 1)
         #expect(c.model.temperatures == [0, 0.5])
         #expect(!c.watch.inotify)
         #expect(c.watch.settleSeconds == 0.5)
         #expect(c.watch.exclude == ["*.draft"])
         #expect(c.queue.maxAttempts == 5)
+    }
+
+    /// `--format`, `--task` and `--compute-type` go through the parsers of the keys they
+    /// override: a refused value gets the same explanation from the file and from the flag.
+    @Test(arguments: [
+        ("formats = [\"txt\", \"docx\"]", "formats", "--format", "txt,docx"),
+        ("[model]\ntask = \"summarise\"", "model.task", "--task", "summarise"),
+        ("[model]\ncompute_type = \"int4\"", "model.compute_type", "--compute-type", "int4"),
+    ])
+    func aFlagIsRefusedWithTheConfigFilesExplanation(_ toml: String, _ key: String, _ flag: String, _ value: String) throws {
+        let fromFile = try #require(throws: ConfigError.self) { try Configuration.parse(toml, file: "c.toml") }
+        let fromFlag = try #require(throws: ConfigError.self) {
+            switch flag {
+            case "--format": _ = try Configuration.flag(flag, value, ConfigValues.formats(commaSeparated:))
+            case "--task": _ = try Configuration.flag(flag, value, ConfigValues.task)
+            default: _ = try Configuration.flag(flag, value, ConfigValues.computeType)
+            }
+        }
+        #expect(fromFile.key == key)
+        #expect(fromFlag.key == flag)
+        #expect(fromFlag.problem == fromFile.problem)
+        #expect(fromFlag.description == "command line: \(flag) = \"\(value)\": \(fromFile.problem)")
+
+        // And the binary says exactly that, before loading any model.
+        let (status, _, err) = try Binary.run(["transcribe", flag, value, "no-such-file.wav"])
+        #expect(status == 2)
+        #expect(err == "dropscribe: \(fromFlag.description)\n")
     }
 
     @Test func theBinaryRefusesABadConfigWithExitCode2() throws {

@@ -92,10 +92,10 @@ final class Seen: @unchecked Sendable {
         let expected = all.enumerated().sorted { $0.element.0 != $1.element.0 ? $0.element.0 > $1.element.0 : $0.offset < $1.offset }
             .prefix(k).map(\.element)
         #expect(got.count == k)
-        #expect(got.map(\.0) == expected.map(\.0))
-        #expect(got.map(\.1) == expected.map(\.1))
-        #expect(got.map(\.2) == expected.map(\.2))
-        #expect(!got.contains { $0.1 == $0.2 && $0.2 < hypotheses }, "the filter ran on each hypothesis's row")
+        #expect(got.map(\.score) == expected.map(\.0))
+        #expect(got.map(\.hypothesis) == expected.map(\.1))
+        #expect(got.map(\.token) == expected.map(\.2))
+        #expect(!got.contains { $0.hypothesis == $0.token && $0.token < hypotheses }, "the filter ran on each hypothesis's row")
     }
 
     @Test func patienceWaitsForMoreFinished() {

@@ -8,7 +8,7 @@ import Foundation
 public struct TranscriptionState: Sendable, Codable, Equatable {
     /// Next window's first frame.
     public var seek: Int
-    /// Frames windows may use: N//160.
+    /// Frames windows may use: N // hop.
     public var contentFrames: Int
     /// Total samples of the file.
     public var totalSamples: Int
@@ -63,12 +63,16 @@ public struct LongFormTranscriber: Sendable {
 
     var maxHistory: Int { model.dimensions.textContext / 2 - 1 }
 
+    /// Frames in a full window: twice the encoder's audio context (3000, 30 s).
+    public var windowFrames: Int { 2 * model.dimensions.audioContext }
+
     /// The next window: its frames and the sample range its features need
-    /// ([160·seek − 200, 160·(seek+count) + 200) clipped to the file). Nil when done.
+    /// ([hop·seek − pad, hop·(seek+count) + pad) clipped to the file, pad = nFFT/2). Nil when done.
     public func nextWindow(_ state: TranscriptionState) -> (startFrame: Int, frameCount: Int, samples: Range<Int>)? {
         guard !state.isFinished else { return nil }
-        let count = min(2 * model.dimensions.audioContext, state.contentFrames - state.seek)
-        let lo = max(0, 160 * state.seek - 200), hi = min(state.totalSamples, 160 * (state.seek + count) + 200)
+        let count = min(windowFrames, state.contentFrames - state.seek)
+        let lo = LogMelSpectrogram.firstSample(ofFrame: state.seek)
+        let hi = min(state.totalSamples, LogMelSpectrogram.hop * (state.seek + count) + LogMelSpectrogram.centerPadding)
         return (state.seek, count, lo..<hi)
     }
 
@@ -84,7 +88,7 @@ public struct LongFormTranscriber: Sendable {
         let tk = model.tokenizer
         let seek = state.seek
         let segmentSize = window.frameCount
-        let timeOffset = Double(seek) * 0.01
+        let timeOffset = Double(seek) * LogMelSpectrogram.secondsPerFrame
         let prompt = model.prompt(previous: state.history, language: state.language, task: options.task,
                                   withoutTimestamps: options.withoutTimestamps, hotwords: options.hotwords)
         let cross = model.crossAttentionCache(model.encode(window))
@@ -105,7 +109,7 @@ public struct LongFormTranscriber: Sendable {
                               lastSpeech: state.lastSpeechTimestamp ?? 0)
             let end = Self.lastEnd(pieces)
             if !split.singleTimestampEnding, let e = end, e > timeOffset {
-                state.seek = max(seek + 1, Int((e * 100).rounded(.toNearestOrEven)))
+                state.seek = max(seek + 1, Int((e * Double(LogMelSpectrogram.framesPerSecond)).rounded(.toNearestOrEven)))
             }
             if let e = end { state.lastSpeechTimestamp = e }
         }

@@ -29,6 +29,17 @@ struct DecoderStepper: StepModel {
     mutating func reorder(_ origins: [Int]) { cache.reorder(origins) }
 }
 
+/// One possible next token of a beam hypothesis: its cumulative log-probability, which
+/// hypothesis it extends and the token.
+///
+/// Exists so the search reads `score`, `hypothesis` and `token` rather than tuple
+/// positions; it holds the same three fields a tuple would, at no cost in the hot path.
+struct BeamCandidate: Equatable, Sendable {
+    var score: Float
+    var hypothesis: Int
+    var token: Int
+}
+
 /// CTranslate2's search strategies (docs/engine.md §6.5–§6.6), independent of the network.
 enum SearchAlgorithms {
     /// The logit filters of one hypothesis at one step. Sendable because a beam's
@@ -51,34 +62,37 @@ enum SearchAlgorithms {
             if step == 0 { rawStep0(rows[0]) }
             let top = bestCandidates(rows, step: step, alive: alive, scores: scores, k: numCandidates, process: process)
             if beam == 1 {
-                let (s, b, tok) = top[0]
-                if tok == eot || isLast {
-                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
+                let best = top[0]
+                let tokens = alive[best.hypothesis]
+                if best.token == eot || isLast {
+                    finished.append(Hypothesis(tokens: best.token == eot ? tokens : tokens + [best.token], logprobSum: best.score))
                     return finished
                 }
-                alive = [alive[b] + [tok]]
-                scores = [s]
-                inputs = [tok]
+                alive = [tokens + [best.token]]
+                scores = [best.score]
+                inputs = [best.token]
                 continue
             }
             var nextAlive: [[Int]] = [], nextScores: [Float] = [], origins: [Int] = [], nextInputs: [Int] = []
             var secondary = beam
             for k in 0..<beam {
                 var chosen = k
-                let (s, b, tok) = top[k]
-                if tok == eot || isLast {
-                    finished.append(Hypothesis(tokens: tok == eot ? alive[b] : alive[b] + [tok], logprobSum: s))
+                let candidate = top[k]
+                if candidate.token == eot || isLast {
+                    let tokens = alive[candidate.hypothesis]
+                    finished.append(Hypothesis(tokens: candidate.token == eot ? tokens : tokens + [candidate.token],
+                                               logprobSum: candidate.score))
                     var j = secondary
                     while j < top.count {
-                        if top[j].2 != eot { chosen = j; secondary = j + 1; break }
+                        if top[j].token != eot { chosen = j; secondary = j + 1; break }
                         j += 1
                     }
                 }
-                let (cs, cb, ct) = top[chosen]
-                nextAlive.append(alive[cb] + [ct])
-                nextScores.append(cs)
-                origins.append(cb)
-                nextInputs.append(ct)
+                let next = top[chosen]
+                nextAlive.append(alive[next.hypothesis] + [next.token])
+                nextScores.append(next.score)
+                origins.append(next.hypothesis)
+                nextInputs.append(next.token)
             }
             if isLast || finished.count >= maxCandidates { return finished }
             model.reorder(origins)
@@ -89,7 +103,7 @@ enum SearchAlgorithms {
         return finished
     }
 
-    /// The k best (score, hypothesis, token) of one step, sorted descending, ties in
+    /// The k best candidates of one step, sorted descending, ties in
     /// (hypothesis, token) order: each row filtered, log-softmaxed and scanned as CT2 does.
     ///
     /// The hypotheses' rows are independent, so they are filtered and scanned on the
@@ -97,8 +111,8 @@ enum SearchAlgorithms {
     /// lists in the same order, which is the list a scan of every row in turn would give
     /// (a candidate beaten by k others in its own row is beaten by them overall).
     static func bestCandidates(_ rows: consuming [[Float]], step: Int, alive: [[Int]], scores: [Float], k: Int,
-                               process: Process) -> [(Float, Int, Int)] {
-        var lists = [[(Float, Int, Int)]](repeating: [], count: rows.count)
+                               process: Process) -> [BeamCandidate] {
+        var lists = [[BeamCandidate]](repeating: [], count: rows.count)
         let parts = min(rows.count, BLAS.threads)
         rows.withUnsafeMutableBufferPointer { rowBuffer in
             lists.withUnsafeMutableBufferPointer { listBuffer in
@@ -117,13 +131,13 @@ enum SearchAlgorithms {
         if lists.count == 1 { return lists[0] }
         // Concatenated in hypothesis order, so the stable sort breaks ties as the serial scan did.
         let merged = lists.joined().enumerated().sorted { a, b in
-            a.element.0 != b.element.0 ? a.element.0 > b.element.0 : a.offset < b.offset
+            a.element.score != b.element.score ? a.element.score > b.element.score : a.offset < b.offset
         }
         return merged.prefix(k).map(\.element)
     }
 
     /// Keeps the k best ((value − subtract) + add) of `values` in `top`, sorted descending (ties: earlier first).
-    static func insertTopK(_ top: inout [(Float, Int, Int)], k: Int, values: [Float], subtract: Float = 0, add: Float,
+    static func insertTopK(_ top: inout [BeamCandidate], k: Int, values: [Float], subtract: Float = 0, add: Float,
                            beam: Int) {
         guard k > 0 else { return }
         values.withUnsafeBufferPointer { p in
@@ -131,13 +145,13 @@ enum SearchAlgorithms {
             while i < p.count {
                 if top.count == k {
                     // Only a value above the last kept one can enter the list.
-                    i = firstAbove(p, from: i, subtract: subtract, add: add, threshold: top[k - 1].0)
+                    i = firstAbove(p, from: i, subtract: subtract, add: add, threshold: top[k - 1].score)
                     if i == p.count { break }
                 }
                 let s = (p[i] - subtract) + add
                 var pos = top.count
-                while pos > 0 && s > top[pos - 1].0 { pos -= 1 }
-                top.insert((s, beam, i), at: pos)
+                while pos > 0 && s > top[pos - 1].score { pos -= 1 }
+                top.insert(BeamCandidate(score: s, hypothesis: beam, token: i), at: pos)
                 if top.count > k { top.removeLast() }
                 i += 1
             }

@@ -28,30 +28,37 @@ public struct LogMelSpectrogram: Sendable {
     public static let sampleRate = 16000
     public static let nFFT = 400
     public static let hop = 160
-    public static let nBins = 201
+    public static let nBins = nFFT / 2 + 1
+    /// Samples of reflection padding before the first frame (the STFT is centred): nFFT/2.
+    public static let centerPadding = nFFT / 2
+    /// Frames per second of audio (100: one per 10 ms).
+    public static let framesPerSecond = sampleRate / hop
+    /// Seconds per frame, as a Double exactly equal to 0.01.
+    public static let secondsPerFrame = 1 / Double(framesPerSecond)
     public let nMels: Int
-    /// nMels × 201 filterbank.
+    /// nMels × nBins filterbank.
     public let filters: Matrix
-    /// 400 × 402: window-weighted cos (cols 0..200) and −sin (cols 201..401).
+    /// nFFT × (2·nBins): window-weighted cos (cols 0..<nBins) and −sin (cols nBins..<2·nBins).
     let dft: [Float]
 
     public init(nMels: Int = 80) {
         self.nMels = nMels
         self.filters = LogMelSpectrogram.melFilters(nMels: nMels)
-        var t = [Float](repeating: 0, count: 400 * 402)
-        for n in 0..<400 {
-            let w = 0.5 - 0.5 * cos(2 * Double.pi * Double(n) / 400)
-            for k in 0..<201 {
-                let a = 2 * Double.pi * Double((n * k) % 400) / 400
-                t[n * 402 + k] = Float(w * cos(a))
-                t[n * 402 + 201 + k] = Float(-w * sin(a))
+        let nFFT = Self.nFFT, nBins = Self.nBins
+        var t = [Float](repeating: 0, count: nFFT * 2 * nBins)
+        for n in 0..<nFFT {
+            let w = 0.5 - 0.5 * cos(2 * Double.pi * Double(n) / Double(nFFT))
+            for k in 0..<nBins {
+                let a = 2 * Double.pi * Double((n * k) % nFFT) / Double(nFFT)
+                t[n * 2 * nBins + k] = Float(w * cos(a))
+                t[n * 2 * nBins + nBins + k] = Float(-w * sin(a))
             }
         }
         self.dft = t
     }
 
     /// librosa Slaney mel filterbank with Slaney norm, computed in Double then cast.
-    public static func melFilters(nMels: Int, sampleRate: Int = 16000, nFFT: Int = 400) -> Matrix {
+    public static func melFilters(nMels: Int, sampleRate: Int = LogMelSpectrogram.sampleRate, nFFT: Int = LogMelSpectrogram.nFFT) -> Matrix {
         let nBins = nFFT / 2 + 1
         func hzToMel(_ f: Double) -> Double {
             let minLogHz = 1000.0, minLogMel = 15.0, logstep = log(6.4) / 27
@@ -81,6 +88,10 @@ public struct LogMelSpectrogram: Sendable {
         }
         return Matrix(rows: nMels, cols: nBins, storage: out)
     }
+
+    /// The first sample frame `t` reads: hop·t − centerPadding, or 0 (reflection reads
+    /// mirror positions inside the frames' own range).
+    public static func firstSample(ofFrame t: Int) -> Int { max(0, hop * t - centerPadding) }
 
     /// Number of frames for N samples: N//160 + 1 (the last is only used for G).
     public static func frameCount(samples n: Int) -> Int { n / hop + 1 }
@@ -122,13 +133,15 @@ public struct LogMelSpectrogram: Sendable {
     /// Raw log10 mel of frames [first, first+block), nMels × block.
     private func rawLogBlock(buffer: ArraySlice<Float>, bufferStart: Int, totalSamples n: Int, first: Int) -> [Float] {
         let count = LogMelSpectrogram.block
-        let l = n + 160
-        var fr = [Float](repeating: 0, count: count * 400)
+        let nFFT = Self.nFFT, nBins = Self.nBins, hop = Self.hop
+        // faster-whisper appends one hop of zeros to the audio before the STFT.
+        let l = n + hop
+        var fr = [Float](repeating: 0, count: count * nFFT)
         let base = buffer.startIndex
         for row in 0..<count {
             let t = first + row
-            for j in 0..<400 {
-                var y = 160 * t + j - 200
+            for j in 0..<nFFT {
+                var y = hop * t + j - Self.centerPadding
                 // reflect (periodic, as numpy for tiny inputs)
                 if l > 1 {
                     let period = 2 * (l - 1)
@@ -140,31 +153,31 @@ public struct LogMelSpectrogram: Sendable {
                     let idx = y - bufferStart
                     if idx >= 0 && idx < buffer.count { v = buffer[base + idx] }
                 }
-                fr[row * 400 + j] = v
+                fr[row * nFFT + j] = v
             }
         }
-        var spec = [Float](repeating: 0, count: count * 402)
+        var spec = [Float](repeating: 0, count: count * 2 * nBins)
         fr.withUnsafeBufferPointer { fp in
             dft.withUnsafeBufferPointer { tp in
                 spec.withUnsafeMutableBufferPointer { sp in
-                    parallelSgemm(false, false, m: count, n: 402, k: 400, a: fp.baseAddress!, lda: 400,
-                          b: tp.baseAddress!, ldb: 402, c: sp.baseAddress!, ldc: 402)
+                    parallelSgemm(false, false, m: count, n: 2 * nBins, k: nFFT, a: fp.baseAddress!, lda: nFFT,
+                          b: tp.baseAddress!, ldb: 2 * nBins, c: sp.baseAddress!, ldc: 2 * nBins)
                 }
             }
         }
-        var power = [Float](repeating: 0, count: count * 201)
+        var power = [Float](repeating: 0, count: count * nBins)
         for r in 0..<count {
-            for k in 0..<201 {
-                let re = spec[r * 402 + k], im = spec[r * 402 + 201 + k]
-                power[r * 201 + k] = re * re + im * im
+            for k in 0..<nBins {
+                let re = spec[r * 2 * nBins + k], im = spec[r * 2 * nBins + nBins + k]
+                power[r * nBins + k] = re * re + im * im
             }
         }
         var mel = [Float](repeating: 0, count: nMels * count)
         filters.storage.withUnsafeBufferPointer { fp in
             power.withUnsafeBufferPointer { pp in
                 mel.withUnsafeMutableBufferPointer { mp in
-                    parallelSgemm(false, true, m: nMels, n: count, k: 201, a: fp.baseAddress!, lda: 201,
-                          b: pp.baseAddress!, ldb: 201, c: mp.baseAddress!, ldc: count)
+                    parallelSgemm(false, true, m: nMels, n: count, k: nBins, a: fp.baseAddress!, lda: nBins,
+                          b: pp.baseAddress!, ldb: nBins, c: mp.baseAddress!, ldc: count)
                 }
             }
         }
@@ -237,9 +250,10 @@ public struct MelMaxAccumulator: Sendable {
     public mutating func feed(_ chunk: [Float]) {
         buffer.append(contentsOf: chunk)
         received += chunk.count
-        // Frame t can be computed without knowing N if 160t + 200 ≤ received
-        // (the start reflection only reads y[1...200]).
-        let ready = received >= 200 ? (received - 200) / 160 + 1 : 0
+        // Frame t can be computed without knowing N if hop·t + centerPadding ≤ received
+        // (the start reflection only reads y[1...centerPadding]).
+        let hop = LogMelSpectrogram.hop, padding = LogMelSpectrogram.centerPadding
+        let ready = received >= padding ? (received - padding) / hop + 1 : 0
         if ready - nextFrame >= 256 { process(upTo: ready, total: Int.max / 4) }
     }
 
@@ -248,8 +262,7 @@ public struct MelMaxAccumulator: Sendable {
         let r = mel.rawLog(buffer: buffer[...], bufferStart: bufferStart, totalSamples: total, frames: nextFrame ..< end)
         for v in r where v > maximum { maximum = v }
         nextFrame = end
-        // Keep samples from 160·nextFrame − 200 on.
-        let keepFrom = max(0, 160 * nextFrame - 200)
+        let keepFrom = LogMelSpectrogram.firstSample(ofFrame: nextFrame)
         if keepFrom > bufferStart {
             buffer.removeFirst(min(buffer.count, keepFrom - bufferStart))
             bufferStart = keepFrom
