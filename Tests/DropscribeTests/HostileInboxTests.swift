@@ -66,7 +66,7 @@ import Testing
         try runBeside({ ws in
             ws.drop("big.wav", "audio with a hostile pending marker")
             let marker = #"{"attempts":9223372036854775807,"first_seen":1,"mtime_ns":1,"size":1}"#
-            _ = FileManager.default.createFile(atPath: ws.inbox + "/big.wav.pending", contents: Data(marker.utf8))
+            #expect(FileManager.default.createFile(atPath: ws.inbox + "/big.wav.pending", contents: Data(marker.utf8)))
         }, extra: ["big.wav"])
     }
 
