@@ -175,6 +175,8 @@ public final class AudioDecoder {
     /// Forgets every decoded and buffered sample and resumes so that the next sample
     /// returned is output sample `target`.
     private func restart(_ how: Restart, discardingUntil target: Int) throws(MediaError) {
+        // Reopen first: if that fails, the decoder stays as it was.
+        if how == .fromStart { input = try LibavInput(path: path, options: options) }
         resampler = Resampler(outputFormat: options.sampleFormat)
         draining = false
         finished = false
@@ -190,7 +192,6 @@ public final class AudioDecoder {
             avcodec_flush_buffers(input.codec)
             alignment.beginAfterSeek()
         case .fromStart:
-            input = try LibavInput(path: path, options: options)
             produced = 0
             alignment.restartFromStart()
             _ = try decodeNextFrame().then { haveFrame = true }
