@@ -45,6 +45,7 @@ public struct Configuration: Sendable, Equatable {
     public var model = ModelSection()
     public var watch = WatchSection()
     public var queue = QueueSection()
+    public var media = MediaSection()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -90,6 +91,12 @@ public struct Configuration: Sendable, Equatable {
         public var retryBackoffSeconds: Double = 10
         public var onChange: String = "redo"
         public var followSymlinks: Bool = false
+    }
+
+    /// `[media]`: what an input may be opened as.
+    public struct MediaSection: Sendable, Equatable {
+        /// Playlists, concat lists and image sequences read other files named inside them.
+        public var allowPlaylists: Bool = false
     }
 
     /// The folder relative paths are resolved against (the config file's folder, or the cwd).
@@ -198,6 +205,12 @@ public struct Configuration: Sendable, Equatable {
                 case "queue.retry_backoff_seconds": c.queue.retryBackoffSeconds = try r.double(k, v, in: 0...86400)
                 case "queue.on_change": c.queue.onChange = try r.oneOf(k, v, ["redo", "ignore"])
                 case "queue.follow_symlinks": c.queue.followSymlinks = try r.bool(k, v)
+                default: throw r.unknown(k, v)
+                }
+            }
+            case "media": try r.read(r.table(key, value), prefix: "media.") { k, v, r throws(ConfigError) in
+                switch k {
+                case "media.allow_playlists": c.media.allowPlaylists = try r.bool(k, v)
                 default: throw r.unknown(k, v)
                 }
             }

@@ -22,6 +22,8 @@ public struct WhisperTranscriber: Transcriber {
     public let modelName: String
     /// Called after each window with the fraction done (for a progress bar).
     public var progress: (@Sendable (Double) -> Void)?
+    /// Whether playlists, concat lists and image sequences may be decoded (`[media] allow_playlists`).
+    public var allowPlaylists = false
 
     public init(model: WhisperModel, options: DecodingOptions, formats: [OutputFormat], modelName: String) {
         self.model = model
@@ -52,7 +54,7 @@ public struct WhisperTranscriber: Transcriber {
         if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int, size == 0 {
             throw TranscriptionFailure(kind: .emptyFile, message: "\(name): the file is empty")
         }
-        let decoderOptions = DecoderOptions(logger: job.logger)
+        let decoderOptions = DecoderOptions(logger: job.logger, allowPlaylists: allowPlaylists)
         let longForm = LongFormTranscriber(model: model, options: options)
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.
@@ -189,6 +191,7 @@ public struct WhisperTranscriber: Transcriber {
         case .unsupportedCodec: kind = .unsupportedCodec
         case .nothingDecodable: kind = .corrupt
         case .permissionDenied: kind = .badInput
+        case .refusedFormat: kind = .refusedFormat
         case .notFound, .ioError, .timedOut: kind = .ioError
         default: kind = error.isPermanent ? .badInput : .ioError
         }

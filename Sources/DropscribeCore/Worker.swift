@@ -89,6 +89,13 @@ public struct WorkerRunner: Sendable {
         } catch {
             return WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot open the journal: \(error)")
         }
+        let (outputs, folders) = layout.outputLocation(for: job)
+        do {
+            try outputs.refuseUnsafe(folders)
+            if let (archive, archiveFolders) = layout.archiveLocation(for: job) { try archive.refuseUnsafe(archiveFolders) }
+        } catch {
+            return Self.outcome(writing: error, relativePath: relativePath)
+        }
         let stop = StopFlag.installingSignalHandler()
         let transcription = TranscriptionJob(
             source: job.path, displayName: relativePath, journal: info.journal,
@@ -115,15 +122,10 @@ public struct WorkerRunner: Sendable {
             let mode = outputMode(source: job.path)
             for (ext, contents) in result.outputs {
                 let name = (try? OutputFormat(parsing: ext)).map { outputFileName(forSource: job.name, format: $0) } ?? job.name + "." + ext
-                let target = layout.outputPath(for: job, fileName: name)
-                try createParentFolders(of: target)
-                try AtomicFile.write(contents, to: target, permissions: mode)
-                written.append(target.string)
+                written.append(try outputs.write(contents, to: folders, name: name, permissions: mode).string)
             }
-        } catch let e as Errno where e == .noSpace || e == .diskQuotaExceeded {
-            return WorkerOutcome(status: .failed, kind: .diskFull, message: "\(relativePath): disk full while writing the outputs (\(e))")
         } catch {
-            return WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot write the outputs: \(error)")
+            return Self.outcome(writing: error, relativePath: relativePath)
         }
         let wall = Date().timeIntervalSince1970 - started
         let peak = ProcessMemory.peakRSS()
@@ -150,10 +152,17 @@ public struct WorkerRunner: Sendable {
         return FilePermissions(rawValue: CModeT(st & 0o666))
     }
 
-    func createParentFolders(of path: FilePath) throws {
-        let parent = path.removingLastComponent()
-        if FileManager.default.fileExists(atPath: parent.string) { return }
-        try FileManager.default.createDirectory(atPath: parent.string, withIntermediateDirectories: true)
+    /// The failure to report when an output or archive folder cannot be used: a symlink or
+    /// non-folder on the path is permanent (nothing was written), a full disk or an I/O error is not.
+    static func outcome(writing error: ContainmentError, relativePath: String) -> WorkerOutcome {
+        switch error {
+        case .system(_, let e) where e == .noSpace || e == .diskQuotaExceeded:
+            WorkerOutcome(status: .failed, kind: .diskFull, message: "\(relativePath): disk full while writing the outputs (\(error))")
+        case .system:
+            WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot write the outputs: \(error)")
+        default:
+            WorkerOutcome(status: .failed, kind: .unsafePath, message: "\(relativePath): refusing to write the outputs or archive: \(error)")
+        }
     }
 }
 

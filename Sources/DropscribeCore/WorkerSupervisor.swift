@@ -217,12 +217,9 @@ final class WorkerSupervisor: Sendable {
     }
 
     private func archive(_ job: Job) {
-        guard let archive = layout.archiveDirectory else { return }
-        var target = archive
-        for c in job.relativePath.split(separator: "/") { target.append(String(c)) }
+        guard let (archive, folders) = layout.archiveLocation(for: job) else { return }
         do {
-            try FileManager.default.createDirectory(atPath: target.removingLastComponent().string, withIntermediateDirectories: true)
-            try FileManager.default.moveItem(atPath: job.path.string, toPath: target.string)
+            let target = try archive.moveIn(job.path, to: folders, name: job.name)
             logger.info("archived", metadata: ["job.id": "\(job)", "to": "\(target)"])
         } catch {
             logger.error("cannot archive the source", metadata: ["job.id": "\(job)", "error": "\(error)"])

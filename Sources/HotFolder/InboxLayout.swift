@@ -30,6 +30,16 @@ public struct InboxLayout: Sendable, Equatable {
         [outputDirectory, archiveDirectory].compactMap { $0 }.filter { $0.starts(with: root) && $0 != root }
     }
 
+    /// The folder `job`'s outputs are written into, and the components below it.
+    public func outputLocation(for job: Job) -> (folder: ContainedFolder, components: [String]) {
+        (ContainedFolder(root: outputDirectory ?? root), job.relativeDirectoryComponents)
+    }
+
+    /// The folder `job`'s source is archived into, and the components below it (nil without an archive).
+    public func archiveLocation(for job: Job) -> (folder: ContainedFolder, components: [String])? {
+        archiveDirectory.map { (ContainedFolder(root: $0), job.relativeDirectoryComponents) }
+    }
+
     /// Where the output file `name` for `job` goes.
     public func outputPath(for job: Job, fileName: String) -> FilePath {
         let folder: FilePath

@@ -96,6 +96,10 @@ public enum FailureKind: String, Codable, Sendable, CaseIterable {
     case corrupt = "corrupt"
     case emptyFile = "empty-file"
     case badInput = "bad-input"
+    /// An output or archive path would cross a symlink (or a non-folder): nothing was written.
+    case unsafePath = "unsafe-path"
+    /// A playlist, concat list or image sequence, not allowed by `[media] allow_playlists`.
+    case refusedFormat = "refused-format"
     // Transient: the machine or the process was the problem.
     case workerCrashed = "worker-crashed"
     case killed = "killed"
@@ -109,7 +113,7 @@ public enum FailureKind: String, Codable, Sendable, CaseIterable {
     /// Permanent failures go straight to `.failed`; the others return to `.pending`.
     public var isPermanent: Bool {
         switch self {
-        case .notMedia, .noAudioStream, .unsupportedCodec, .corrupt, .emptyFile, .badInput: true
+        case .notMedia, .noAudioStream, .unsupportedCodec, .corrupt, .emptyFile, .badInput, .unsafePath, .refusedFormat: true
         default: false
         }
     }

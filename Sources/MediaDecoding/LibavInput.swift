@@ -66,14 +66,26 @@ final class LibavInput {
         guard let ctx = avformat_alloc_context() else { throw error(.ioError, "out of memory") }
         CFFmpeg_set_interrupt_deadline(ctx, deadline)
         var fmt: UnsafeMutablePointer<AVFormatContext>? = ctx
+        // Only plain files, also for any file a demuxer opens on the input's behalf.
+        var dictionary: OpaquePointer?
+        av_dict_set(&dictionary, "protocol_whitelist", "file", 0)
+        defer { av_dict_free(&dictionary) }
+        let probed: UnsafePointer<AVInputFormat>?
+        do {
+            probed = try probeFormat(ctx, allowPlaylists: options.allowPlaylists)
+        } catch {
+            avformat_free_context(ctx)
+            throw error
+        }
         armDeadline()
-        var r = avformat_open_input(&fmt, path, nil, nil)
+        var r = avformat_open_input(&fmt, path, probed, &dictionary)
         disarmDeadline()
         if r < 0 {
             // avformat_open_input frees the context on failure.
             throw openError(r)
         }
         format = fmt
+        if let detected = fmt?.pointee.iformat { try refuseReferencing(detected, allowPlaylists: options.allowPlaylists) }
         armDeadline()
         r = avformat_find_stream_info(fmt, nil)
         disarmDeadline()
@@ -135,6 +147,32 @@ final class LibavInput {
         guard let p = av_packet_alloc(), let f = av_frame_alloc() else { throw error(.ioError, "out of memory") }
         packet = p
         frame = f
+    }
+
+    /// The format libavformat would detect for the file, found before any demuxer reads it
+    /// (so a refused playlist never opens its segments); nil when probing fails, which
+    /// `avformat_open_input` then reports as it always has.
+    private func probeFormat(_ ctx: UnsafeMutablePointer<AVFormatContext>,
+                             allowPlaylists: Bool) throws(MediaError) -> UnsafePointer<AVInputFormat>? {
+        var dictionary: OpaquePointer?
+        av_dict_set(&dictionary, "protocol_whitelist", "file", 0)
+        defer { av_dict_free(&dictionary) }
+        var io: UnsafeMutablePointer<AVIOContext>?
+        armDeadline()
+        defer { disarmDeadline() }
+        guard avio_open2(&io, path, AVIO_FLAG_READ, &ctx.pointee.interrupt_callback, &dictionary) >= 0 else { return nil }
+        defer { avio_closep(&io) }
+        var detected: UnsafePointer<AVInputFormat>?
+        guard av_probe_input_buffer2(io, &detected, path, nil, 0, 0) >= 0, let detected else { return nil }
+        try refuseReferencing(detected, allowPlaylists: allowPlaylists)
+        return detected
+    }
+
+    private func refuseReferencing(_ format: UnsafePointer<AVInputFormat>, allowPlaylists: Bool) throws(MediaError) {
+        let name = String(cString: format.pointee.name)
+        if InputFormatPolicy.refuses(formatName: name, allowPlaylists: allowPlaylists) {
+            throw error(.refusedFormat, "the '\(name)' format reads other files named inside it; refused (set [media] allow_playlists = true to allow)")
+        }
     }
 
     private func openError(_ r: Int32) -> MediaError {

@@ -14,6 +14,7 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
             case ioError = "I/O error"
             case timedOut = "timed out"
             case invalidArgument = "invalid argument"
+            case refusedFormat = "refused container format"
         }
         let kind: Kind
         /// The file does not exist (it may have been moved away; special for the queue).
@@ -34,6 +35,9 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let timedOut = Code(kind: .timedOut)
         /// The caller asked for something impossible (stream index out of range, negative seek).
         public static let invalidArgument = Code(kind: .invalidArgument)
+        /// A playlist, concat list, image sequence or similar format that reads other files
+        /// (see `InputFormatPolicy`), not allowed by the options.
+        public static let refusedFormat = Code(kind: .refusedFormat)
 
         public var description: String { kind.rawValue }
     }
@@ -56,7 +60,7 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// may recover); the queue decides how often to retry those.
     public var isPermanent: Bool {
         switch code.kind {
-        case .notMediaFile, .noAudioStream, .unsupportedCodec, .nothingDecodable, .invalidArgument: true
+        case .notMediaFile, .noAudioStream, .unsupportedCodec, .nothingDecodable, .invalidArgument, .refusedFormat: true
         case .notFound, .permissionDenied, .ioError, .timedOut: false
         }
     }

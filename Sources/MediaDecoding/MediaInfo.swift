@@ -61,6 +61,9 @@ public struct DecoderOptions: Sendable {
     public var seekPreroll: Double
     /// Where the decoder's own warnings go (truncation, skipped data); metadata `file.path` is added.
     public var logger: Logger
+    /// Whether formats that read other files named inside the input (playlists, concat
+    /// lists, image sequences) may be opened; see `InputFormatPolicy`. Off for the inbox.
+    public var allowPlaylists: Bool
 
     public init(
         audioStream: Int? = nil,
@@ -69,8 +72,10 @@ public struct DecoderOptions: Sendable {
         ioTimeout: Double = 30,
         maxConsecutiveDecodeErrors: Int = 500,
         seekPreroll: Double = 2,
-        logger: Logger = Logger(label: "dropscribe.media")
+        logger: Logger = Logger(label: "dropscribe.media"),
+        allowPlaylists: Bool = false
     ) {
+        self.allowPlaylists = allowPlaylists
         self.audioStream = audioStream
         self.sampleFormat = sampleFormat
         self.chunkSize = max(1, chunkSize)

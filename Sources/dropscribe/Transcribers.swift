@@ -21,7 +21,9 @@ enum Transcribers {
         }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
                                                 "threads": "\(threads)", "compute_type": "\(computeType.rawValue)"])
-        return WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
-                                  modelName: (path as NSString).lastPathComponent)
+        var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
+                                             modelName: (path as NSString).lastPathComponent)
+        transcriber.allowPlaylists = config.media.allowPlaylists
+        return transcriber
     }
 }
