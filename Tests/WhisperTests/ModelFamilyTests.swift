@@ -175,3 +175,37 @@ struct ModelFamilyTests {
         }
     }
 }
+
+/// The Swift writer against CTranslate2's own: make-random-models.py writes the same
+/// shapes, seed and generator with ctranslate2.specs and records each model.bin's sha256
+/// in random-models.sha256; equal bytes mean the test models are what the converter writes.
+@Suite(.enabled(if: Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base"), "needs the tiny.en and base vocabularies"))
+struct RandomModelWriterTests {
+    static func manifest() throws -> [String: String] {
+        let text = try String(contentsOfFile: Fixtures.repoRoot + "/Tests/WhisperTests/random-models.sha256", encoding: .utf8)
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 3 { out["\(parts[1]) \(parts[2])"] = String(parts[0]) }
+        }
+        return out
+    }
+
+    @Test(arguments: RandomModelShape.all)
+    func bytesEqualCTranslate2s(shape: RandomModelShape) throws {
+        let expected = try Self.manifest()
+        for storage in ModelFamilyTests.storages {
+            let want = try #require(expected["\(shape) \(storage.rawValue)"], "no sha256 for \(shape) \(storage.rawValue)")
+            try withRandomModel(RandomModelWriter(shape: shape, storage: storage)) { dir, _ in
+                let bytes = try WhisperModel.readBytes(dir + "/model.bin")
+                #expect(SHA256.hex(bytes) == want, "\(shape) \(storage.rawValue): model.bin differs from ctranslate2.specs'")
+                // To compare by variable: DROPSCRIBE_KEEP_RANDOM_MODELS=<dir> keeps a copy.
+                if let keep = ProcessInfo.processInfo.environment["DROPSCRIBE_KEEP_RANDOM_MODELS"] {
+                    let to = keep + "/" + "\(shape)-\(storage.rawValue)".replacingOccurrences(of: "/", with: "-") + ".bin"
+                    try? FileManager.default.removeItem(atPath: to)
+                    try FileManager.default.copyItem(atPath: dir + "/model.bin", toPath: to)
+                }
+            }
+        }
+    }
+}

@@ -55,10 +55,23 @@ enum RandomModelStorage: String, Sendable {
 enum RandomModelVocabularies {
     static func tokens(_ layout: RandomModelShape.Vocabulary) throws -> [String] {
         switch layout {
+        case .english: return try english.get()
+        case .multilingual: return try multilingual.get()
+        case .v3: return try v3.get()
+        }
+    }
+
+    // Read once per process: every random model of a layout shares its vocabulary.
+    private static let english = Result { try read(.english) }
+    private static let multilingual = Result { try read(.multilingual) }
+    private static let v3 = Result { try read(.v3) }
+
+    private static func read(_ layout: RandomModelShape.Vocabulary) throws -> [String] {
+        switch layout {
         case .english: return try ModelFiles(directory: Fixtures.modelPath("tiny.en")).vocabulary()
         case .multilingual: return try ModelFiles(directory: Fixtures.modelPath("base")).vocabulary()
         case .v3:
-            var v = try tokens(.multilingual)
+            var v = try read(.multilingual)
             let su = try requireIndex(of: "<|su|>", in: v)
             v.insert("<|yue|>", at: su + 1)
             return v
@@ -93,6 +106,8 @@ enum RandomModelError: Error { case missingToken(String) }
 ///
 /// Every tensor is drawn from one `XorShift64Star` in variable-name order, so a seed
 /// and a shape fix the model; `overrides` replaces tensors after drawing (to rig a test).
+/// Without overrides, model.bin is byte for byte what make-random-models.py writes with
+/// ctranslate2.specs (4.8.5; RandomModelWriterTests checks the sha256s it recorded).
 struct RandomModelWriter {
     var shape: RandomModelShape
     var storage: RandomModelStorage = .float32
@@ -174,9 +189,7 @@ struct RandomModelWriter {
                 records.append((name, t.shape, 0, Self.f32(t.values)))
             }
         }
-        let int16: UInt8 = 2
-        records.append(("decoder/num_heads", [], int16, [UInt8(shape.heads), 0]))
-        records.append(("encoder/num_heads", [], int16, [UInt8(shape.heads), 0]))
+        records += Self.scalars(heads: shape.heads)
         records.sort { $0.0 < $1.0 }
         w.u32(UInt32(records.count))
         for (name, dims, dtype, data) in records { w.variable(name, shape: dims, dtype: dtype, data: data) }
@@ -196,6 +209,19 @@ struct RandomModelWriter {
         try JSONSerialization.data(withJSONObject: pre, options: [.sortedKeys])
             .write(to: URL(fileURLWithPath: dir + "/preprocessor_config.json"))
         return tensors
+    }
+
+    /// The scalar attributes CTranslate2's WhisperSpec writes (booleans as int8, ints
+    /// as int16): model_spec.py and whisper_spec.py, as ctranslate2 4.8.5 saves them.
+    static func scalars(heads: Int) -> [(String, [Int], UInt8, [UInt8])] {
+        let int8: UInt8 = 1, int16: UInt8 = 2
+        let flags: [(String, UInt8)] = [("decoder/activation", 3), ("decoder/alibi", 0), ("decoder/alibi_use_positive_positions", 0),
+                                        ("decoder/pre_norm", 1), ("decoder/scale_alibi", 0), ("decoder/scale_embeddings", 0),
+                                        ("decoder/start_from_zero_embedding", 0)]
+        return flags.map { ($0.0, [], int8, [$0.1]) } + [
+            ("decoder/alignment_heads", [], int16, [1, 0]), ("decoder/alignment_layer", [], int16, [0xff, 0xff]),
+            ("decoder/num_heads", [], int16, [UInt8(heads), 0]), ("encoder/num_heads", [], int16, [UInt8(heads), 0]),
+        ]
     }
 
     /// CTranslate2's int8 quantisation (model_spec.py): per row, scale = 127 / max|w|
