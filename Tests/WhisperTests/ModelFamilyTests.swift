@@ -9,7 +9,7 @@ import Testing
 /// output projection is the untied one when the file has it.
 @Suite(.enabled(if: Fixtures.hasModel("tiny.en") && Fixtures.hasModel("base"), "needs the tiny.en and base vocabularies"))
 struct ModelFamilyTests {
-    static let storages: [RandomModelStorage] = [.float32, .float16, .int8Float32]
+    static let storages: [RandomModelStorage] = [.float32, .float16, .int8Float32, .int8Float16]
 
     @Test(arguments: RandomModelShape.all)
     func everyStorageLoads(shape: RandomModelShape) throws {
@@ -56,8 +56,9 @@ struct ModelFamilyTests {
         return (0..<all.rows).map { r in Array(all.storage[r * all.cols ..< (r + 1) * all.cols]) }
     }
 
-    /// Greedy steps with the float32 model; the float16 and int8 models, fed the same
-    /// tokens, give logits within 1% (float16) and 5% (int8) of the largest logit.
+    /// Greedy steps with the float32 model; the float16, int8_float32 and int8_float16
+    /// models, fed the same tokens, give logits within 1% (float16) and 5% (int8) of the
+    /// largest logit.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: Fixtures.corpusDir + "/clips/clip-21.wav")),
           arguments: RandomModelShape.all)
     func reducedPrecisionDecodesLikeFloat32(shape: RandomModelShape) throws {
@@ -74,7 +75,7 @@ struct ModelFamilyTests {
         }
         let scale = reference.joined().map(abs).max()!
         #expect(scale > 0.1, "random logits too small to compare")
-        for (storage, tolerance) in [(RandomModelStorage.float16, Float(0.01)), (.int8Float32, 0.05)] {
+        for (storage, tolerance) in [(RandomModelStorage.float16, Float(0.01)), (.int8Float32, 0.05), (.int8Float16, 0.05)] {
             try withRandomModel(RandomModelWriter(shape: shape, storage: storage)) { dir, _ in
                 let m = try WhisperModel.load(directory: dir, threads: 1)
                 let got = Self.logits(m, m.crossAttentionCache(m.encode(try Self.features(m))), tokens)

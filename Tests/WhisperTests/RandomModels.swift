@@ -44,7 +44,7 @@ struct RandomModelShape: Sendable, CustomStringConvertible {
 
 /// How model.bin stores the weights, as CTranslate2's `quantization` option names it.
 enum RandomModelStorage: String, Sendable {
-    case float32, float16, int8Float32 = "int8_float32"
+    case float32, float16, int8Float32 = "int8_float32", int8Float16 = "int8_float16"
     /// Not read by the loader: only for its error.
     case bfloat16
 }
@@ -176,12 +176,12 @@ struct RandomModelWriter {
         w.u32(6); w.string(specName); w.u32(3)
         var records: [(String, [Int], UInt8, [UInt8])] = []
         for (name, t) in tensors {
-            let quantize = storage == .int8Float32 && name.hasSuffix("/weight")
+            let quantize = (storage == .int8Float32 || storage == .int8Float16) && name.hasSuffix("/weight")
             if quantize {
                 let (q, scales) = Self.int8(t.values, rows: t.shape[0])
                 records.append((name, t.shape, 1, q.map { UInt8(bitPattern: $0) }))
                 records.append((name + "_scale", [t.shape[0]], 0, Self.f32(scales)))
-            } else if storage == .float16 {
+            } else if storage == .float16 || storage == .int8Float16 {
                 records.append((name, t.shape, 4, Self.f16(t.values)))
             } else if storage == .bfloat16 {
                 records.append((name, t.shape, 5, Self.bf16(t.values)))

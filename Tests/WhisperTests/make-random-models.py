@@ -34,7 +34,7 @@ SHAPES = [
     ("small/medium", 80, "multilingual", 2),
     ("small.en/medium.en", 80, "english", 2),
 ]
-STORAGES = ["float32", "float16", "int8_float32"]
+STORAGES = ["float32", "float16", "int8_float32", "int8_float16"]
 D_MODEL, HEADS, ENCODER_LAYERS = 64, 2, 2
 MASK = (1 << 64) - 1
 
