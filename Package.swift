@@ -75,7 +75,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
-        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"], exclude: ["Golden"]),
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"],
+                    exclude: ["Golden", "make-random-models.py", "random-models.sha256"]),
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
         ]),

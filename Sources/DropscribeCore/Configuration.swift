@@ -168,7 +168,7 @@ public struct Configuration: Sendable, Equatable {
                 case "model.best_of": c.model.bestOf = try r.int(k, v, in: 1...64)
                 case "model.patience": c.model.patience = try r.double(k, v, in: 0.1...10)
                 case "model.length_penalty": c.model.lengthPenalty = try r.double(k, v, in: 0...10)
-                case "model.language": c.model.language = try r.string(k, v)
+                case "model.language": c.model.language = try r.language(k, v)
                 case "model.task": c.model.task = try r.parsed(k, v, ConfigValues.task)
                 case "model.word_timestamps": c.model.wordTimestamps = try r.bool(k, v)
                 case "model.initial_prompt": c.model.initialPrompt = try r.string(k, v)
@@ -337,6 +337,15 @@ private struct Reader {
     func oneOf(_ key: String, _ value: any TOMLValueConvertible, _ allowed: [String]) throws(ConfigError) -> String {
         let s = try string(key, value)
         guard allowed.contains(s) else { throw bad(key, value, "must be one of \(allowed.joined(separator: ", "))") }
+        return s
+    }
+
+    /// Empty (detect) or a Whisper language code; the model may know fewer (checked at load).
+    func language(_ key: String, _ value: any TOMLValueConvertible) throws(ConfigError) -> String {
+        let s = try string(key, value)
+        guard s.isEmpty || Tokenizer.allLanguageCodes.contains(s) else {
+            throw bad(key, value, "is not a Whisper language code (\(Tokenizer.allLanguageCodes.joined(separator: ", ")), or empty to detect)")
+        }
         return s
     }
 

@@ -19,6 +19,9 @@ enum Transcribers {
         } catch {
             throw CommandFailure.config("model: \(error)")
         }
+        do { try model.checkLanguage(config.model.decodingOptions.language) } catch {
+            throw CommandFailure.config("model.language: \(error)")
+        }
         logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
                                                 "threads": "\(threads)", "compute_type": "\(computeType.rawValue)"])
         var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,

@@ -30,6 +30,7 @@ import Transcripts
         ("[queue]\nheartbeat_seconds = 100", "must be at most half of queue.lease_timeout_seconds"),
         ("output_permissions = \"rw-r--r--\"", "must be \"source\" or an octal mode"),
         ("model = 3", "model = 3: must be a table"),
+        ("[model]\nlanguage = \"klingon\"", "model.language = \"klingon\": is not a Whisper language code"),
         ("inbox = ", "not valid TOML at line 1"),
     ])
     func badValuesAreRefusedWithAClearMessage(_ toml: String, _ expected: String) {

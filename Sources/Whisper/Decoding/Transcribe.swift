@@ -1,6 +1,18 @@
 import Foundation
 
 extension WhisperModel {
+    /// Throws unless this model can decode in `language` (nil = detect): a multilingual
+    /// model must have its token; an English-only one decodes any Whisper code as English,
+    /// as faster-whisper does, but an unknown code is an error there too.
+    public func checkLanguage(_ language: String?) throws(WhisperError) {
+        guard let language else { return }
+        if tokenizer.multilingual {
+            _ = try tokenizer.languageToken(language)
+        } else if !Tokenizer.allLanguageCodes.contains(language) {
+            throw .unknownLanguage(language, available: Tokenizer.allLanguageCodes)
+        }
+    }
+
     /// Language probabilities (docs/engine.md §6.9), sorted descending. English-only models
     /// return [("en", 1)]. `features` is the first window sliced from all
     /// N//160+1 frames (up to 3000 columns).
@@ -80,6 +92,7 @@ extension WhisperModel {
     /// `samples` are s16 values / 32768 at 16 kHz mono.
     public func transcribeShort(samples: [Float], options: DecodingOptions = DecodingOptions()) throws(WhisperError) -> [Segment] {
         guard samples.count > 40 else { throw .invalidInput("need more than 40 samples, got \(samples.count)") }
+        try checkLanguage(options.language)
         let (full, g) = spectrogram.full(samples: samples)
         let language = options.language ?? (tokenizer.multilingual ? detectLanguage(fullFeatures: full).first?.code ?? "en" : "en")
         let lf = LongFormTranscriber(model: self, options: options)

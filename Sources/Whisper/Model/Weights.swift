@@ -78,7 +78,10 @@ struct EncoderWeights: Sendable {
 
 struct DecoderWeights: Sendable {
     var embedding: Matrix      // (V × D)
-    /// An int8 copy of the embedding for the output projection (compute_type int8), else nil.
+    /// `decoder/projection/weight` (V × D) when it is not the embedding (an untied
+    /// output layer); nil when tied, as in every OpenAI checkpoint.
+    var projection: Matrix? = nil
+    /// An int8 copy of the output projection (compute_type int8), else nil.
     var outputProjection: Int8RowMatrix? = nil
     var positions: Matrix      // (448 × D)
     var layers: [DecoderLayerWeights]
@@ -87,12 +90,15 @@ struct DecoderWeights: Sendable {
 
 /// Builds typed weights from a parsed model.bin, checking every shape.
 extension DecoderWeights {
+    /// The output projection's weights: logits = h · Wᵀ.
+    var outputWeights: Matrix { projection ?? embedding }
+
     /// With int8 copies of every per-step projection (self-attention, cross-attention
     /// query and output, feed-forward, output projection). The cross-attention K/V
     /// projection runs once per window over 1500 rows and stays float32.
     func withInt8Copies() -> DecoderWeights {
         var copy = self
-        copy.outputProjection = Int8RowMatrix(embedding)
+        copy.outputProjection = Int8RowMatrix(outputWeights)
         copy.layers = layers.map { layer in
             var l = layer
             l.attn.qkv = l.attn.qkv.withInt8Copy()
@@ -116,14 +122,18 @@ struct WeightBuilder {
         return v
     }
 
-    /// Float values of `name`, dequantised if stored as int8/int16 with a `_scale`.
+    /// Float values of `name`: float32 and float16 as they are, int8/int16 dequantised
+    /// with their `_scale` (docs/engine.md §2.1; CTranslate2 stores round(w · scale)).
     func floats(_ name: String, shape: [Int]) throws(WhisperError) -> [Float] {
         let v = try variable(name)
         guard v.shape == shape else { throw .badShape(path: path, name: name, expected: shape, found: v.shape) }
         switch v.dtype {
-        case .f32, .f16, .bf16: return v.values
+        case .f32, .f16: return v.values
+        case .bf16: throw .unsupportedWeightType(path: path, name: name, dtype: "bfloat16")
         case .i8, .i16:
-            guard let s = bin.variables[name + "_scale"] else { return v.values }
+            guard let s = bin.variables[name + "_scale"] else {
+                throw .unsupportedWeightType(path: path, name: name, dtype: "\(v.dtype == .i8 ? "int8" : "int16") without \(name)_scale")
+            }
             let rows = shape.first ?? 1
             let perRow = rows > 0 ? v.values.count / rows : 0
             var out = v.values
@@ -140,7 +150,7 @@ struct WeightBuilder {
             }
             return out
         case .i32:
-            return v.values
+            throw .unsupportedWeightType(path: path, name: name, dtype: "int32")
         }
     }
 
@@ -250,8 +260,14 @@ struct WeightBuilder {
             conv2: LinearWeights(w: Matrix(rows: d, cols: d * 3, storage: c2), b: try floats("encoder/conv2/bias", shape: [d])),
             positions: try matrix("encoder/position_encodings/encodings", encPos.shape[0], d),
             layers: encLayers, norm: try norm("encoder/layer_norm", d))
+        let embedding = try matrix("decoder/embeddings/weight", vocab, d)
+        var projection: Matrix? = nil
+        if bin.variables["decoder/projection/weight"] != nil {
+            let p = try matrix("decoder/projection/weight", vocab, d)
+            if p.storage != embedding.storage { projection = p }
+        }
         let dec = DecoderWeights(
-            embedding: try matrix("decoder/embeddings/weight", vocab, d),
+            embedding: embedding, projection: projection,
             positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
             layers: decLayers, norm: try norm("decoder/layer_norm", d))
         return (dims, enc, dec)

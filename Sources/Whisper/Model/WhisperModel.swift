@@ -1,6 +1,9 @@
 import Foundation
 
 /// Contents of a CTranslate2 Whisper `config.json`.
+///
+/// Exists to hold the decoding rules the converter wrote beside the weights; once loaded,
+/// `suppressIds` is faster-whisper's list when the tokenizer can compute it (docs/engine.md §2.4).
 public struct WhisperConfig: Sendable, Codable, Equatable {
     public var alignmentHeads: [[Int]]
     public var langIds: [Int]
@@ -58,48 +61,43 @@ public final class WhisperModel: Sendable {
         self.decoder = decoder
     }
 
-    /// Loads a CTranslate2 Whisper directory (model.bin, config.json,
-    /// vocabulary.txt; tokenizer.json optional, needed only for encoding prompts).
+    /// Loads a CTranslate2 Whisper directory as faster-whisper does: model.bin (float32,
+    /// float16 or int8 weights, widened to float32), config.json, vocabulary.json or
+    /// vocabulary.txt, preprocessor_config.json when present (the mel bins); tokenizer.json
+    /// is optional, needed for encoding prompts and for faster-whisper's suppress list.
     /// - Parameters:
     ///   - threads: the engine's threads; ≤ 0 = all cores.
     ///   - computeType: float32 (exact), or int8 copies of the decoder's per-step weights.
     public static func load(directory: String, threads: Int = 0,
                             computeType: ComputeType = .float32) throws(WhisperError) -> WhisperModel {
         BLAS.setThreads(threads)
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        let required = ["model.bin", "config.json", "vocabulary.txt"]
-        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw .notAModelDirectory(path: directory, missing: required)
+        let files = try ModelFiles(directory: directory)
+        let bin = try ModelBinary.parse(try readBytes(files.modelBinPath), path: files.modelBinPath)
+        guard bin.binaryVersion < 2 || bin.specName == "WhisperSpec" else {
+            throw .notWhisperModel(path: files.modelBinPath, spec: bin.specName)
         }
-        let missing = required.filter { !fm.fileExists(atPath: directory + "/" + $0) }
-        guard missing.isEmpty else { throw .notAModelDirectory(path: directory, missing: missing) }
-
-        let binPath = directory + "/model.bin"
-        let bin = try ModelBinary.parse(try readBytes(binPath), path: binPath)
-        let (dims, enc, dec) = try WeightBuilder(bin: bin, path: binPath).build()
-
-        let configPath = directory + "/config.json"
-        let config: WhisperConfig
-        do {
-            config = try JSONDecoder().decode(WhisperConfig.self, from: Data(try readBytes(configPath)))
-        } catch let e as WhisperError {
-            throw e
-        } catch {
-            throw .badConfig(path: configPath, reason: "\(error)")
-        }
-        let vocabPath = directory + "/vocabulary.txt"
-        let vocab = try readVocabulary(vocabPath)
+        let (dims, enc, dec) = try WeightBuilder(bin: bin, path: files.modelBinPath).build()
+        var config = try files.config()
+        let vocab = try files.vocabulary()
         guard vocab.count == dims.vocabSize else {
-            throw .badConfig(path: vocabPath, reason: "\(vocab.count) tokens, model has \(dims.vocabSize)")
+            throw .badConfig(path: files.vocabularyPath, reason: "\(vocab.count) tokens, model has \(dims.vocabSize)")
         }
-        let tokPath = directory + "/tokenizer.json"
-        var merges: [String] = []
-        if fm.fileExists(atPath: tokPath) { merges = try readMerges(tokPath) }
-        let tokenizer = try Tokenizer(vocabulary: vocab, merges: merges, path: vocabPath)
+        if let mels = try files.melBins(), mels != dims.nMels {
+            throw .badConfig(path: files.preprocessorConfigPath,
+                             reason: "feature_size \(mels), but model.bin's encoder takes \(dims.nMels) mel bins")
+        }
+        for id in config.langIds where id < 0 || id >= dims.vocabSize {
+            throw .badConfig(path: files.configPath, reason: "lang id \(id) out of range")
+        }
+        let merges = try files.merges()
+        let tokenizer = try Tokenizer(vocabulary: vocab, merges: merges, path: files.vocabularyPath,
+                                      languageIds: config.langIds.isEmpty ? nil : config.langIds)
         for id in config.suppressIds + config.suppressIdsBegin where id < 0 || id >= dims.vocabSize {
-            throw .badConfig(path: configPath, reason: "suppress id \(id) out of range")
+            throw .badConfig(path: files.configPath, reason: "suppress id \(id) out of range")
         }
+        // faster-whisper computes the list from the tokenizer (docs/engine.md §6.4); without
+        // merges it cannot encode the symbols, and config.json's list is the converter's.
+        if !merges.isEmpty { config.suppressIds = SuppressTokens.fasterWhisper(tokenizer) }
         return WhisperModel(directory: directory, dimensions: dims, config: config, tokenizer: tokenizer,
                             encoder: enc, decoder: computeType == .int8 ? dec.withInt8Copies() : dec,
                             computeType: computeType)
@@ -125,42 +123,5 @@ public final class WhisperModel: Sendable {
         }
         if let failure { throw .unreadable(path: path, reason: failure) }
         return bytes
-    }
-
-    /// One token per line, empty lines kept; a single trailing newline is not a token.
-    static func readVocabulary(_ path: String) throws(WhisperError) -> [String] {
-        let bytes = try readBytes(path)
-        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
-        if bytes.last == UInt8(ascii: "\n") { lines.removeLast() }
-        return lines
-    }
-
-    static func readMerges(_ path: String) throws(WhisperError) -> [String] {
-        struct TokJSON: Decodable {
-            struct Model: Decodable { var merges: [Merge] }
-            enum Merge: Decodable {
-                case string(String), pair([String])
-                init(from decoder: any Decoder) throws {
-                    let c = try decoder.singleValueContainer()
-                    if let s = try? c.decode(String.self) { self = .string(s) } else { self = .pair(try c.decode([String].self)) }
-                }
-                var text: String {
-                    switch self {
-                    case .string(let s): return s
-                    case .pair(let p): return p.joined(separator: " ")
-                    }
-                }
-            }
-            var model: Model
-        }
-        do {
-            let t = try JSONDecoder().decode(TokJSON.self, from: Data(try readBytes(path)))
-            return t.model.merges.map(\.text)
-        } catch let e as WhisperError {
-            throw e
-        } catch {
-            throw .badConfig(path: path, reason: "\(error)")
-        }
     }
 }

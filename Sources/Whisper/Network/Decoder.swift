@@ -164,8 +164,8 @@ extension WhisperModel {
         return layerNorm(x, gamma: decoder.norm.gamma, beta: decoder.norm.beta)
     }
 
-    /// logits = h · Eᵀ for each row of `hidden` (rows × V).
+    /// logits = h · Wᵀ for each row of `hidden` (rows × V); W is the embedding unless untied.
     func logits(_ hidden: Matrix) -> Matrix {
-        linear(hidden, LinearWeights(w: decoder.embedding, b: nil, quantized: decoder.outputProjection))
+        linear(hidden, LinearWeights(w: decoder.outputWeights, b: nil, quantized: decoder.outputProjection))
     }
 }

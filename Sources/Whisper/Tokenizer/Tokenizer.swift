@@ -15,6 +15,9 @@ public struct Tokenizer: Sendable {
         "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl",
         "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw", "su",
     ]
+    /// Every code a Whisper model may have, in token order: the 99 and `yue`, which
+    /// large-v3 added after `su` (faster-whisper's `_LANGUAGE_CODES`).
+    public static let allLanguageCodes: [String] = languageCodes + ["yue"]
 
     /// Token strings in GPT-2 byte-to-unicode form, index = id.
     public let vocabulary: [String]
@@ -36,7 +39,11 @@ public struct Tokenizer: Sendable {
     /// - Parameters:
     ///   - vocabulary: one token per id.
     ///   - merges: BPE merges "a b" in rank order (may be empty if encoding is not needed).
-    public init(vocabulary: [String], merges: [String], path: String = "vocabulary.txt") throws(WhisperError) {
+    ///   - languageIds: config.json's `lang_ids`, each a `<|code|>` token; nil = every
+    ///     code of `allLanguageCodes` the vocabulary has. English-only models ignore them:
+    ///     their converters copied the multilingual ids, one off in that vocabulary.
+    public init(vocabulary: [String], merges: [String], path: String = "vocabulary.txt",
+                languageIds: [Int]? = nil) throws(WhisperError) {
         self.vocabulary = vocabulary
         var t2i: [String: Int] = [:]
         t2i.reserveCapacity(vocabulary.count)
@@ -61,10 +68,28 @@ public struct Tokenizer: Sendable {
         noTimestamps = try id("<|notimestamps|>")
         timestampBegin = noTimestamps + 1
         var langs: [String: Int] = [:]
-        for code in Tokenizer.languageCodes {
-            if let i = t2i["<|\(code)|>"] { langs[code] = i }
+        if let languageIds, multilingual {
+            for i in languageIds {
+                let token = i >= 0 && i < vocabulary.count ? vocabulary[i] : ""
+                guard token.hasPrefix("<|"), token.hasSuffix("|>"), token.count > 4 else {
+                    throw .badConfig(path: path, reason: "lang id \(i) is \"\(token)\", not a language token")
+                }
+                langs[String(token.dropFirst(2).dropLast(2))] = i
+            }
+        } else {
+            for code in Tokenizer.allLanguageCodes {
+                if let i = t2i["<|\(code)|>"] { langs[code] = i }
+            }
         }
         languageTokens = langs
+    }
+
+    /// The token of `language`; an error naming it when the model does not know it.
+    public func languageToken(_ language: String) throws(WhisperError) -> Int {
+        guard let id = languageTokens[language] else {
+            throw .unknownLanguage(language, available: languageTokens.keys.sorted())
+        }
+        return id
     }
 
     /// The start-of-transcript sequence: [sot] for English-only models,
