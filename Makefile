@@ -5,7 +5,7 @@
 #
 #   make chaos   fault injection at full size (kills, OOM, floods, bad input; ~1 hour)
 #
-# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, clean;
+# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, bench-scale, clean;
 #   deb (the .deb), deb-test (install test in a fresh Debian 12 chroot), k8s-check.
 
 SHELL := /bin/bash
@@ -18,7 +18,7 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev liba
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 
-.PHONY: run test chaos build release deps models corpus fuzz bench bench-memory clean deb deb-test k8s-check
+.PHONY: run test chaos build release deps models corpus fuzz bench bench-memory bench-scale clean deb deb-test k8s-check
 
 deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
@@ -74,6 +74,14 @@ chaos: models corpus
 # dropscribe against faster-whisper (a venv made at benchmark time only); writes BENCHMARKS.md.
 bench: models corpus release
 	python3 bench/bench.py $(BENCH_ARGS)
+
+# What an idle daemon costs on inboxes of 10,000 / 100,000 / 1,000,000 finished jobs (made once
+# into .bench-scale/, about 12 GB at a million), inotify on and off: CPU and system calls per
+# rescan, peak RSS, new file to claim, status; and a rescan on a FUSE share with 0.5 ms per
+# metadata operation (strace, fuse3 and python3-fusepy from Debian). BENCH_SCALE_ARGS to change.
+bench-scale: release
+	@packaging/install-deps.sh strace fuse3 python3-fusepy
+	/usr/bin/python3 bench/bench_scale.py $(BENCH_SCALE_ARGS)
 
 # Worker peak RSS against file length (1, 60, 180 min) through the real daemon; the
 # 180-minute file is made once into .corpus-long (about 540 MB).

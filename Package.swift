@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"]),
+        .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"], exclude: ["Oracle"]),
         .testTarget(name: "DropscribeTests", dependencies: [
             "DropscribeCore", "HotFolder", "Transcripts",
             .product(name: "Subprocess", package: "swift-subprocess"),

@@ -53,7 +53,9 @@ public struct StatusReport: Codable, Sendable {
         var running: [Running] = []
         var failed: [Failure] = []
         var retrying = 0
-        for (rel, entry) in snapshot.entries.sorted(by: { $0.key < $1.key }) {
+        // Finished jobs are only counted: sort just the others (a history of a million done jobs stays cheap).
+        let shown = snapshot.entries.filter { $0.value.state.map { $0 != .done } ?? false || !$0.value.irregularMarkers.isEmpty }
+        for (rel, entry) in shown.sorted(by: { $0.key < $1.key }) {
             guard let state = entry.state else { continue }
             if let (marker, kind) = entry.irregularMarkers.min(by: { $0.key < $1.key }) {
                 // Never opened: a FIFO would block, a directory means nothing. The daemon skips the job too.

@@ -1,8 +1,15 @@
 import Foundation
+import MediaDecoding
 import Testing
 @testable import Whisper
 
 @Suite struct FeatureTests {
+    /// The decoder and the features are separate modules with a rate each (neither imports
+    /// the other); the pipeline joins them, so the two must be one number.
+    @Test func theDecodersOutputRateIsTheFeaturesSampleRate() {
+        #expect(MediaInfo.outputSampleRate == LogMelSpectrogram.sampleRate)
+    }
+
     @Test func melFilterbank80() {
         let f = LogMelSpectrogram.melFilters(nMels: 80)
         #expect(f.rows == 80 && f.cols == 201)

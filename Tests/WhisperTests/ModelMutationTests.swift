@@ -49,7 +49,9 @@ struct ModelMutationTests {
         #expect(throws: WhisperError.self) { try WeightBuilder(bin: bin, path: Self.path).build() }
     }
 
-    @Test(.timeLimit(.minutes(5)))
+    // A hang guard only: Swift Testing counts a test's time from when it is scheduled, and
+    // under `--parallel` on 2 cores the model suites can hold both threads for minutes first.
+    @Test(.timeLimit(.minutes(30)))
     func damagedCopiesGiveAnErrorOrAModel() throws {
         let original = try Self.skeleton()
         var errors = 0, parsed = 0
