@@ -84,6 +84,7 @@ extension Daemon {
         let slice = IncrementalScanner(scanner: FolderScanner(layout: layout), queue: queue)
             .scan(&cache, running: running, now: now, pastDeadline: { Date().timeIntervalSince(started) > Self.scanSliceSeconds })
         let counts = slice.passComplete ? cache.stateCounts : nil
+        let scanProgress = cache.passProgress
         let finishedJobs = cache.finishedJobs
         state.withLock { $0.scanCache = cache }
         for (path, reason) in slice.skipped {
@@ -169,6 +170,12 @@ extension Daemon {
                 s.lastRescan = now
             }
             return s.passSeconds
+        }
+        if counts == nil, let progress = scanProgress, Int(passSeconds / 5) > Int((passSeconds - seconds) / 5) {
+            // A pass long enough to span ticks (a first scan of a huge inbox): say how far it got, every 5 s.
+            logger.info("rescan in progress", metadata: [
+                "dirs.done": "\(progress.visited)", "dirs.known.todo": "\(progress.toVisit)", "s": "\(Int(passSeconds))",
+            ])
         }
         if let counts {
             publisher.recordMetrics { $0.recordCounts(counts) }

@@ -43,6 +43,12 @@ public struct ScanCache: Sendable {
     /// True between the slice that starts a pass and the one that ends it.
     public var passInProgress: Bool { pass != nil }
 
+    /// How far the pass under way got: folders visited, and folders known still to visit
+    /// (their subfolders are found as they are listed). Nil when no pass is under way.
+    public var passProgress: (visited: Int, toVisit: Int)? {
+        pass.map { ($0.visited.count, $0.toVisit.count) }
+    }
+
     public init(recheckSeconds: Double) {
         self.recheckSeconds = recheckSeconds
     }

@@ -138,8 +138,10 @@ import Testing
             slices += 1
             if slice.passComplete { break }
             #expect(cache.passInProgress)
+            #expect(cache.passProgress.map { $0.visited + $0.toVisit } == 4, "the root and x, y, z")
         }
         #expect(slices == 4)  // the root, then one folder each
+        #expect(cache.passProgress == nil)
         #expect(seen.sorted() == ["x/done.wav", "x/new.wav", "y/done.wav", "y/new.wav", "z/done.wav", "z/new.wav"])
         let full = FolderScanner(layout: folder.layout).scan(now: later)
         #expect(cache.stateCounts.jobs == full.stateCounts.jobs && cache.stateCounts.unmarked == 3)
