@@ -216,7 +216,7 @@ def measure_fuse(binary, inbox, a, tmp):
     mnt = os.path.join(tmp, "share")
     os.makedirs(mnt)
     stats = os.path.join(tmp, "fs-stats.json")
-    fs = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "latency_fs.py"), inbox, mnt,
+    fs = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "bench", "latency_fs.py"), inbox, mnt,
                            "--latency-ms", str(a.fuse_latency_ms), "--stats", stats],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
