@@ -46,16 +46,14 @@ public struct StatusReport: Codable, Sendable {
     public var retrying: Int
 
     public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970) -> StatusReport {
-        let snapshot = FolderScanner(layout: layout, statJobs: false).scan(now: now)
+        let census = FolderScanner(layout: layout, statJobs: false).census(now: now)
         let queue = JobQueue(layout: layout, options: options)
-        let (jobs, unmarked) = snapshot.stateCounts
-        let counts = Dictionary(uniqueKeysWithValues: jobs.map { ($0.key.rawValue, $0.value) })
+        let counts = Dictionary(uniqueKeysWithValues: census.jobs.map { ($0.key.rawValue, $0.value) })
+        let unmarked = census.unmarked
         var running: [Running] = []
         var failed: [Failure] = []
         var retrying = 0
-        // Finished jobs are only counted: sort just the others (a history of a million done jobs stays cheap).
-        let shown = snapshot.entries.filter { $0.value.state.map { $0 != .done } ?? false || !$0.value.irregularMarkers.isEmpty }
-        for (rel, entry) in shown.sorted(by: { $0.key < $1.key }) {
+        for (rel, entry) in census.unfinished {
             guard let state = entry.state else { continue }
             if let (marker, kind) = entry.irregularMarkers.min(by: { $0.key < $1.key }) {
                 // Never opened: a FIFO would block, a directory means nothing. The daemon skips the job too.
@@ -81,7 +79,7 @@ public struct StatusReport: Codable, Sendable {
                 }
             case .pending:
                 // Reading every pending marker would cost a file read each; only count retries when few.
-                if snapshot.entries.count <= 10_000, let p = queue.readPending(entry.job), p.attempts > 0 { retrying += 1 }
+                if census.total <= 10_000, let p = queue.readPending(entry.job), p.attempts > 0 { retrying += 1 }
             case .done:
                 break
             }

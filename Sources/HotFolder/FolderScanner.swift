@@ -178,3 +178,36 @@ public struct FolderScanner: Sendable {
         }
     }
 }
+
+/// What `dropscribe status` needs of an inbox: the counts per state and the jobs that are
+/// not done, without an entry kept per finished job, so a history of a million stays cheap.
+public struct FolderCensus: Sendable {
+    public var jobs: [JobState: Int] = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+    /// Files without a marker yet.
+    public var unmarked = 0
+    /// Every job not done (and any with a marker that is no file), in path order.
+    public var unfinished: [(relativePath: String, entry: FolderSnapshot.Entry)] = []
+
+    public var total: Int { jobs.values.reduce(unmarked, +) }
+}
+
+extension FolderScanner {
+    /// Counts the inbox folder by folder, keeping only the jobs that are not done (no stat of sources).
+    public func census(now: Double) -> FolderCensus {
+        var census = FolderCensus()
+        var toVisit: [(path: FilePath, relative: String, depth: Int)] = [(layout.root, "", 0)]
+        while let dir = toVisit.popLast() {
+            guard dir.depth < Self.maximumDepth, let listing = list(dir.path, relative: dir.relative, now: now) else { continue }
+            for (rel, names) in listing.jobs {
+                var entry = names.entry
+                entry.sourceIsUnstatted = names.sourceKind != nil
+                guard let state = entry.state else { census.unmarked += 1; continue }
+                census.jobs[state, default: 0] += 1
+                if state != .done || !entry.irregularMarkers.isEmpty { census.unfinished.append((rel, entry)) }
+            }
+            toVisit += listing.subdirectories.map { ($0.path, $0.relative, dir.depth + 1) }
+        }
+        census.unfinished.sort { $0.relativePath < $1.relativePath }
+        return census
+    }
+}

@@ -97,9 +97,9 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
     /// 64-bit FNV-1a hash of the whole name, as the transcripts' names do. One
     /// stem for all four markers, so they stay together; the scanner maps it back.
     public static func markerStem(forName name: String) -> String {
+        guard needsMarkerStem(name) else { return name }
         let bytes = Array(name.utf8)
         let limit = 255 - longestMarkerSuffix
-        guard bytes.count > limit else { return name }
         let hex = String(fnv1a(name), radix: 16)
         let tag = "~" + String(repeating: "0", count: 16 - hex.count) + hex
         var cut = limit - tag.utf8.count

@@ -81,7 +81,7 @@ public struct IncrementalScanner: Sendable {
         let identity = DirectoryIdentity(st)
         if var record = cache.directories[dir], record.trusted, record.identity == identity {
             slice.directoriesUnchanged += 1
-            revisit(&record, dir: dir, cache: cache, running: running, now: now, into: &slice)
+            revisit(&record, dir: dir, folder: path, cache: cache, running: running, now: now, into: &slice)
             cache.directories[dir] = record
             return record.subdirectories
         }
@@ -104,7 +104,7 @@ public struct IncrementalScanner: Sendable {
             // made again (under a changed directory) may get its old inode number back.
             if let f = known[name], f.matches(names), !running.contains(rel), !cache.invalidated.contains(rel) {
                 slice.finishedVerified += 1
-                if isUnchanged(f, in: dir) {
+                if isUnchanged(f, in: path) {
                     record.finished.append(f)
                     continue
                 }
@@ -122,8 +122,8 @@ public struct IncrementalScanner: Sendable {
 
     /// An unchanged directory: its live jobs in full, and the finished jobs whose turn it is
     /// (or that inotify named) verified with an lstat of source and marker.
-    private func revisit(_ record: inout DirectoryRecord, dir: String, cache: ScanCache, running: Set<String>,
-                         now: Double, into slice: inout ScanSlice) {
+    private func revisit(_ record: inout DirectoryRecord, dir: String, folder: FilePath, cache: ScanCache,
+                         running: Set<String>, now: Double, into slice: inout ScanSlice) {
         for names in record.live {
             slice.observations.append(observeInFull(names, running: running).0)
         }
@@ -133,7 +133,7 @@ public struct IncrementalScanner: Sendable {
             let range = (k * size)..<min(record.finished.count, (k + 1) * size)
             for i in range {
                 slice.finishedVerified += 1
-                if !isUnchanged(record.finished[i], in: dir) { changed.append(i) }
+                if !isUnchanged(record.finished[i], in: folder) { changed.append(i) }
             }
             record.bucketDue[k] = now + cache.recheckSeconds
         }
@@ -164,13 +164,14 @@ public struct IncrementalScanner: Sendable {
         return (observation, FinishedJob(settled: observation, names: names, redoOnChange: queue.options.redoOnChange))
     }
 
-    private func isUnchanged(_ f: FinishedJob, in dir: String) -> Bool {
-        let job = scanner.layout.job(relativePath: join(dir, f.name))
-        guard let marker = try? Syscall.lstat(job.marker(f.state)),
+    /// An lstat of the marker and of the source (`folder` is the job's folder, made once per folder:
+    /// this runs for every finished job on its bucket's turn).
+    private func isUnchanged(_ f: FinishedJob, in folder: FilePath) -> Bool {
+        guard let marker = try? Syscall.lstat(folder.appending(Job.markerStem(forName: f.name) + f.state.suffix)),
               UInt64(marker.st_ino) == f.markerInode, Int64(marker.st_size) == f.markerSize,
               Fingerprint(marker).mtimeNanoseconds == f.markerMtimeNanoseconds else { return false }
         guard let inode = f.sourceInode else { return true }
-        guard let source = try? Fingerprint.of(job.path, followSymlinks: f.sourceIsSymlink) else { return false }
+        guard let source = try? Fingerprint.of(folder.appending(f.name), followSymlinks: f.sourceIsSymlink) else { return false }
         if !f.sourceIsSymlink, source.inode != inode { return false }
         if queue.options.redoOnChange, let recorded = f.recorded, !recorded.sameContent(as: source) { return false }
         return true
