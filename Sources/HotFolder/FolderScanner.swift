@@ -111,7 +111,8 @@ public struct FolderScanner: Sendable {
             listing.jobs[jobRel] ?? DirectoryListing.JobNames(entry: FolderSnapshot.Entry(job: layout.job(relativePath: jobRel), markers: []))
         }
         for e in names {
-            let path = dir.appending(e.name)
+            // Built only where needed: most names are markers and job files, which need no path here.
+            var path: FilePath { dir.appending(e.name) }
             var kind = e.type
             if kind == UInt8(DT_UNKNOWN), let st = try? Syscall.lstat(path) {
                 kind = Self.direntType(st.st_mode)
