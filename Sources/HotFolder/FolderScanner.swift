@@ -1,4 +1,6 @@
+import Dispatch
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// What one pass over the inbox found: every job with its markers.
@@ -193,22 +195,55 @@ public struct FolderCensus: Sendable {
 }
 
 extension FolderScanner {
-    /// Counts the inbox folder by folder, keeping only the jobs that are not done (no stat of sources).
+    /// Counts the inbox folder by folder, keeping only the jobs that are not done (no stat of
+    /// sources); the subtrees of the inbox's top folder are counted side by side on the cores.
     public func census(now: Double) -> FolderCensus {
         var census = FolderCensus()
-        var toVisit: [(path: FilePath, relative: String, depth: Int)] = [(layout.root, "", 0)]
-        while let dir = toVisit.popLast() {
-            guard dir.depth < Self.maximumDepth, let listing = list(dir.path, relative: dir.relative, now: now) else { continue }
-            for (rel, names) in listing.jobs {
-                var entry = names.entry
-                entry.sourceIsUnstatted = names.sourceKind != nil
-                guard let state = entry.state else { census.unmarked += 1; continue }
-                census.jobs[state, default: 0] += 1
-                if state != .done || !entry.irregularMarkers.isEmpty { census.unfinished.append((rel, entry)) }
-            }
-            toVisit += listing.subdirectories.map { ($0.path, $0.relative, dir.depth + 1) }
+        guard let top = list(layout.root, relative: "", now: now) else { return census }
+        census.add(top)
+        let subtrees = top.subdirectories.map { Subtree(path: $0.path, relative: $0.relative) }
+        let parts = Mutex<[FolderCensus]>([])
+        DispatchQueue.concurrentPerform(iterations: subtrees.count) { i in
+            let part = self.census(of: subtrees[i], now: now)
+            parts.withLock { $0.append(part) }
         }
+        for part in parts.withLock({ $0 }) { census.merge(part) }
         census.unfinished.sort { $0.relativePath < $1.relativePath }
         return census
+    }
+
+    /// A folder below the inbox and everything under it.
+    private struct Subtree: Sendable {
+        var path: FilePath
+        var relative: String
+    }
+
+    private func census(of subtree: Subtree, now: Double) -> FolderCensus {
+        var census = FolderCensus()
+        var toVisit: [(path: FilePath, relative: String, depth: Int)] = [(subtree.path, subtree.relative, 1)]
+        while let dir = toVisit.popLast() {
+            guard dir.depth < Self.maximumDepth, let listing = list(dir.path, relative: dir.relative, now: now) else { continue }
+            census.add(listing)
+            toVisit += listing.subdirectories.map { ($0.path, $0.relative, dir.depth + 1) }
+        }
+        return census
+    }
+}
+
+extension FolderCensus {
+    mutating func add(_ listing: DirectoryListing) {
+        for (rel, names) in listing.jobs {
+            var entry = names.entry
+            entry.sourceIsUnstatted = names.sourceKind != nil
+            guard let state = entry.state else { unmarked += 1; continue }
+            jobs[state, default: 0] += 1
+            if state != .done || !entry.irregularMarkers.isEmpty { unfinished.append((rel, entry)) }
+        }
+    }
+
+    mutating func merge(_ other: FolderCensus) {
+        for (state, n) in other.jobs { jobs[state, default: 0] += n }
+        unmarked += other.unmarked
+        unfinished += other.unfinished
     }
 }
