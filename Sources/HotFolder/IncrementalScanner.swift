@@ -168,9 +168,9 @@ public struct IncrementalScanner: Sendable {
     /// this runs for every finished job on its bucket's turn).
     private func isUnchanged(_ f: FinishedJob, in folder: FilePath) -> Bool {
         guard let marker = try? Syscall.lstat(folder.appending(Job.markerStem(forName: f.name) + f.state.suffix)),
-              UInt64(marker.st_ino) == f.markerInode, Int64(marker.st_size) == f.markerSize,
+              UInt64(marker.st_ino) == f.markerStatInode, Int64(marker.st_size) == f.markerSize,
               Fingerprint(marker).mtimeNanoseconds == f.markerMtimeNanoseconds else { return false }
-        guard let inode = f.sourceInode else { return true }
+        guard f.sourceInode != nil, let inode = f.sourceStatInode else { return true }
         guard let source = try? Fingerprint.of(folder.appending(f.name), followSymlinks: f.sourceIsSymlink) else { return false }
         if !f.sourceIsSymlink, source.inode != inode { return false }
         if queue.options.redoOnChange, let recorded = f.recorded, !recorded.sameContent(as: source) { return false }
@@ -200,7 +200,7 @@ extension FinishedJob {
     init?(settled o: JobObservation, names: DirectoryListing.JobNames, redoOnChange: Bool) {
         guard o.entry.markers.count == 1, let state = o.entry.state, state == .done || state == .failed,
               let markerInode = names.markerInodes[state],
-              let marker = try? Syscall.lstat(o.job.marker(state)), UInt64(marker.st_ino) == markerInode else { return nil }
+              let marker = try? Syscall.lstat(o.job.marker(state)) else { return nil }
         let recorded: Fingerprint?
         switch state {
         case .done: guard let done = o.done?.value else { return nil }; recorded = done.fingerprint
@@ -212,7 +212,9 @@ extension FinishedJob {
             return nil
         }
         self.init(name: o.job.name, state: state, sourceInode: names.sourceInode,
+                  sourceStatInode: o.entry.fingerprint?.inode,
                   sourceIsSymlink: names.sourceKind == UInt8(DT_LNK), markerInode: markerInode,
+                  markerStatInode: UInt64(marker.st_ino),
                   markerSize: Int64(marker.st_size), markerMtimeNanoseconds: Fingerprint(marker).mtimeNanoseconds,
                   recorded: recorded)
     }

@@ -120,11 +120,18 @@ struct DirectoryRecord: Sendable {
 struct FinishedJob: Sendable {
     var name: String
     var state: JobState
-    /// Nil when only the marker is left (the source was removed after it finished).
+    /// The source's inode as readdir gave it (compared with later listings); nil when only the
+    /// marker is left (the source was removed after it finished).
     var sourceInode: UInt64?
+    /// The source's inode as stat gives it (compared with later lstats). Some filesystems (FUSE
+    /// without use_ino, overlayfs) report other numbers in readdir than in stat, so each is
+    /// compared only with its own kind.
+    var sourceStatInode: UInt64?
     /// The source is a symlink (allowed by the layout): verified by following it.
     var sourceIsSymlink: Bool
+    /// The marker's inode as readdir gave it, and as lstat gives it.
     var markerInode: UInt64
+    var markerStatInode: UInt64
     var markerSize: Int64
     var markerMtimeNanoseconds: Int64
     /// The source's size and mtime the marker recorded (what "unchanged" is measured against).
