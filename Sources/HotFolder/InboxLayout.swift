@@ -39,19 +39,6 @@ public struct InboxLayout: Sendable, Equatable {
     public func archiveLocation(for job: Job) -> (folder: ContainedFolder, components: [String])? {
         archiveDirectory.map { (ContainedFolder(root: $0), job.relativeDirectoryComponents) }
     }
-
-    /// Where the output file `name` for `job` goes.
-    public func outputPath(for job: Job, fileName: String) -> FilePath {
-        let folder: FilePath
-        if let out = outputDirectory {
-            var f = out
-            for c in job.relativeDirectoryComponents { f.append(c) }
-            folder = f
-        } else {
-            folder = job.path.removingLastComponent()
-        }
-        return folder.appending(fileName)
-    }
 }
 
 /// One file in the inbox that is (or may become) a transcription job.
