@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C interop: module maps and shims only (CLinuxShims: HotFolder's syscalls, DropscribeCore's sd_notify).
@@ -54,6 +55,11 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Models by name: faster-whisper's catalog, resumable verified downloads from the Hugging Face Hub.
+        .target(name: "ModelStore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         // Transcript value types and the txt/srt/vtt/tsv/json writers.
         .target(name: "Transcripts"),
         // The job pipeline and the daemon's services, wiring the pieces above.
@@ -66,7 +72,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
-            "DropscribeCore", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +85,9 @@ let package = Package(
                     exclude: ["Golden", "make-random-models.py", "random-models.sha256"]),
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .testTarget(name: "ModelStoreTests", dependencies: [
+            "ModelStore", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"], exclude: ["Oracle"]),
         .testTarget(name: "DropscribeTests", dependencies: [
