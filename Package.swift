@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "Transcripts"),
         // The job pipeline and the daemon's services, wiring the pieces above.
         .target(name: "DropscribeCore", dependencies: [
-            "CLinuxShims", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            "CLinuxShims", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "SystemPackage", package: "swift-system"),

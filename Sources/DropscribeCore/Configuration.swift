@@ -49,7 +49,12 @@ public struct Configuration: Sendable, Equatable {
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
+        /// A model folder, or a model name (see `ModelLocation`).
         public var path: String = "./models/tiny.en"
+        /// A model name (`large-v3-turbo`, `small`, `owner/name`); when set it wins over `path`.
+        public var name: String = ""
+        /// Where `dropscribe models fetch` installs models and where names are looked up.
+        public var modelsDir: String = "./models"
         public var beamSize: Int = 5
         public var bestOf: Int = 5
         public var patience: Double = 1.0
@@ -164,6 +169,8 @@ public struct Configuration: Sendable, Equatable {
             case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)
+                case "model.name": c.model.name = try r.parsed(k, v, ModelLocation.name)
+                case "model.models_dir": c.model.modelsDir = try r.string(k, v, nonEmpty: true)
                 case "model.beam_size": c.model.beamSize = try r.int(k, v, in: 1...64)
                 case "model.best_of": c.model.bestOf = try r.int(k, v, in: 1...64)
                 case "model.patience": c.model.patience = try r.double(k, v, in: 0.1...10)

@@ -36,7 +36,7 @@ final class MemoryAdmission: Sendable {
 
     func allowsAnotherJob(config: Configuration, now: Double) -> Bool {
         guard let available = Self.availableMemoryBytes() else { return true }
-        let needed = Self.estimatedJobBytes(modelDirectory: config.resolve(config.model.path))
+        let needed = Self.estimatedJobBytes(modelDirectory: (try? config.modelFolder()) ?? config.resolve(config.model.path))
         if available >= needed { return true }
         let shouldLog = lastWarning.withLock { last -> Bool in
             if now - last < 60 { return false }

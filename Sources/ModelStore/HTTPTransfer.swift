@@ -28,6 +28,8 @@ struct HTTPTransfer {
 
     let url: String
     let token: String?
+    /// Called with the file's size after each chunk written (never for a memory sink).
+    var onProgress: @Sendable (Int) -> Void = { _ in }
 
     func run(into sink: Sink) async throws(ModelStoreError) -> Outcome {
         guard let target = URL(string: url) else { throw .network(url: url, problem: "not a valid URL") }
@@ -36,7 +38,7 @@ struct HTTPTransfer {
         request.setValue("dropscribe", forHTTPHeaderField: "User-Agent")
         if case .file(_, let offset) = sink, offset > 0 { request.setValue("bytes=\(offset)-", forHTTPHeaderField: "Range") }
 
-        let receiver = StreamingReceiver(url: url, sink: sink)
+        let receiver = StreamingReceiver(url: url, sink: sink, onProgress: onProgress)
         let session = URLSession(configuration: .ephemeral, delegate: receiver, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Outcome, ModelStoreError>, Never>) in
@@ -60,10 +62,12 @@ private final class StreamingReceiver: NSObject, URLSessionDataDelegate, @unchec
     private let url: String
     private let sink: HTTPTransfer.Sink
     private let state = Mutex(State())
+    private let onProgress: @Sendable (Int) -> Void
 
-    init(url: String, sink: HTTPTransfer.Sink) {
+    init(url: String, sink: HTTPTransfer.Sink, onProgress: @escaping @Sendable (Int) -> Void) {
         self.url = url
         self.sink = sink
+        self.onProgress = onProgress
     }
 
     func start(_ continuation: CheckedContinuation<Result<HTTPTransfer.Outcome, ModelStoreError>, Never>) {
@@ -93,12 +97,14 @@ private final class StreamingReceiver: NSObject, URLSessionDataDelegate, @unchec
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        var written: Int?
         let cancel = state.withLock { s -> Bool in
             guard s.failure == nil else { return true }
             if let fd = s.file {
                 do {
                     _ = try fd.writeAll(data)
                     s.outcome.fileSize += data.count
+                    written = s.outcome.fileSize
                 } catch {
                     if case .file(let path, _) = sink { s.failure = .io(path: path.string, problem: "write failed: \(error)") }
                     return true
@@ -112,6 +118,7 @@ private final class StreamingReceiver: NSObject, URLSessionDataDelegate, @unchec
             }
             return false
         }
+        if let written { onProgress(written) }
         if cancel { dataTask.cancel() }
     }
 

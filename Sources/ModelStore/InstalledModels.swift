@@ -36,7 +36,7 @@ public enum InstalledModels {
         public let folderName: String
         public let path: String
         public let bytes: Int
-        /// The number of languages its config.json lists (`lang_ids`); 0 when it lists none (English-only).
+        /// The number of languages it transcribes: 0 for an English-only model (vocabulary of 51864).
         public let languages: Int
         /// The repository and commit it was fetched from, when dropscribe fetched it.
         public let source: String?
@@ -55,15 +55,28 @@ public enum InstalledModels {
                 return sum + (size ?? 0)
             }
             let manifest = FetchManifest.read(FilePath(path).appending(ModelFetcher.manifestName))
-            return Entry(folderName: name, path: path, bytes: bytes, languages: languageCount(path + "/config.json"),
+            return Entry(folderName: name, path: path, bytes: bytes, languages: languageCount(path),
                          source: manifest.map { "\($0.repository)@\($0.commit.prefix(12))" })
         }
     }
 
-    static func languageCount(_ configPath: String) -> Int {
-        guard let data = FileManager.default.contents(atPath: configPath), data.count < 1 << 20,
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let ids = object["lang_ids"] as? [Any] else { return 0 }
-        return ids.count
+    /// English-only Whisper vocabularies have 51864 tokens, multilingual ones 51865 (99 languages) or
+    /// 51866 (v3: 100); config.json's `lang_ids`, when present, is the exact list.
+    static func languageCount(_ folder: String) -> Int {
+        let fm = FileManager.default
+        var vocabulary = 0
+        if let data = fm.contents(atPath: folder + "/vocabulary.json"), data.count < 64 << 20,
+           let tokens = try? JSONSerialization.jsonObject(with: data) as? [Any] {
+            vocabulary = tokens.count
+        } else if let data = fm.contents(atPath: folder + "/vocabulary.txt"), data.count < 64 << 20 {
+            vocabulary = data.reduce(0) { $1 == 10 ? $0 + 1 : $0 }
+        }
+        guard vocabulary >= 51865 else { return 0 }
+        if let data = fm.contents(atPath: folder + "/config.json"), data.count < 1 << 20,
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let ids = object["lang_ids"] as? [Any], !ids.isEmpty {
+            return ids.count
+        }
+        return vocabulary - 51765
     }
 }

@@ -15,6 +15,7 @@ public struct ModelFetcher: Sendable {
         case listing(repository: String)
         case upToDate(file: String)
         case downloading(file: String, resumingAt: Int, size: Int)
+        case received(file: String, bytes: Int, size: Int)
         case installed(file: String, size: Int)
     }
 
@@ -29,7 +30,7 @@ public struct ModelFetcher: Sendable {
     }
 
     /// Fetches `name` (or finds it already complete) and returns its folder.
-    public func fetch(_ name: ModelName, progress: @Sendable (Progress) -> Void = { _ in }) async throws(ModelStoreError) -> String {
+    public func fetch(_ name: ModelName, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws(ModelStoreError) -> String {
         let folder = FilePath(modelsDirectory).appending(name.folderName)
         if environment.offline {
             guard InstalledModels.isComplete(folder.string) else {
@@ -54,7 +55,7 @@ public struct ModelFetcher: Sendable {
     }
 
     private func install(_ file: HubFile, of repository: String, listing: HubListing, into folder: FilePath,
-                         previous: FetchManifest?, progress: @Sendable (Progress) -> Void) async throws(ModelStoreError) {
+                         previous: FetchManifest?, progress: @escaping @Sendable (Progress) -> Void) async throws(ModelStoreError) {
         let final = folder.appending(file.name)
         if fileSize(final) == file.size {
             let recorded = previous?.files.first { $0.name == file.name }
@@ -71,7 +72,9 @@ public struct ModelFetcher: Sendable {
         if have < file.size {
             progress(.downloading(file: file.name, resumingAt: have, size: file.size))
             let url = environment.fileURL(repository: repository, commit: listing.commit, file: file.name)
-            let reply = try await HTTPTransfer(url: url, token: environment.token).run(into: .file(partial, resumeFrom: have))
+            var transfer = HTTPTransfer(url: url, token: environment.token)
+            transfer.onProgress = { [name = file.name, size = file.size] bytes in progress(.received(file: name, bytes: bytes, size: size)) }
+            let reply = try await transfer.run(into: .file(partial, resumeFrom: have))
             guard reply.status == 200 || reply.status == 206 else { throw .http(url: url, status: reply.status) }
             guard reply.fileSize == file.size else {
                 throw .sizeMismatch(file: partial.string, expected: file.size, got: reply.fileSize)

@@ -24,7 +24,7 @@ struct Transcribe: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: ArgumentHelp("Model folder (faster-whisper/CTranslate2 format).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Model folder (faster-whisper/CTranslate2 format), or a model name installed by `dropscribe models fetch` (tiny.en, small, large-v3-turbo, ...).", valueName: "dir|name"))
     var model: String?
 
     @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where to write the outputs.", valueName: "dir"))
@@ -71,7 +71,7 @@ struct Transcribe: AsyncParsableCommand {
     private func configuration() throws -> Configuration {
         var config = try options.load()
         let cwd = FileManager.default.currentDirectoryPath
-        if let model { config.model.path = cwd.appendingPath(model); config.baseDirectory = cwd }
+        if let model { ModelLocation.apply(commandLine: model, cwd: cwd, to: &config) }
         if let beamSize {
             guard (1...64).contains(beamSize) else { throw CommandFailure.usage("--beam-size must be between 1 and 64") }
             config.model.beamSize = beamSize

@@ -7,7 +7,8 @@ import Whisper
 /// Builds the production transcriber from the configuration.
 enum Transcribers {
     static func whisper(config: Configuration, logger: Logger) throws -> WhisperTranscriber {
-        let path = config.resolve(config.model.path)
+        let path: String
+        do { path = try config.modelFolder() } catch { throw CommandFailure.config("\(error)") }
         let threads = config.threadsPerWorker > 0
             ? config.threadsPerWorker
             : max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, config.workers))

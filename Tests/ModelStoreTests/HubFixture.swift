@@ -59,7 +59,7 @@ struct HubFixture {
         return [
             "config.json": Data(#"{"lang_ids": [50259, 50260]}"#.utf8),
             "model.bin": Data(bytes),
-            "vocabulary.json": Data(#"["!", "\""]"#.utf8),
+            "vocabulary.json": Data(("[" + (0..<51865).map { "\"t\($0)\"" }.joined(separator: ",") + "]").utf8),
         ]
     }
 }
