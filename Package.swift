@@ -82,7 +82,7 @@ let package = Package(
 
         .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"],
-                    exclude: ["Golden", "make-random-models.py", "random-models.sha256"]),
+                    exclude: ["Golden", "make-random-models.py", "make-random-model-goldens.py", "random-models.sha256"]),
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -105,6 +105,6 @@ for target in package.targets where target.type != .system {
 // The numeric hot loops (features, attention, resampling glue) are 10-50x slower
 // unoptimised, which would make the parity tests crawl; optimise these two
 // modules even in debug builds (the other modules stay fast to compile).
-for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding"].contains(target.name) {
+for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding", "WhisperTests"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 }
