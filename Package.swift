@@ -48,6 +48,8 @@ let package = Package(
             "CBLAS", "CZlib", "WhisperKernels",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Silero VAD v6 in Swift: its ONNX weights read directly, speech probabilities and timestamps as faster-whisper computes them.
+        .target(name: "VoiceActivity", dependencies: ["CBLAS", "Whisper"]),
         // The folder as a queue: markers, claims, leases, journal, watcher, recovery.
         .target(name: "HotFolder", dependencies: [
             "CLinuxShims",
@@ -77,6 +79,8 @@ let package = Package(
         .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"],
                     exclude: ["Golden", "make-random-models.py", "random-models.sha256"]),
+        .testTarget(name: "VoiceActivityTests", dependencies: ["VoiceActivity"],
+                    exclude: ["Golden", "make-vad-goldens.py"]),
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -96,6 +100,6 @@ for target in package.targets where target.type != .system {
 // The numeric hot loops (features, attention, resampling glue) are 10-50x slower
 // unoptimised, which would make the parity tests crawl; optimise these two
 // modules even in debug builds (the other modules stay fast to compile).
-for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding"].contains(target.name) {
+for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding", "VoiceActivity"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 }
