@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Transcripts"),
         // The job pipeline and the daemon's services, wiring the pieces above.
         .target(name: "DropscribeCore", dependencies: [
-            "CLinuxShims", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            "CLinuxShims", "HotFolder", "MediaDecoding", "Whisper", "Transcripts", "VoiceActivity",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
-            "DropscribeCore", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",
+            "DropscribeCore", "HotFolder", "MediaDecoding", "Whisper", "Transcripts", "VoiceActivity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,7 +86,7 @@ let package = Package(
         ]),
         .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"], exclude: ["Oracle"]),
         .testTarget(name: "DropscribeTests", dependencies: [
-            "DropscribeCore", "HotFolder", "Transcripts",
+            "DropscribeCore", "HotFolder", "Transcripts", "Whisper", "VoiceActivity",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -7,10 +7,18 @@ import Foundation
 /// in any slices, the samples inside the chunks come out in order.
 public struct SpeechFilter: Sendable {
     public let chunks: [SpeechChunk]
-    private var position = 0
+    /// The original-timeline sample the next slice starts at.
+    public private(set) var position = 0
     private var next = 0
 
     public init(chunks: [SpeechChunk]) { self.chunks = chunks }
+
+    /// A filter whose first slice starts at original sample `position` (a resumed job's seek).
+    public init(chunks: [SpeechChunk], from position: Int) {
+        self.chunks = chunks
+        self.position = position
+        next = chunks.firstIndex { $0.end > position } ?? chunks.count
+    }
 
     /// The samples of `slice` (which follows the previous slices) that lie in a chunk.
     public mutating func keep(_ slice: [Float]) -> [Float] {

@@ -4,13 +4,18 @@ faster-whisper's own SileroVADModel) and faster-whisper's speech timestamps.
 
 Run by hand in a dev venv (never at test time):
     python3 -m venv .venv-vad && .venv-vad/bin/pip install faster-whisper==1.2.1 onnxruntime
-    .venv-vad/bin/python Tests/VoiceActivityTests/make-vad-goldens.py [CORPUS]
+    .venv-vad/bin/python Tests/VoiceActivityTests/make-vad-goldens.py [--transcripts MODELS_DIR]
+(the corpus is $DROPSCRIBE_CORPUS, else .corpus)
 
 Samples are decoded with `ffmpeg -ac 1 -ar 16000 -f f32le`, as VoiceActivityTests
 decodes them, so the comparison is of the VAD alone, not of PyAV's decoder. Synthetic
 signals (digital silence, seeded noise) are generated identically in the tests.
 Writes Golden/vad-goldens.json: per input its length, the per-window probabilities
 (rounded to 1e-6) and the timestamps for each option set in OPTION_SETS.
+
+With --transcripts MODELS_DIR it also writes Tests/Golden/vad/*.json: faster-whisper's
+own `transcribe(path, vad_filter=True)` (PyAV decoding, defaults, tiny.en, float32) of
+TRANSCRIPT_FILES, for the parity test in Tests/DropscribeTests/VADTranscriptionTests.swift.
 """
 import json
 import os
@@ -21,7 +26,7 @@ import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", ".corpus")
+CORPUS = os.environ.get("DROPSCRIBE_CORPUS") or os.path.join(HERE, "..", "..", ".corpus")
 
 # (name, corpus file, samples kept: None = all). The cuts hit faster-whisper's padding
 # quirks: a length that is a whole number of windows (one window of zeros is added) and
@@ -66,7 +71,29 @@ def load(name, rel, keep):
     return audio if keep is None else audio[:keep]
 
 
+TRANSCRIPT_FILES = ["long/long-01min.flac"]
+
+
+def transcript_goldens(models):
+    from faster_whisper import WhisperModel
+    whisper = WhisperModel(os.path.join(models, "tiny.en"), device="cpu", compute_type="float32")
+    out_dir = os.path.join(HERE, "..", "Golden", "vad")
+    os.makedirs(out_dir, exist_ok=True)
+    for rel in TRANSCRIPT_FILES:
+        segments, info = whisper.transcribe(os.path.join(CORPUS, rel), vad_filter=True)
+        segs = [{"start": s.start, "end": s.end, "text": s.text} for s in segments]
+        name = os.path.basename(rel) + "-tiny.en-vad.json"
+        with open(os.path.join(out_dir, name), "w") as f:
+            json.dump({"faster_whisper": "1.2.1", "file": rel, "duration": info.duration,
+                       "duration_after_vad": info.duration_after_vad, "segments": segs}, f, indent=1)
+            f.write("\n")
+        print(f"{name}: {len(segs)} segments, {info.duration_after_vad:.2f} of {info.duration:.2f} s kept")
+
+
 def main():
+    if "--transcripts" in sys.argv:
+        transcript_goldens(sys.argv[sys.argv.index("--transcripts") + 1])
+        return
     model = get_vad_model()
     goldens = []
     for name, rel, keep in INPUTS:
