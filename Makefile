@@ -24,7 +24,7 @@ deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
 
 models: deps
-	@packaging/setup-models.sh tiny.en base
+	@packaging/setup-models.sh tiny.en base vad
 
 corpus: deps
 	@if [ -f "$(CORPUS)/MANIFEST.sha256" ] && [ "$(CORPUS)/MANIFEST.sha256" -nt Tests/Corpus/make-corpus.sh ]; then \

@@ -49,6 +49,8 @@ let package = Package(
             "CBLAS", "CZlib", "WhisperKernels",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Silero VAD v6 in Swift: its ONNX weights read directly, speech probabilities and timestamps as faster-whisper computes them.
+        .target(name: "VoiceActivity", dependencies: ["CBLAS", "Whisper"]),
         // The folder as a queue: markers, claims, leases, journal, watcher, recovery.
         .target(name: "HotFolder", dependencies: [
             "CLinuxShims",
@@ -64,7 +66,7 @@ let package = Package(
         .target(name: "Transcripts"),
         // The job pipeline and the daemon's services, wiring the pieces above.
         .target(name: "DropscribeCore", dependencies: [
-            "CLinuxShims", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts",
+            "CLinuxShims", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts", "VoiceActivity",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "SystemPackage", package: "swift-system"),
@@ -72,7 +74,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
-            "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts",
+            "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts", "VoiceActivity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,6 +85,8 @@ let package = Package(
         .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"],
                     exclude: ["Golden", "make-random-models.py", "make-random-model-goldens.py", "random-models.sha256"]),
+        .testTarget(name: "VoiceActivityTests", dependencies: ["VoiceActivity"],
+                    exclude: ["Golden", "make-vad-goldens.py"]),
         .testTarget(name: "HotFolderTests", dependencies: [
             "HotFolder", .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -91,7 +95,7 @@ let package = Package(
         ]),
         .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"], exclude: ["Oracle"]),
         .testTarget(name: "DropscribeTests", dependencies: [
-            "DropscribeCore", "HotFolder", "Transcripts",
+            "DropscribeCore", "HotFolder", "Transcripts", "Whisper", "VoiceActivity",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -105,6 +109,6 @@ for target in package.targets where target.type != .system {
 // The numeric hot loops (features, attention, resampling glue) are 10-50x slower
 // unoptimised, which would make the parity tests crawl; optimise these two
 // modules even in debug builds (the other modules stay fast to compile).
-for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding", "WhisperTests"].contains(target.name) {
+for target in package.targets where ["Whisper", "WhisperKernels", "MediaDecoding", "VoiceActivity", "WhisperTests"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 }

@@ -26,7 +26,10 @@ CASES = {
     "quick-1min": ("long/long-01min.flac", "tiny.en", 5),
     # compute_type int8 on both sides (dropscribe: int8 decoder weights; CTranslate2: int8 GEMMs).
     "tiny-beam5-int8": ("long/long-10min.flac", "tiny.en", 5),
+    # vad_filter on both sides (Silero VAD v6; faster-whisper's vad_filter=True).
+    "tiny-beam5-vad": ("long/long-10min.flac", "tiny.en", 5),
 }
+VAD_CASES = {"tiny-beam5-vad"}
 COMPUTE_TYPE = {"tiny-beam5-int8": "int8"}
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
@@ -107,11 +110,17 @@ def kernels(model_dir, threads):
 FW_SCRIPT = r"""
 import json, sys
 from faster_whisper import WhisperModel
-path, model_dir, beam, threads, out, compute = sys.argv[1:7]
+path, model_dir, beam, threads, out, compute, vad = sys.argv[1:8]
 m = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=int(threads))
-segs, info = m.transcribe(path, beam_size=int(beam), language="en" if model_dir.endswith(".en") else None)
+segs, info = m.transcribe(path, beam_size=int(beam), language="en" if model_dir.endswith(".en") else None, vad_filter=vad == "vad")
 json.dump({"segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segs]}, open(out, "w"))
 """
+
+
+def vad_cost(audio):
+    """`dropscribe bench-vad`: the VAD pass's own time on a file's samples (decoding excluded)."""
+    r = subprocess.run([BIN, "bench-vad", audio, "--model", os.path.join(MODELS, "silero_vad_v6.onnx")], capture_output=True, text=True)
+    return json.loads(r.stdout) if r.returncode == 0 else None
 
 
 def ensure_venv():
@@ -150,7 +159,7 @@ def duration(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,memory-60min," + THROUGHPUT)
+    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,tiny-beam5-vad,memory-60min," + THROUGHPUT)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -179,11 +188,12 @@ def main():
                     if system == "dropscribe":
                         cmd = [BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(beam),
                                "--threads", str(args.threads), "--format", "json", "--output-dir", tmp,
-                               "--compute-type", compute]
+                               "--compute-type", compute] + (["--vad-filter"] if name in VAD_CASES else [])
                         out = os.path.join(tmp, os.path.basename(audio) + ".json")
                     else:
                         out = os.path.join(tmp, "fw.json")
-                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out, compute]
+                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out, compute,
+                               "vad" if name in VAD_CASES else "-"]
                     wall, rss = timed(cmd, env)
                     if best is None or wall < best[0]:
                         best = (wall, rss, json.load(open(out))["segments"])
@@ -205,6 +215,7 @@ def main():
     for name, rel, model, beam, compute, length, r in rows:
         d, f = r["dropscribe"], r["faster-whisper"]
         ratio = f"speed {f['wall'] / d['wall']:.2f}×, memory {d['rss'] / f['rss']:.2f}×, WER {d['wer'] - f['wer']:+.4f}"
+        compute = compute + (", vad_filter" if name in VAD_CASES else "")
         for system, m in (("dropscribe", d), ("faster-whisper", f)):
             lines.append(f"| {name} ({model}, {compute}, beam {beam}) | {rel} | {length / 60:.1f} min | {system} | {m['wall']:.1f} | "
                          f"{length / m['wall']:.1f} | {m['rss'] / 2**20:.0f} | {m['wer']:.4f} | {ratio if system == 'dropscribe' else ''} |")
@@ -215,6 +226,14 @@ def main():
         for key, label in (("dropscribe-w1", "dropscribe, workers = 1"), ("dropscribe-w2", "dropscribe, workers = 2"),
                            ("faster-whisper", "faster-whisper, sequential")):
             lines.append(f"| {label} | {tp[key]:.1f} | {tp['audio'] / tp[key]:.1f} | {tp['faster-whisper'] / tp[key]:.2f}× |")
+    vad_rows = [r for r in rows if r[0] in VAD_CASES]
+    v = vad_cost(os.path.join(CORPUS, vad_rows[0][1])) if vad_rows else None
+    if v:
+        plain = next((r for r in rows if r[0] == "tiny-beam5"), None)
+        share = f", {100 * v['vadCPUSeconds'] / plain[6]['dropscribe']['wall']:.1f}% of the tiny-beam5 transcription's wall time" if plain else ""
+        lines += ["", f"VAD's own cost (`dropscribe bench-vad`, Silero VAD v6 and the speech timestamps, decoding excluded): "
+                  f"{v['vadSeconds']:.2f} s wall, {v['vadCPUSeconds']:.2f} s CPU for {v['audioSeconds'] / 60:.1f} min of audio "
+                  f"({v['windows']} windows, {v['chunks']} speech chunks, {v['speechSeconds'] / 60:.1f} min of speech){share}."]
     k = kernels(os.path.join(MODELS, "tiny.en"), args.threads)
     if k:
         lines += ["", f"Encoder efficiency (`dropscribe bench-kernels`, tiny.en, {k['threads']} threads): one 30-s window "

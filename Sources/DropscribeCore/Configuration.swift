@@ -46,6 +46,8 @@ public struct Configuration: Sendable, Equatable {
     public var watch = WatchSection()
     public var queue = QueueSection()
     public var media = MediaSection()
+    /// `vad_filter` and `[vad]` (ConfigVAD.swift).
+    public var vad = VADSection()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -215,6 +217,8 @@ public struct Configuration: Sendable, Equatable {
                 default: throw r.unknown(k, v)
                 }
             }
+            case "vad_filter": c.vad.filter = try r.bool(key, value)
+            case "vad": try r.read(r.table(key, value), prefix: "vad.") { k, v, r throws(ConfigError) in try c.vad.read(k, v, r) }
             case "media": try r.read(r.table(key, value), prefix: "media.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "media.allow_playlists": c.media.allowPlaylists = try r.bool(k, v)
@@ -269,7 +273,7 @@ public struct Configuration: Sendable, Equatable {
 }
 
 /// Typed access to TOML values, producing errors that name the key and value.
-private struct Reader {
+struct Reader {
     let file: String
 
     func read(_ table: TOMLTable, prefix: String,

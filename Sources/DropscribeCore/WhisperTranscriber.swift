@@ -4,6 +4,7 @@ import Logging
 import MediaDecoding
 import SystemPackage
 import Transcripts
+import VoiceActivity
 import Whisper
 
 /// The production transcriber: FFmpeg decoding streamed into the Whisper
@@ -24,6 +25,8 @@ public struct WhisperTranscriber: Transcriber {
     public var progress: (@Sendable (Double) -> Void)?
     /// Whether playlists, concat lists and image sequences may be decoded (`[media] allow_playlists`).
     public var allowPlaylists = false
+    /// The VAD when `vad_filter` is on: only the speech it finds is transcribed (SpeechPass.swift).
+    public var speechDetection: SpeechDetection?
 
     public init(model: WhisperModel, options: DecodingOptions, formats: [OutputFormat], modelName: String) {
         self.model = model
@@ -42,6 +45,8 @@ public struct WhisperTranscriber: Transcriber {
         var state: TranscriptionState?
         /// The segments this window added (all segments = the concatenation over the journal).
         var segments: [Whisper.Segment]
+        /// With `vad_filter`, in the first line only: the speech found; `totalSamples` then counts its samples.
+        var speech: SpeechRegions? = nil
     }
 
     public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
@@ -62,11 +67,19 @@ public struct WhisperTranscriber: Transcriber {
         if let first = checkpoints.first {
             head = first
         } else {
+            // With the VAD, a first pass finds the speech; the passes below see only its samples.
+            var speech: SpeechRegions? = nil
+            if let speechDetection { speech = try detectSpeech(job, speechDetection, options: decoderOptions) }
+            var filter = speech.map { SpeechFilter(chunks: $0.chunks) }
+            if let speech, speech.totalSamples > 0, speech.chunks.isEmpty {
+                return result(segments: [], language: options.language ?? "en", probability: 1, samples: speech.totalSamples)
+            }
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
             var acc = MelMaxAccumulator(spectrogram: model.spectrogram)
             var firstWindow: [Float] = []
             let firstWindowSamples = longForm.firstWindowSampleCount
-            while let chunk = try read(decoder, name: name) {
+            while let decoded = try read(decoder, name: name) {
+                let chunk = filter?.keep(decoded) ?? decoded
                 if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
                 acc.feed(chunk)
                 if job.shouldStop() { throw .interrupted(name) }
@@ -87,7 +100,7 @@ public struct WhisperTranscriber: Transcriber {
                 }
             }
             head = Checkpoint(globalMax: g, totalSamples: total, language: language, languageProbability: probability,
-                              state: nil, segments: [])
+                              state: nil, segments: [], speech: speech)
             try checkpoint(job, head, window: 0, progress: 0)
         }
 
@@ -99,8 +112,11 @@ public struct WhisperTranscriber: Transcriber {
         if !state.isFinished {
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
             var stream = longForm.windowStream(resuming: state)
+            // With the VAD, the stream's samples are speech samples: the decoder seeks to the original one.
+            let resumeAt = stream.nextSample > 0 ? head.speech.map { originalSample(ofSpeechSample: stream.nextSample, chunks: $0.chunks) } : nil
+            var filter = head.speech.map { SpeechFilter(chunks: $0.chunks, from: resumeAt ?? 0) }
             if stream.nextSample > 0 {
-                do { try decoder.seek(toSample: stream.nextSample) } catch {
+                do { try decoder.seek(toSample: resumeAt ?? stream.nextSample) } catch {
                     throw TranscriptionFailure(kind: .ioError, message: "\(name): cannot seek to the checkpoint: \(error)")
                 }
             }
@@ -110,11 +126,12 @@ public struct WhisperTranscriber: Transcriber {
                 case .finished:
                     break windows
                 case .needsSamples:
-                    guard let chunk = try read(decoder, name: name) else {
+                    guard let decoded = try read(decoder, name: name) else {
                         // The file is shorter now than in the first pass: it changed under us.
                         throw TranscriptionFailure(kind: .sourceChanged, message: "\(name): the audio ended early (the file changed?)")
                     }
-                    stream.feed(chunk)
+                    let chunk = filter?.keep(decoded) ?? decoded
+                    if !chunk.isEmpty { stream.feed(chunk) }
                     continue windows
                 case .window(let ready):
                     features = ready
@@ -127,14 +144,21 @@ public struct WhisperTranscriber: Transcriber {
                 var line = head
                 line.state = state
                 line.segments = outcome.segments
+                line.speech = nil
                 try checkpoint(job, line, window: window, progress: fraction)
                 progress?(fraction)
             }
         }
 
+        return result(segments: restoreSpeechTimestamps(segments, chunks: head.speech?.chunks ?? []), language: head.language,
+                      probability: head.languageProbability, samples: head.speech?.totalSamples ?? head.totalSamples)
+    }
+
+    /// The outputs for `segments` of a file of `samples` samples.
+    private func result(segments: [Whisper.Segment], language: String, probability: Float, samples: Int) -> TranscriptionResult {
         let transcript = Transcript(
-            language: head.language, languageProbability: Double(head.languageProbability),
-            duration: Double(head.totalSamples) / Double(LogMelSpectrogram.sampleRate),
+            language: language, languageProbability: Double(probability),
+            duration: Double(samples) / Double(LogMelSpectrogram.sampleRate),
             segments: segments.map {
                 Transcript.Segment(id: $0.id, seek: $0.seek, start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokens,
                                    temperature: Double($0.temperature), avgLogprob: Double($0.avgLogprob),
@@ -174,11 +198,11 @@ public struct WhisperTranscriber: Transcriber {
         }
     }
 
-    private func open(_ path: String, name: String, options: DecoderOptions) throws(TranscriptionFailure) -> AudioDecoder {
+    func open(_ path: String, name: String, options: DecoderOptions) throws(TranscriptionFailure) -> AudioDecoder {
         do { return try AudioDecoder(path: path, options: options) } catch { throw Self.failure(error, name: name) }
     }
 
-    private func read(_ decoder: AudioDecoder, name: String) throws(TranscriptionFailure) -> [Float]? {
+    func read(_ decoder: AudioDecoder, name: String) throws(TranscriptionFailure) -> [Float]? {
         do { return try decoder.next() } catch { throw Self.failure(error, name: name) }
     }
 

@@ -24,6 +24,8 @@ struct Transcribe: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @OptionGroup(title: "Voice activity detection") var vad: VADFlags
+
     @Option(help: ArgumentHelp("Model folder (faster-whisper/CTranslate2 format), or a model name installed by `dropscribe models fetch` (tiny.en, small, large-v3-turbo, ...).", valueName: "dir|name"))
     var model: String?
 
@@ -93,6 +95,7 @@ struct Transcribe: AsyncParsableCommand {
             config.model.temperatures = list
         }
         if let threads { config.threadsPerWorker = threads }
+        try vad.apply(to: &config, cwd: cwd)
         if !writeFiles { config.formats = [.txt] }
         return config
     }

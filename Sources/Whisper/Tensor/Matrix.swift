@@ -81,7 +81,7 @@ public enum BLAS {
     }
 
     /// Runs `body` holding the BLAS lock with OpenBLAS pinned to `openBLASThreads` (1 but for the benchmark's reference).
-    static func run<T>(openBLASThreads: Int = 1, _ body: () -> T) -> T {
+    public static func run<T>(openBLASThreads: Int = 1, _ body: () -> T) -> T {
         lock.lock(); defer { lock.unlock() }
         if Int(openblas_get_num_threads()) != openBLASThreads { openblas_set_num_threads(Int32(openBLASThreads)) }
         defer { if openBLASThreads != 1 { openblas_set_num_threads(1) } }
