@@ -16,6 +16,8 @@ public struct StatusReport: Codable, Sendable {
         public var elapsedSeconds: Double?
         public var remainingSeconds: Double?
         public var stale: Bool
+        /// The folder rule the job was claimed under (nil: the global settings).
+        public var rule: AppliedRule?
     }
 
     /// A job that gave up (or whose marker is not a file dropscribe can read).
@@ -24,10 +26,12 @@ public struct StatusReport: Codable, Sendable {
         public var kind: String
         public var message: String
         public var attempts: Int
+        public var rule: AppliedRule?
 
         /// The message as the marker had it, cut to a length a terminal (or a script) can take.
-        init(job: String, kind: String, attempts: Int, message: String) {
+        init(job: String, kind: String, attempts: Int, message: String, rule: AppliedRule? = nil) {
             self.job = job
+            self.rule = rule
             self.kind = kind
             self.attempts = attempts
             self.message = String(message.unicodeScalars.prefix(Self.messageLimit))
@@ -70,10 +74,10 @@ public struct StatusReport: Codable, Sendable {
                 let stale = info.map { queue.isStale(lease: $0.lease, modified: $0.modified, now: now) } ?? true
                 running.append(Running(job: rel, host: info?.lease?.host, pid: info?.lease?.pid, attempt: info?.lease?.attempt,
                                        percent: (progress * 1000).rounded() / 10, elapsedSeconds: elapsed,
-                                       remainingSeconds: remaining, stale: stale))
+                                       remainingSeconds: remaining, stale: stale, rule: info?.lease?.rule))
             case .failed:
                 if let f = queue.readFailed(entry.job) {
-                    failed.append(Failure(job: rel, kind: f.kind.rawValue, attempts: f.attempts, message: f.message))
+                    failed.append(Failure(job: rel, kind: f.kind.rawValue, attempts: f.attempts, message: f.message, rule: f.rule))
                 } else {
                     failed.append(Failure(job: rel, kind: "unknown", attempts: 0, message: "unreadable failed marker"))
                 }
