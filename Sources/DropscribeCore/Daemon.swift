@@ -189,6 +189,13 @@ public final class Daemon: Service, Sendable {
             var fresh = try Configuration.load(text: text, file: configFile)
             let old = configuration
             fresh.inbox = old.inbox
+            // The folders the scan skips are fixed at start: an archive inside the inbox that the
+            // scan did not skip would have its sources transcribed again.
+            if let excluded = try? fresh.layout().excludedDirectories, Set(excluded) != Set(layout.excludedDirectories) {
+                logger.error("configuration not reloaded: it changes the output or archive folders inside the inbox, which needs a restart; keeping the old one",
+                             metadata: ["file": "\(configFile)"])
+                return
+            }
             state.withLock {
                 $0.configuration = fresh
                 $0.configText = text

@@ -117,6 +117,12 @@ import Testing
         #expect(Set(ws.names()).isDisjoint(with: ["gone/e.wav", "gone/e.wav.pending", "gone/e.wav.processing", "gone/e.wav.failed"]))
         #expect(daemon.terminate() == 0)
         #expect(ws.seen() == Dictionary(uniqueKeysWithValues: (all + ["late.wav"]).map { ($0, 1) }))
+        // explain: an inbox-relative path and a file's absolute path, under the reloaded config.
+        let (_, gone, _) = try Binary.run(["explain", "--config", ws.configFile, "gone/new.wav"])
+        #expect(gone.contains("rule: rule 4 (match \"gone/**\")") && gone.contains("on_done: [\"/bin/sh\", \"-c\""))
+        let (_, rec, _) = try Binary.run(["explain", "--config", ws.configFile, ws.inbox + "/rec/a.wav.txt"])
+        #expect(rec.contains("path: \"rec/a.wav.txt\"") && rec.contains("rule: rule 1 (match \"rec/**\")")
+                && rec.contains("beam_size: 2") && rec.contains("not a job (transcript output)"))
         // status --json names the rule of a failed job.
         struct Listing: Decodable { struct Failure: Decodable { var job: String; var rule: AppliedRule? }; var failed: [Failure] }
         let (_, status, _) = try Binary.run(["status", "--json", "--config", ws.configFile])
