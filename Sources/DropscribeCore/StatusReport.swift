@@ -40,6 +40,14 @@ public struct StatusReport: Codable, Sendable {
         static let messageLimit = 4096
     }
 
+    /// A done job and how it was handled (only with `status --json --done`).
+    public struct Finished: Codable, Sendable {
+        public var job: String
+        public var rule: AppliedRule?
+        public var model: String?
+        public var outputs: [String]
+    }
+
     public var inbox: String
     public var counts: [String: Int]
     /// Files seen that have no marker yet (still settling, or not yet noticed).
@@ -48,9 +56,12 @@ public struct StatusReport: Codable, Sendable {
     public var failed: [Failure]
     /// Pending jobs waiting for a retry after a transient failure.
     public var retrying: Int
+    /// Every done job, when asked for (nil otherwise: a history of a million is not read by default).
+    public var done: [Finished]?
 
-    public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970) -> StatusReport {
-        let census = FolderScanner(layout: layout, statJobs: false).census(now: now)
+    public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970,
+                               listingDone: Bool = false) -> StatusReport {
+        let census = FolderScanner(layout: layout, statJobs: false).census(now: now, listingDone: listingDone)
         let queue = JobQueue(layout: layout, options: options)
         let counts = Dictionary(uniqueKeysWithValues: census.jobs.map { ($0.key.rawValue, $0.value) })
         let unmarked = census.unmarked
@@ -88,8 +99,12 @@ public struct StatusReport: Codable, Sendable {
                 break
             }
         }
+        let done = listingDone ? census.done.map { rel in
+            let marker = queue.readDone(layout.job(relativePath: rel))
+            return Finished(job: rel, rule: marker?.rule, model: marker?.model, outputs: marker?.outputs ?? [])
+        } : nil
         return StatusReport(inbox: layout.root.string, counts: counts, unmarked: unmarked, processing: running,
-                            failed: failed, retrying: retrying)
+                            failed: failed, retrying: retrying, done: done)
     }
 
     /// How many failures the human-readable form lists before it says how many more there are.

@@ -54,12 +54,15 @@ import Testing
             match = "del/**"
             delete_source = true
             on_done = []
+            [[rule]]
+            match = "crash/**"
+            on_done = ["/bin/sh", "-c", "kill -SEGV $$"]
             """))
         kill(daemon.pid, SIGHUP)
         #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
-        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "x/second.wav"]
+        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "x/second.wav"]
         for job in jobs { ws.drop(job, "content of \(job)") }
         ws.drop("rec/bad.wav", "FAIL on purpose")
         let all = jobs + ["x/first.wav"]
@@ -74,7 +77,7 @@ import Testing
         // Reload: claimed before it, out1 and the old rule 1; after it, out2 and the new rule 6.
         #expect(done("x/first.wav")?.rule == AppliedRule(index: 1, match: ["x/**"]))
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out1/x/first.wav.txt"))
-        #expect(done("x/second.wav")?.rule?.index == 6)
+        #expect(done("x/second.wav")?.rule?.index == 7)
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out2/x/second.wav.txt"))
 
         // The recording hook, field by field, against the markers.
@@ -95,8 +98,8 @@ import Testing
         #expect(failedInput.failureMessage == queue.readFailed(queue.layout.job(relativePath: "rec/bad.wav"))?.message)
         #expect(failedInput.failureKind == "not-media" && failedInput.outputs.isEmpty)
 
-        // Exit 1 and a hook killed at its time limit (its whole process group) leave the job done.
-        #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil)
+        // Exit 1, a crash (SIGSEGV) and a hook killed at its time limit (its whole process group) leave the job done.
+        #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil)
         let sleeper = try #require(Int32((try? String(contentsOfFile: ws.root + "/sleeper.pid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         #expect(waitUntil(seconds: 30) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
@@ -123,11 +126,18 @@ import Testing
         let (_, rec, _) = try Binary.run(["explain", "--config", ws.configFile, ws.inbox + "/rec/a.wav.txt"])
         #expect(rec.contains("path: \"rec/a.wav.txt\"") && rec.contains("rule: rule 1 (match \"rec/**\")")
                 && rec.contains("beam_size: 2") && rec.contains("not a job (transcript output)"))
-        // status --json names the rule of a failed job.
-        struct Listing: Decodable { struct Failure: Decodable { var job: String; var rule: AppliedRule? }; var failed: [Failure] }
-        let (_, status, _) = try Binary.run(["status", "--json", "--config", ws.configFile])
+        // status --json names the rule of a failed job, and with --done of each done one.
+        struct Listing: Decodable {
+            struct Job: Decodable { var job: String; var rule: AppliedRule? }
+            var failed: [Job]
+            var done: [Job]
+        }
+        let (_, status, _) = try Binary.run(["status", "--json", "--done", "--config", ws.configFile])
         let listing = try JSONDecoder().decode(Listing.self, from: Data(status.utf8))
         #expect(listing.failed.map(\.job) == ["rec/bad.wav"] && listing.failed.first?.rule == AppliedRule(index: 1, match: ["rec/**"]))
+        let rules = Dictionary(uniqueKeysWithValues: listing.done.map { ($0.job, $0.rule?.index ?? 0) })
+        #expect(rules == ["x/first.wav": 1, "rec/a.wav": 1, "exit1/c.wav": 2, "slow/d.wav": 3, "gone/e.wav": 4, "crash/g.wav": 6,
+                          "x/second.wav": 7, "late.wav": 0])
     }
 }
 
