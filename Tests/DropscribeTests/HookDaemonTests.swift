@@ -12,7 +12,7 @@ import Testing
     static func rules(_ ws: Workspace, outputFolder: String, extra: String = "") -> String {
         TestConfig.fast(top: """
             workers = 2
-            hook_timeout_seconds = 3
+            hook_timeout_seconds = 2
             hook_concurrency = 2
             on_done = ["/bin/sh", "\(ws.root)/record.sh"]
             on_failed = ["/bin/sh", "\(ws.root)/record.sh"]
@@ -32,7 +32,7 @@ import Testing
             cat > "$out.tmp" && mv "$out.tmp" "$out.json"
             """.write(toFile: ws.root + "/record.sh", atomically: true, encoding: .utf8)
         ws.writeConfig(Self.rules(ws, outputFolder: "out1"))
-        let daemon = try ws.startDaemon(windowMilliseconds: 400)
+        let daemon = try ws.startDaemon(windowMilliseconds: 300)
 
         // A job claimed before a reload keeps the settings it was claimed with.
         ws.drop("x/first.wav", "first job")
