@@ -52,13 +52,16 @@ extension Daemon {
                 logger.error("takeover failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
             }
         }
+        // Jobs whose model does not fit in the memory available now; they keep their place.
+        var tooBig: [Job] = []
+        defer { if !tooBig.isEmpty { state.withLock { $0.candidates.insert(contentsOf: tooBig, at: 0) } } }
         while free > 0 {
             guard let job = state.withLock({ s in s.candidates.isEmpty ? nil : s.candidates.removeFirst() }) else { break }
             if supervisor.isRunning(job.relativePath) { continue }
-            // The memory check counts the model this job's rule needs.
+            // The memory check counts the model this job's rule needs: a job for a smaller model may go first.
             guard admission.allowsAnotherJob(config: config.forJob(job.relativePath), now: now) else {
-                state.withLock { $0.candidates.insert(job, at: 0) }
-                break
+                tooBig.append(job)
+                continue
             }
             do {
                 if let claim = try queue.claim(job, now: now, rule: config.rule(for: job.relativePath)?.applied) {

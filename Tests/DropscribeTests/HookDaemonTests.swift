@@ -32,7 +32,9 @@ import Testing
             cat > "$out.tmp" && mv "$out.tmp" "$out.json"
             """.write(toFile: ws.root + "/record.sh", atomically: true, encoding: .utf8)
         ws.writeConfig(Self.rules(ws, outputFolder: "out1"))
-        let daemon = try ws.startDaemon(windowMilliseconds: 300)
+        // 300 MiB "available": enough for the default model (not there: 256 MiB of working set),
+        // never for base (twice its 139 MiB plus that), which the big/ rule asks for.
+        let daemon = try ws.startDaemon(windowMilliseconds: 300, environment: ["DROPSCRIBE_MEMAVAILABLE_MB": "300"])
 
         // A job claimed before a reload keeps the settings it was claimed with.
         ws.drop("x/first.wav", "first job")
@@ -57,12 +59,16 @@ import Testing
             [[rule]]
             match = "crash/**"
             on_done = ["/bin/sh", "-c", "kill -SEGV $$"]
+            [[rule]]
+            match = "big/**"
+            model = "\(Assets.models)/base"
             """))
         kill(daemon.pid, SIGHUP)
         #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
         let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "x/second.wav"]
+        ws.drop("big/h.wav", "needs the base model")
         for job in jobs { ws.drop(job, "content of \(job)") }
         ws.drop("rec/bad.wav", "FAIL on purpose")
         let all = jobs + ["x/first.wav"]
@@ -77,7 +83,7 @@ import Testing
         // Reload: claimed before it, out1 and the old rule 1; after it, out2 and the new rule 6.
         #expect(done("x/first.wav")?.rule == AppliedRule(index: 1, match: ["x/**"]))
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out1/x/first.wav.txt"))
-        #expect(done("x/second.wav")?.rule?.index == 7)
+        #expect(done("x/second.wav")?.rule?.index == 8)
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out2/x/second.wav.txt"))
 
         // The recording hook, field by field, against the markers.
@@ -118,6 +124,8 @@ import Testing
         #expect(waitUntil(seconds: 30) { ws.finished("late.wav") })
         #expect(done("gone/e.wav") != nil)
         #expect(Set(ws.names()).isDisjoint(with: ["gone/e.wav", "gone/e.wav.pending", "gone/e.wav.processing", "gone/e.wav.failed"]))
+        // The job for the big model waits, pending, while the others (dropped after it) were done.
+        #expect(Set(ws.names().filter { $0.hasPrefix("big/") }) == ["big/h.wav", "big/h.wav.pending"])
         #expect(daemon.terminate() == 0)
         #expect(ws.seen() == Dictionary(uniqueKeysWithValues: (all + ["late.wav"]).map { ($0, 1) }))
         // explain: an inbox-relative path and a file's absolute path, under the reloaded config.
@@ -137,7 +145,7 @@ import Testing
         #expect(listing.failed.map(\.job) == ["rec/bad.wav"] && listing.failed.first?.rule == AppliedRule(index: 1, match: ["rec/**"]))
         let rules = Dictionary(uniqueKeysWithValues: listing.done.map { ($0.job, $0.rule?.index ?? 0) })
         #expect(rules == ["x/first.wav": 1, "rec/a.wav": 1, "exit1/c.wav": 2, "slow/d.wav": 3, "gone/e.wav": 4, "crash/g.wav": 6,
-                          "x/second.wav": 7, "late.wav": 0])
+                          "x/second.wav": 8, "late.wav": 0])
     }
 }
 
