@@ -11,7 +11,7 @@ import SystemPackage
 public struct HookEvent: Codable, Sendable, Equatable {
     /// The job's path relative to the inbox.
     public var job: String
-    /// The source's absolute path (gone when `sourceDeleted`).
+    /// The source's absolute path: where `archive_dir` moved it, if it did (gone when `sourceDeleted`).
     public var source: String
     public var outputs: [String]
     /// "done" or "failed".

@@ -181,13 +181,15 @@ final class WorkerSupervisor: Sendable {
                 try queue.complete(claim, summary: done)
                 publisher.recordMetrics { $0.recordDone(summary) }
                 var record: FilePath?
+                var archived: FilePath?
                 if config.jobs.deleteSource {
                     CrashSeam.reached(CrashSeam.doneWritten)
                     record = deleteSource(claim.job, done: done, queue: queue)
                 } else {
-                    archive(claim.job, config: config)
+                    archived = archive(claim.job, config: config)
                 }
                 ended = .done(claim, done, sourceDeleted: record != nil, doneRecord: record?.string)
+                if let archived { ended?.source = archived.string }
                 logger.info("done", metadata: meta.merging([
                     "rtf": "\(summary.realTimeFactor.map { String(format: "%.4f", $0) } ?? "-")",
                     "rss.peak.mb": "\((summary.peakRSSBytes ?? 0) >> 20)"] as Logger.Metadata) { $1 })
@@ -249,15 +251,17 @@ final class WorkerSupervisor: Sendable {
         }
     }
 
-    private func archive(_ job: Job, config: Configuration) {
-        // The job's own archive folder (its rule's, or the global one).
+    /// Moves the source into the job's archive folder (its rule's, or the global one); returns where it went.
+    private func archive(_ job: Job, config: Configuration) -> FilePath? {
         let jobLayout = (try? config.layout()) ?? layout
-        guard let (archive, folders) = jobLayout.archiveLocation(for: job) else { return }
+        guard let (archive, folders) = jobLayout.archiveLocation(for: job) else { return nil }
         do {
             let target = try archive.moveIn(job.path, to: folders, name: job.name)
             logger.info("archived", metadata: ["job.id": "\(job)", "to": "\(target)"])
+            return target
         } catch {
             logger.error("cannot archive the source", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            return nil
         }
     }
 }

@@ -62,19 +62,22 @@ import Testing
             [[rule]]
             match = "big/**"
             model = "\(Assets.models)/base"
+            [[rule]]
+            match = "arch/**"
+            archive_dir = "store"
             """))
         kill(daemon.pid, SIGHUP)
         #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
-        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "x/second.wav"]
+        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "arch/i.wav", "x/second.wav"]
         ws.drop("big/h.wav", "needs the base model")
         for job in jobs { ws.drop(job, "content of \(job)") }
         ws.drop("rec/bad.wav", "FAIL on purpose")
         let all = jobs + ["x/first.wav"]
         let settled = waitUntil(seconds: 60) {
             all.allSatisfy { ws.finished($0) } && FileManager.default.fileExists(atPath: ws.inbox + "/rec/bad.wav.failed")
-                && ["hook-rec_a.wav.json", "hook-rec_bad.wav.json", "sleeper.pid"].allSatisfy { FileManager.default.fileExists(atPath: ws.root + "/" + $0) }
+                && ["hook-rec_a.wav.json", "hook-rec_bad.wav.json", "hook-arch_i.wav.json", "sleeper.pid"].allSatisfy { FileManager.default.fileExists(atPath: ws.root + "/" + $0) }
         }
         try #require(settled, "not settled: \(ws.names())")
         let queue = JobQueue(layout: InboxLayout(root: FilePath(ws.inbox)), options: QueueOptions())
@@ -83,7 +86,7 @@ import Testing
         // Reload: claimed before it, out1 and the old rule 1; after it, out2 and the new rule 6.
         #expect(done("x/first.wav")?.rule == AppliedRule(index: 1, match: ["x/**"]))
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out1/x/first.wav.txt"))
-        #expect(done("x/second.wav")?.rule?.index == 8)
+        #expect(done("x/second.wav")?.rule?.index == 9)
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out2/x/second.wav.txt"))
 
         // The recording hook, field by field, against the markers.
@@ -103,6 +106,10 @@ import Testing
         #expect(failedEnv["DROPSCRIBE_JOB"] == "rec/bad.wav" && failedEnv["DROPSCRIBE_FAILURE_KIND"] == "not-media")
         #expect(failedInput.failureMessage == queue.readFailed(queue.layout.job(relativePath: "rec/bad.wav"))?.message)
         #expect(failedInput.failureKind == "not-media" && failedInput.outputs.isEmpty)
+
+        // An archived source: the hook is told where it went.
+        #expect(ws.hookEnvironment("hook-arch_i.wav")["DROPSCRIBE_SOURCE"] == ws.root + "/store/arch/i.wav")
+        #expect(FileManager.default.fileExists(atPath: ws.root + "/store/arch/i.wav"))
 
         // Exit 1, a crash (SIGSEGV) and a hook killed at its time limit (its whole process group) leave the job done.
         #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil)
@@ -145,7 +152,7 @@ import Testing
         #expect(listing.failed.map(\.job) == ["rec/bad.wav"] && listing.failed.first?.rule == AppliedRule(index: 1, match: ["rec/**"]))
         let rules = Dictionary(uniqueKeysWithValues: listing.done.map { ($0.job, $0.rule?.index ?? 0) })
         #expect(rules == ["x/first.wav": 1, "rec/a.wav": 1, "exit1/c.wav": 2, "slow/d.wav": 3, "gone/e.wav": 4, "crash/g.wav": 6,
-                          "x/second.wav": 8, "late.wav": 0])
+                          "arch/i.wav": 8, "x/second.wav": 9, "late.wav": 0])
     }
 }
 
