@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized) struct HookDaemonTests {
     static func rules(_ ws: Workspace, outputFolder: String, extra: String = "") -> String {
         TestConfig.fast(top: """
-            workers = 2
+            workers = 3
             hook_timeout_seconds = 2
             hook_concurrency = 2
             on_done = ["/bin/sh", "\(ws.root)/record.sh"]
@@ -34,7 +34,7 @@ import Testing
         ws.writeConfig(Self.rules(ws, outputFolder: "out1"))
         // 300 MiB "available": enough for the default model (not there: 256 MiB of working set),
         // never for base (twice its 139 MiB plus that), which the big/ rule asks for.
-        let daemon = try ws.startDaemon(windowMilliseconds: 300, environment: ["DROPSCRIBE_MEMAVAILABLE_MB": "300"])
+        let daemon = try ws.startDaemon(windowMilliseconds: 300, windows: 6, environment: ["DROPSCRIBE_MEMAVAILABLE_MB": "300"])
 
         // A job claimed before a reload keeps the settings it was claimed with.
         ws.drop("x/first.wav", "first job")
