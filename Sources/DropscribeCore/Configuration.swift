@@ -48,6 +48,10 @@ public struct Configuration: Sendable, Equatable {
     public var media = MediaSection()
     /// `vad_filter` and `[vad]` (ConfigVAD.swift).
     public var vad = VADSection()
+    /// `[[rule]]`: settings by folder or name, first match wins (ConfigRules.swift).
+    public var rules: [Rule] = []
+    /// `delete_source` and the hooks (ConfigRules.swift).
+    public var jobs = JobEndSettings()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -225,8 +229,12 @@ public struct Configuration: Sendable, Equatable {
                 default: throw r.unknown(k, v)
                 }
             }
-            default: throw r.unknown(key, value)
+            case "rule": c.rules = try Rule.parseAll(value, r)
+            default: if try !c.readJobEndKey(key, value, r) { throw r.unknown(key, value) }
             }
+        }
+        if c.jobs.deleteSource, !c.archiveDir.isEmpty {
+            throw ConfigError(file: file, key: "delete_source", value: "true", problem: "cannot be set together with archive_dir (the source is either archived or deleted)")
         }
         if c.queue.heartbeatSeconds * 2 > c.queue.leaseTimeoutSeconds {
             throw ConfigError(file: file, key: "queue.heartbeat_seconds", value: "\(c.queue.heartbeatSeconds)",
@@ -250,9 +258,11 @@ public struct Configuration: Sendable, Equatable {
         }
         let output = outputDir.isEmpty ? nil : FilePath(realpath(resolve(outputDir)) ?? resolve(outputDir))
         let archive = archiveDir.isEmpty ? nil : FilePath(realpath(resolve(archiveDir)) ?? resolve(archiveDir))
-        return InboxLayout(root: FilePath(root), outputDirectory: output, archiveDirectory: archive,
-                           recursive: watch.recursive, followSymlinks: queue.followSymlinks,
-                           rules: IgnoreRules(include: watch.include, exclude: watch.exclude))
+        var layout = InboxLayout(root: FilePath(root), outputDirectory: output, archiveDirectory: archive,
+                                 recursive: watch.recursive, followSymlinks: queue.followSymlinks,
+                                 rules: IgnoreRules(include: watch.include, exclude: watch.exclude))
+        layout.ruleFolders = ruleFolders()
+        return layout
     }
 
     public var queueOptions: QueueOptions {
@@ -265,7 +275,7 @@ public struct Configuration: Sendable, Equatable {
         return o
     }
 
-    private func realpath(_ p: String) -> String? {
+    func realpath(_ p: String) -> String? {
         guard let r = Foundation.realpath(p, nil) else { return nil }
         defer { free(r) }
         return String(cString: r)

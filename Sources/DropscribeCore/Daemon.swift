@@ -110,10 +110,12 @@ public final class Daemon: Service, Sendable {
                 var announced = false
                 while !self.supervisor.isStopping {
                     let now = Date().timeIntervalSince1970
-                    for claim in self.tick(now: now) {
-                        let (config, text) = self.state.withLock { ($0.configuration, $0.configText) }
+                    let (claims, config, text) = self.tick(now: now)
+                    for claim in claims {
+                        // Resolved now, at claim time: a later reload never changes a running job.
+                        let jobConfig = config.forJob(claim.job.relativePath)
                         group.addTask {
-                            await self.supervisor.run(claim, configuration: config, configText: text) { needsRescan in
+                            await self.supervisor.run(claim, configuration: jobConfig, configText: text) { needsRescan in
                                 self.state.withLock { s in
                                     if needsRescan { s.rescanNeeded = true }
                                     s.wake = true
@@ -187,6 +189,13 @@ public final class Daemon: Service, Sendable {
             var fresh = try Configuration.load(text: text, file: configFile)
             let old = configuration
             fresh.inbox = old.inbox
+            // The folders the scan skips are fixed at start: an archive inside the inbox that the
+            // scan did not skip would have its sources transcribed again.
+            if let excluded = try? fresh.layout().excludedDirectories, Set(excluded) != Set(layout.excludedDirectories) {
+                logger.error("configuration not reloaded: it changes the output or archive folders inside the inbox, which needs a restart; keeping the old one",
+                             metadata: ["file": "\(configFile)"])
+                return
+            }
             state.withLock {
                 $0.configuration = fresh
                 $0.configText = text

@@ -11,9 +11,10 @@ extension Daemon {
 
     /// One pass: a rescan (or the next slice of one under way) when due, else a look
     /// at the files settling; then claims for the free worker slots. Returns the
-    /// claims to start workers for.
-    func tick(now: Double) -> [Claim] {
-        let (config, due, continuing) = state.withLock { s -> (Configuration, Bool, Bool) in
+    /// claims to start workers for, with the config (and its text) they were claimed
+    /// under: each job runs with the settings of its rule in that config.
+    func tick(now: Double) -> (claims: [Claim], configuration: Configuration, configText: String?) {
+        let (config, configText, due, continuing) = state.withLock { s -> (Configuration, String?, Bool, Bool) in
             let continuing = s.scanCache.passInProgress
             let due = continuing || s.rescanNeeded || now - s.lastRescan >= s.configuration.watch.rescanSeconds
             if due, !continuing {
@@ -22,7 +23,7 @@ extension Daemon {
                 s.rescanNeeded = false
                 s.checkSoon.removeAll()
             }
-            return (s.configuration, due, continuing)
+            return (s.configuration, s.configText, due, continuing)
         }
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         var takeovers: [Job] = []
@@ -35,11 +36,12 @@ extension Daemon {
         }
         var claims: [Claim] = []
         var free = supervisor.freeSlots(configured: config.workers)
-        if free > 0, !admission.allowsAnotherJob(config: config, now: now) { free = 0 }
         let orphans = state.withLock { s -> [Job] in defer { s.ownOrphans = [] }; return s.ownOrphans }
         for (job, own) in orphans.map({ ($0, true) }) + takeovers.map({ ($0, false) }) where free > 0 {
+            // Left to a later rescan when the memory for its model is not there.
+            guard admission.allowsAnotherJob(config: config.forJob(job.relativePath), now: now) else { free = 0; break }
             do {
-                if let claim = try queue.takeOver(job, now: now, ownOrphan: own) {
+                if let claim = try queue.takeOver(job, now: now, ownOrphan: own, rule: config.rule(for: job.relativePath)?.applied) {
                     logger.notice("resuming a job whose owner is gone", metadata: [
                         "job.id": "\(job)", "checkpoints": "\(claim.journal.count)", "attempt": "\(claim.lease.attempt)",
                     ])
@@ -50,11 +52,19 @@ extension Daemon {
                 logger.error("takeover failed", metadata: ["job.id": "\(job)", "error": "\(error)"])
             }
         }
+        // Jobs whose model does not fit in the memory available now; they keep their place.
+        var tooBig: [Job] = []
+        defer { if !tooBig.isEmpty { state.withLock { $0.candidates.insert(contentsOf: tooBig, at: 0) } } }
         while free > 0 {
             guard let job = state.withLock({ s in s.candidates.isEmpty ? nil : s.candidates.removeFirst() }) else { break }
             if supervisor.isRunning(job.relativePath) { continue }
+            // The memory check counts the model this job's rule needs: a job for a smaller model may go first.
+            guard admission.allowsAnotherJob(config: config.forJob(job.relativePath), now: now) else {
+                tooBig.append(job)
+                continue
+            }
             do {
-                if let claim = try queue.claim(job, now: now) {
+                if let claim = try queue.claim(job, now: now, rule: config.rule(for: job.relativePath)?.applied) {
                     logger.info("processing", metadata: ["job.id": "\(job)", "attempt": "\(claim.lease.attempt)",
                                                         "resume.checkpoints": "\(claim.journal.count)"])
                     claims.append(claim)
@@ -65,7 +75,7 @@ extension Daemon {
             }
         }
         supervisor.reserve(claims)
-        return claims
+        return (claims, config, configText)
     }
 
     /// A look at the folder through the scan cache (a slice of a pass, when a pass
@@ -153,6 +163,8 @@ extension Daemon {
                                metadata: ["job.id": "\(job)"])
             case .claimCandidates(let jobs):
                 candidates = jobs
+            case .finishSourceDeletion(let job):
+                finishSourceDeletion(job, queue: queue)
             }
         }
         let seconds = Date().timeIntervalSince(started)
@@ -187,6 +199,19 @@ extension Daemon {
             ])
         }
         return stale
+    }
+
+    /// Completes a `delete_source` a crash interrupted (see `SourceDeletionStep`).
+    private func finishSourceDeletion(_ job: Job, queue: JobQueue) {
+        guard let done = queue.readDone(job) else { return }
+        do {
+            if let record = try queue.finishSourceDeletion(job, done: done, after: CrashSeam.reached) {
+                logger.notice("finished removing the source of a done job (delete_source), interrupted earlier",
+                              metadata: ["job.id": "\(job)", "record": "\(record)"])
+            }
+        } catch {
+            logger.error("cannot finish removing the source (delete_source)", metadata: ["job.id": "\(job)", "error": "\(error)"])
+        }
     }
 
     /// How long one slice of a rescan may run before the tick goes on to claiming.

@@ -16,6 +16,8 @@ public struct StatusReport: Codable, Sendable {
         public var elapsedSeconds: Double?
         public var remainingSeconds: Double?
         public var stale: Bool
+        /// The folder rule the job was claimed under (nil: the global settings).
+        public var rule: AppliedRule?
     }
 
     /// A job that gave up (or whose marker is not a file dropscribe can read).
@@ -24,16 +26,26 @@ public struct StatusReport: Codable, Sendable {
         public var kind: String
         public var message: String
         public var attempts: Int
+        public var rule: AppliedRule?
 
         /// The message as the marker had it, cut to a length a terminal (or a script) can take.
-        init(job: String, kind: String, attempts: Int, message: String) {
+        init(job: String, kind: String, attempts: Int, message: String, rule: AppliedRule? = nil) {
             self.job = job
+            self.rule = rule
             self.kind = kind
             self.attempts = attempts
             self.message = String(message.unicodeScalars.prefix(Self.messageLimit))
         }
 
         static let messageLimit = 4096
+    }
+
+    /// A done job and how it was handled (only with `status --json --done`).
+    public struct Finished: Codable, Sendable {
+        public var job: String
+        public var rule: AppliedRule?
+        public var model: String?
+        public var outputs: [String]
     }
 
     public var inbox: String
@@ -44,9 +56,12 @@ public struct StatusReport: Codable, Sendable {
     public var failed: [Failure]
     /// Pending jobs waiting for a retry after a transient failure.
     public var retrying: Int
+    /// Every done job, when asked for (nil otherwise: a history of a million is not read by default).
+    public var done: [Finished]?
 
-    public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970) -> StatusReport {
-        let census = FolderScanner(layout: layout, statJobs: false).census(now: now)
+    public static func collect(layout: InboxLayout, options: QueueOptions, now: Double = Date().timeIntervalSince1970,
+                               listingDone: Bool = false) -> StatusReport {
+        let census = FolderScanner(layout: layout, statJobs: false).census(now: now, listingDone: listingDone)
         let queue = JobQueue(layout: layout, options: options)
         let counts = Dictionary(uniqueKeysWithValues: census.jobs.map { ($0.key.rawValue, $0.value) })
         let unmarked = census.unmarked
@@ -70,10 +85,10 @@ public struct StatusReport: Codable, Sendable {
                 let stale = info.map { queue.isStale(lease: $0.lease, modified: $0.modified, now: now) } ?? true
                 running.append(Running(job: rel, host: info?.lease?.host, pid: info?.lease?.pid, attempt: info?.lease?.attempt,
                                        percent: (progress * 1000).rounded() / 10, elapsedSeconds: elapsed,
-                                       remainingSeconds: remaining, stale: stale))
+                                       remainingSeconds: remaining, stale: stale, rule: info?.lease?.rule))
             case .failed:
                 if let f = queue.readFailed(entry.job) {
-                    failed.append(Failure(job: rel, kind: f.kind.rawValue, attempts: f.attempts, message: f.message))
+                    failed.append(Failure(job: rel, kind: f.kind.rawValue, attempts: f.attempts, message: f.message, rule: f.rule))
                 } else {
                     failed.append(Failure(job: rel, kind: "unknown", attempts: 0, message: "unreadable failed marker"))
                 }
@@ -84,8 +99,12 @@ public struct StatusReport: Codable, Sendable {
                 break
             }
         }
+        let done = listingDone ? census.done.map { rel in
+            let marker = queue.readDone(layout.job(relativePath: rel))
+            return Finished(job: rel, rule: marker?.rule, model: marker?.model, outputs: marker?.outputs ?? [])
+        } : nil
         return StatusReport(inbox: layout.root.string, counts: counts, unmarked: unmarked, processing: running,
-                            failed: failed, retrying: retrying)
+                            failed: failed, retrying: retrying, done: done)
     }
 
     /// How many failures the human-readable form lists before it says how many more there are.

@@ -28,6 +28,7 @@ final class WorkerSupervisor: Sendable {
     let memoryCgroup: MemoryCgroup?
     let publisher: DaemonPublisher
     let logger: Logger
+    let hooks: HookRunner
     private let state = Mutex(State())
 
     init(layout: InboxLayout, identity: OwnerIdentity, worker: WorkerCommand, memoryCgroup: MemoryCgroup?,
@@ -38,6 +39,7 @@ final class WorkerSupervisor: Sendable {
         self.memoryCgroup = memoryCgroup
         self.publisher = publisher
         self.logger = logger
+        hooks = HookRunner(logger: logger)
     }
 
     var runningCount: Int { state.withLock { $0.running.count } }
@@ -131,18 +133,25 @@ final class WorkerSupervisor: Sendable {
             oom = after > before ? .killed(limitMB: workerCgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
         }
         workerCgroup?.remove()
+        var ended: HookEvent?
         let needsRescan = settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
-                                 elapsed: Date().timeIntervalSince(started))
+                                 config: config, elapsed: Date().timeIntervalSince(started), ended: &ended)
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in s.running[rel] = nil }
         publisher.workersChanged()
         finished(needsRescan)
+        // After the markers, outside the worker slot: a hook never holds up a claim or changes the job.
+        if let ended {
+            let command = ended.state == JobState.done.rawValue ? config.jobs.onDone : config.jobs.onFailed
+            await hooks.run(command, event: ended, settings: config.jobs, workingDirectory: layout.root)
+        }
     }
 
     /// Turns what the worker reported (or how it died) into the job's next marker.
     /// Returns true when the folder should be rescanned (the job was abandoned).
     private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
-                        oom: OOMEvidence, queue: JobQueue, elapsed: Double) -> Bool {
+                        oom: OOMEvidence, queue: JobQueue, config: Configuration, elapsed: Double,
+                        ended: inout HookEvent?) -> Bool {
         let rel = claim.job.relativePath
         let now = Date().timeIntervalSince1970
         let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
@@ -154,7 +163,7 @@ final class WorkerSupervisor: Sendable {
                     logger.info("handed back to pending at shutdown", metadata: meta)
                     return false
                 }
-                try fail(claim, kind: kind, message: message, queue: queue, now: now, meta: meta)
+                try fail(claim, kind: kind, message: message, queue: queue, now: now, meta: meta, ended: &ended)
                 return false
             }
             switch outcome.status {
@@ -163,18 +172,30 @@ final class WorkerSupervisor: Sendable {
                     // The outputs may or may not be there: try again rather than leave the lease orphaned.
                     logger.error("the worker reported done without a summary; treating it as a crash", metadata: meta)
                     try fail(claim, kind: .workerCrashed, message: "\(rel): the worker reported done without a summary",
-                             queue: queue, now: now, meta: meta)
+                             queue: queue, now: now, meta: meta, ended: &ended)
                     return false
                 }
-                try queue.complete(claim, summary: summary)
+                var done = summary
+                done.rule = claim.lease.rule
+                if config.jobs.deleteSource { done.deleteSource = true }
+                try queue.complete(claim, summary: done)
                 publisher.recordMetrics { $0.recordDone(summary) }
-                archive(claim.job)
+                var record: FilePath?
+                var archived: FilePath?
+                if config.jobs.deleteSource {
+                    CrashSeam.reached(CrashSeam.doneWritten)
+                    record = deleteSource(claim.job, done: done, queue: queue)
+                } else {
+                    archived = archive(claim.job, config: config)
+                }
+                ended = .done(claim, done, sourceDeleted: record != nil, doneRecord: record?.string)
+                if let archived { ended?.source = archived.string }
                 logger.info("done", metadata: meta.merging([
                     "rtf": "\(summary.realTimeFactor.map { String(format: "%.4f", $0) } ?? "-")",
                     "rss.peak.mb": "\((summary.peakRSSBytes ?? 0) >> 20)"] as Logger.Metadata) { $1 })
             case .failed:
                 try fail(claim, kind: outcome.kind ?? .workerCrashed, message: outcome.message ?? "unknown error",
-                         queue: queue, now: now, meta: meta)
+                         queue: queue, now: now, meta: meta, ended: &ended)
             case .interrupted:
                 try queue.handBack(claim, now: now)
                 logger.info("handed back to pending", metadata: meta)
@@ -191,8 +212,9 @@ final class WorkerSupervisor: Sendable {
     }
 
     private func fail(_ claim: Claim, kind: FailureKind, message: String, queue: JobQueue, now: Double,
-                      meta: Logger.Metadata) throws(QueueError) {
+                      meta: Logger.Metadata, ended: inout HookEvent?) throws(QueueError) {
         let next = try queue.fail(claim, kind: kind, message: message, now: now)
+        if next == .failed { ended = .failed(claim, kind: kind, message: message) }
         publisher.recordMetrics { $0.recordFailure(next: next) }
         logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
             "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
@@ -216,13 +238,30 @@ final class WorkerSupervisor: Sendable {
         }
     }
 
-    private func archive(_ job: Job) {
-        guard let (archive, folders) = layout.archiveLocation(for: job) else { return }
+    /// `delete_source`: the source and its markers go, a copy of the done facts stays beside the outputs.
+    private func deleteSource(_ job: Job, done: DoneMarker, queue: JobQueue) -> FilePath? {
+        do {
+            let record = try queue.finishSourceDeletion(job, done: done, after: CrashSeam.reached)
+            logger.info("source deleted (delete_source)", metadata: ["job.id": "\(job)", "record": "\(record?.string ?? "-")"])
+            return record
+        } catch {
+            logger.error("cannot delete the source (delete_source); a later rescan tries again",
+                         metadata: ["job.id": "\(job)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Moves the source into the job's archive folder (its rule's, or the global one); returns where it went.
+    private func archive(_ job: Job, config: Configuration) -> FilePath? {
+        let jobLayout = (try? config.layout()) ?? layout
+        guard let (archive, folders) = jobLayout.archiveLocation(for: job) else { return nil }
         do {
             let target = try archive.moveIn(job.path, to: folders, name: job.name)
             logger.info("archived", metadata: ["job.id": "\(job)", "to": "\(target)"])
+            return target
         } catch {
             logger.error("cannot archive the source", metadata: ["job.id": "\(job)", "error": "\(error)"])
+            return nil
         }
     }
 }

@@ -190,6 +190,9 @@ public struct FolderCensus: Sendable {
     public var unmarked = 0
     /// Every job not done (and any with a marker that is no file), in path order.
     public var unfinished: [(relativePath: String, entry: FolderSnapshot.Entry)] = []
+    /// The done jobs, in path order, only when asked for (`census(now:listingDone:)`).
+    public var done: [String] = []
+    var listingDone = false
 
     public var total: Int { jobs.values.reduce(unmarked, +) }
 }
@@ -197,18 +200,20 @@ public struct FolderCensus: Sendable {
 extension FolderScanner {
     /// Counts the inbox folder by folder, keeping only the jobs that are not done (no stat of
     /// sources); the subtrees of the inbox's top folder are counted side by side on the cores.
-    public func census(now: Double) -> FolderCensus {
+    public func census(now: Double, listingDone: Bool = false) -> FolderCensus {
         var census = FolderCensus()
+        census.listingDone = listingDone
         guard let top = list(layout.root, relative: "", now: now) else { return census }
         census.add(top)
         let subtrees = top.subdirectories.map { Subtree(path: $0.path, relative: $0.relative) }
         let parts = Mutex<[FolderCensus]>([])
         DispatchQueue.concurrentPerform(iterations: subtrees.count) { i in
-            let part = self.census(of: subtrees[i], now: now)
+            let part = self.census(of: subtrees[i], now: now, listingDone: listingDone)
             parts.withLock { $0.append(part) }
         }
         for part in parts.withLock({ $0 }) { census.merge(part) }
         census.unfinished.sort { $0.relativePath < $1.relativePath }
+        census.done.sort()
         return census
     }
 
@@ -218,8 +223,9 @@ extension FolderScanner {
         var relative: String
     }
 
-    private func census(of subtree: Subtree, now: Double) -> FolderCensus {
+    private func census(of subtree: Subtree, now: Double, listingDone: Bool) -> FolderCensus {
         var census = FolderCensus()
+        census.listingDone = listingDone
         var toVisit: [(path: FilePath, relative: String, depth: Int)] = [(subtree.path, subtree.relative, 1)]
         while let dir = toVisit.popLast() {
             guard dir.depth < Self.maximumDepth, let listing = list(dir.path, relative: dir.relative, now: now) else { continue }
@@ -237,7 +243,7 @@ extension FolderCensus {
             entry.sourceIsUnstatted = names.sourceKind != nil
             guard let state = entry.state else { unmarked += 1; continue }
             jobs[state, default: 0] += 1
-            if state != .done || !entry.irregularMarkers.isEmpty { unfinished.append((rel, entry)) }
+            if state != .done || !entry.irregularMarkers.isEmpty { unfinished.append((rel, entry)) } else if listingDone { done.append(rel) }
         }
     }
 
@@ -245,5 +251,6 @@ extension FolderCensus {
         for (state, n) in other.jobs { jobs[state, default: 0] += n }
         unmarked += other.unmarked
         unfinished += other.unfinished
+        done += other.done
     }
 }

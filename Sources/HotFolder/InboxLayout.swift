@@ -11,6 +11,8 @@ public struct InboxLayout: Sendable, Equatable {
     public var recursive: Bool
     public var followSymlinks: Bool
     public var rules: IgnoreRules
+    /// Output and archive folders of the config's folder rules: never scanned either.
+    public var ruleFolders: [FilePath] = []
 
     public init(root: FilePath, outputDirectory: FilePath? = nil, archiveDirectory: FilePath? = nil,
                 recursive: Bool = true, followSymlinks: Bool = false, rules: IgnoreRules = IgnoreRules()) {
@@ -27,7 +29,7 @@ public struct InboxLayout: Sendable, Equatable {
 
     /// Folders the scan must not descend into (outputs and archive when they lie inside the inbox).
     public var excludedDirectories: [FilePath] {
-        [outputDirectory, archiveDirectory].compactMap { $0 }.filter { $0.starts(with: root) && $0 != root }
+        ([outputDirectory, archiveDirectory].compactMap { $0 } + ruleFolders).filter { $0.starts(with: root) && $0 != root }
     }
 
     /// The folder `job`'s outputs are written into, and the components below it.

@@ -159,11 +159,12 @@ public struct JobQueue: Sendable {
 
     /// pending → processing. Exactly one claimant wins: the marker is created
     /// with link(2) (see `AtomicFile.createNew`). Returns nil when the job was
-    /// not claimable or someone else won.
-    public func claim(_ job: Job, now: Double) throws(QueueError) -> Claim? {
+    /// not claimable or someone else won. `rule`: the folder rule the job runs under, recorded in the lease.
+    public func claim(_ job: Job, now: Double, rule: AppliedRule? = nil) throws(QueueError) -> Claim? {
         guard let pending = readPending(job), isClaimable(pending, now: now) else { return nil }
         guard let fingerprint = try? Fingerprint.of(job.path, followSymlinks: true) else { return nil }
-        let lease = makeLease(attempt: pending.attempts.saturatingAdding(1), fingerprint: fingerprint, firstSeen: pending.firstSeen, now: now)
+        let lease = makeLease(attempt: pending.attempts.saturatingAdding(1), fingerprint: fingerprint, firstSeen: pending.firstSeen,
+                              now: now, rule: rule)
         // Checkpoints carried over from an earlier attempt, unless the content changed since.
         let journal = pending.size == fingerprint.size && pending.mtimeNanoseconds == fingerprint.mtimeNanoseconds
             ? (pending.journal ?? []) : []
@@ -200,7 +201,7 @@ public struct JobQueue: Sendable {
     /// `ownOrphan`: the lease is this process's own but no worker of ours runs it
     /// any more (its outcome could not be recorded, e.g. on a full disk): take it
     /// back the same way instead of waiting for a lease that will never expire.
-    public func takeOver(_ job: Job, now: Double, ownOrphan: Bool = false) throws(QueueError) -> Claim? {
+    public func takeOver(_ job: Job, now: Double, ownOrphan: Bool = false, rule: AppliedRule? = nil) throws(QueueError) -> Claim? {
         let marker = job.marker(.processing)
         guard let before = try? Syscall.lstat(marker),
               let (lease, journal, modified) = readProcessing(job),
@@ -232,7 +233,7 @@ public struct JobQueue: Sendable {
         if let old = lease?.fingerprint, !old.sameContent(as: fingerprint) {
             carried = []  // the content changed: the checkpoints are for other audio
         }
-        let newLease = makeLease(attempt: attempt, fingerprint: fingerprint, firstSeen: lease?.firstSeen, now: now)
+        let newLease = makeLease(attempt: attempt, fingerprint: fingerprint, firstSeen: lease?.firstSeen, now: now, rule: rule)
         do {
             try AtomicFile.createNew(processingBytes(newLease, carried), at: marker)
         } catch .fileExists {
@@ -256,9 +257,9 @@ public struct JobQueue: Sendable {
         return bytes
     }
 
-    func makeLease(attempt: Int, fingerprint: Fingerprint, firstSeen: Double?, now: Double) -> LeaseHeader {
+    func makeLease(attempt: Int, fingerprint: Fingerprint, firstSeen: Double?, now: Double, rule: AppliedRule? = nil) -> LeaseHeader {
         LeaseHeader(host: identity.host, pid: identity.pid, pidStart: identity.pidStart, bootID: identity.bootID,
-                    started: now, attempt: attempt, fingerprint: fingerprint, firstSeen: firstSeen)
+                    started: now, attempt: attempt, fingerprint: fingerprint, firstSeen: firstSeen, rule: rule)
     }
 
     /// True while `X.processing` is still the lease this claim wrote (by host and pid).
@@ -288,7 +289,8 @@ public struct JobQueue: Sendable {
     public func fail(_ claim: Claim, kind: FailureKind, message: String, now: Double) throws(QueueError) -> JobState {
         let attempts = claim.lease.attempt
         if kind.isPermanent || attempts >= options.maxAttempts {
-            let marker = FailedMarker(kind: kind, message: message, attempts: attempts, time: now, fingerprint: claim.lease.fingerprint)
+            let marker = FailedMarker(kind: kind, message: message, attempts: attempts, time: now, fingerprint: claim.lease.fingerprint,
+                                      rule: claim.lease.rule)
             do { try AtomicFile.write(MarkerCoding.encode(marker), to: claim.job.marker(.failed)) } catch {
                 throw self.error(claim.job, "writing the failed marker", error)
             }

@@ -166,9 +166,11 @@ public struct LeaseHeader: Codable, Sendable, Equatable {
     public var attempt: Int
     public var fingerprint: Fingerprint
     public var firstSeen: Double?
+    /// The folder rule the job was claimed under (nil: the global settings).
+    public var rule: AppliedRule?
 
     enum CodingKeys: String, CodingKey {
-        case host, pid, started, attempt, fingerprint
+        case host, pid, started, attempt, fingerprint, rule
         case pidStart = "pid_start"
         case bootID = "boot_id"
         case firstSeen = "first_seen"
@@ -208,6 +210,11 @@ public struct DoneMarker: Codable, Sendable, Equatable {
     public var finished: Double
     public var attempts: Int
     public var host: String
+    /// The folder rule the job ran under (nil: the global settings).
+    public var rule: AppliedRule?
+    /// The source is to be removed (`delete_source`): a daemon that finds this marker
+    /// finishes the removal (see `SourceDeletion`).
+    public var deleteSource: Bool?
 
     public init(fingerprint: Fingerprint, audioDuration: Double?, wallTime: Double, realTimeFactor: Double?,
                 peakRSSBytes: Int64?, model: String?, outputs: [String], finished: Double, attempts: Int, host: String) {
@@ -226,7 +233,8 @@ public struct DoneMarker: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case fingerprint, model, outputs, finished, attempts, host
+        case fingerprint, model, outputs, finished, attempts, host, rule
+        case deleteSource = "delete_source"
         case sourceSize = "source_size"
         case sourceMtimeNanoseconds = "source_mtime_ns"
         case audioDuration = "audio_duration"
@@ -243,13 +251,16 @@ public struct FailedMarker: Codable, Sendable, Equatable {
     public var attempts: Int
     public var time: Double
     public var fingerprint: Fingerprint?
+    /// The folder rule the job ran under (nil: the global settings).
+    public var rule: AppliedRule?
 
-    public init(kind: FailureKind, message: String, attempts: Int, time: Double, fingerprint: Fingerprint?) {
+    public init(kind: FailureKind, message: String, attempts: Int, time: Double, fingerprint: Fingerprint?, rule: AppliedRule? = nil) {
         self.kind = kind
         self.message = message
         self.attempts = attempts
         self.time = time
         self.fingerprint = fingerprint
+        self.rule = rule
     }
 }
 

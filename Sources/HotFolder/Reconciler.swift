@@ -26,6 +26,9 @@ public enum ReconcileAction: Sendable, Equatable {
     case log(ReconcileNotice, Job)
     /// The pending jobs that may be claimed now, oldest first.
     case claimCandidates([Job])
+    /// A done job whose source is to be deleted (`delete_source`) and was not, or whose
+    /// markers were not removed yet: a crash interrupted `JobQueue.finishSourceDeletion`.
+    case finishSourceDeletion(Job)
 }
 
 /// Why a job's markers are removed.
@@ -95,6 +98,10 @@ public struct Reconciler: Sendable {
                 actions.append(fingerprint == nil ? .reset(job, because: .staleSourceGone) : .takeOver(job))
             }
         case let state? where state == .done || state == .failed:
+            if state == .done, !isRunning, let done = o.done?.value, done.deleteSource == true,
+               fingerprint.map({ done.fingerprint.sameContent(as: $0) }) ?? true {
+                return actions + [.finishSourceDeletion(job)]
+            }
             guard let fingerprint else { return actions }
             let recorded: Fingerprint??
             if state == .done { recorded = o.done?.value.map { $0.fingerprint } } else { recorded = o.failed?.value.map { $0.fingerprint } }

@@ -19,7 +19,7 @@ struct Dropscribe: AsyncParsableCommand {
             output_dir. Exit codes: 0 success, 1 a job failed (or, for health, the daemon is not healthy), 2 usage or configuration error.
             """,
         version: version,
-        subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, Health.self, Models.self, WorkerCommandLine.self, BenchKernels.self, BenchDecode.self, BenchVAD.self]
+        subcommands: [Watch.self, Transcribe.self, Status.self, Explain.self, Retry.self, Reset.self, Health.self, Models.self, WorkerCommandLine.self, BenchKernels.self, BenchDecode.self, BenchVAD.self]
     )
 }
 

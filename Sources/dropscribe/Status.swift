@@ -21,13 +21,16 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "List every failure (by default the first \(StatusReport.failuresShown) and how many more).")
     var all = false
 
+    @Flag(help: "With --json: also list every done job with the rule it ran under, its model and outputs (reads each .done marker).")
+    var done = false
+
     func run() async throws {
         try await reporting {
             var config = try options.load()
             if let directory { config.inbox = FileManager.default.currentDirectoryPath.appendingPath(directory) }
             let layout: InboxLayout
             do { layout = try config.layout() } catch { throw CommandFailure.config("\(error)") }
-            let report = StatusReport.collect(layout: layout, options: config.queueOptions)
+            let report = StatusReport.collect(layout: layout, options: config.queueOptions, listingDone: done && json)
             print(json ? report.json() : report.render(failureLimit: all ? nil : StatusReport.failuresShown))
         }
     }

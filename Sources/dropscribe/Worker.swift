@@ -28,6 +28,8 @@ struct WorkerCommandLine: AsyncParsableCommand {
             config = try options.load()
         }
         config.inbox = inbox
+        // The job's folder rule, from the config text the daemon claimed it with.
+        config = config.forJob(job)
         let logger = Logs.bootstrap(level: config.logLevel)
         Self.exitWhenOrphaned(parent: ownerPID)
         WorkerMemory.prepare(cgroup: memoryCgroup, logger: logger)

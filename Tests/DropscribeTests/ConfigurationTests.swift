@@ -34,13 +34,7 @@ import Transcripts
         ("inbox = ", "not valid TOML at line 1"),
     ])
     func badValuesAreRefusedWithAClearMessage(_ toml: String, _ expected: String) {
-        do {
-            _ = try Configuration.parse(toml, file: "c.toml")
-            Issue.record("\(toml) must be refused")
-        } catch {
-            #expect(error.description.hasPrefix("c.toml: "))
-            #expect(error.description.contains(expected), "\(error.description)")
-        }
+        expectRefused(toml, expected)
     }
 
     @Test func goodValuesAreRead() throws {

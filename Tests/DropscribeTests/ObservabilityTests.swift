@@ -101,14 +101,14 @@ import Testing
     @Test func everyCommandHasHelpAndTheBinaryAVersion() throws {
         let (v, version, _) = try Binary.run(["--version"])
         #expect(v == 0 && version.split(separator: ".").count == 3, "\(version)")
-        for command in ["watch", "transcribe", "status", "retry", "reset", "health"] {
+        for command in ["watch", "transcribe", "status", "explain", "retry", "reset", "health"] {
             let (code, out, err) = try Binary.run([command, "--help"])
             #expect(code == 0, "\(command) --help: \(err)")
             #expect(out.contains("USAGE: dropscribe \(command)"), "\(command): \(out)")
         }
         let (code, out, _) = try Binary.run(["--help"])
         #expect(code == 0)
-        for command in ["watch", "transcribe", "status", "retry", "reset", "health"] { #expect(out.contains("  \(command) ")) }
+        for command in ["watch", "transcribe", "status", "explain", "retry", "reset", "health"] { #expect(out.contains("  \(command) ")) }
     }
 }
 
