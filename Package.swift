@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C interop: module maps and shims only (CLinuxShims: HotFolder's syscalls, DropscribeCore's sd_notify).
@@ -64,6 +65,7 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
             "DropscribeCore", "HotFolder", "MediaDecoding", "Whisper", "Transcripts",

@@ -46,6 +46,7 @@ public struct Configuration: Sendable, Equatable {
     public var watch = WatchSection()
     public var queue = QueueSection()
     public var media = MediaSection()
+    public var journal = JournalSection()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -214,6 +215,7 @@ public struct Configuration: Sendable, Equatable {
                 default: throw r.unknown(k, v)
                 }
             }
+            case "journal": try c.readHardening(key, value, r)
             default: throw r.unknown(key, value)
             }
         }
@@ -262,7 +264,7 @@ public struct Configuration: Sendable, Equatable {
 }
 
 /// Typed access to TOML values, producing errors that name the key and value.
-private struct Reader {
+struct Reader {
     let file: String
 
     func read(_ table: TOMLTable, prefix: String,

@@ -185,12 +185,16 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var progress: Double
     public var time: Double
     public var state: String
+    /// HMAC-SHA256 (hex) of this entry under the journal key, which lives outside the inbox:
+    /// anyone can write a journal into a marker, only a worker can make one that is trusted.
+    public var mac: String?
 
-    public init(window: Int, progress: Double, time: Double, state: String) {
+    public init(window: Int, progress: Double, time: Double, state: String, mac: String? = nil) {
         self.window = window
         self.progress = progress
         self.time = time
         self.state = state
+        self.mac = mac
     }
 }
 

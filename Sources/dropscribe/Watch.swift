@@ -43,6 +43,9 @@ struct Watch: AsyncParsableCommand {
             if noInotify { config.watch.inotify = false }
             let layout: InboxLayout
             do { layout = try config.layout() } catch { throw CommandFailure.config("\(error)") }
+            do {
+                _ = try JournalKey.load(path: config.journalKeyPath, creating: true, outside: layout.root.string)
+            } catch { throw CommandFailure.config("\(error)") }
             let logger = Logs.bootstrap(level: config.logLevel)
             var workerArgs: [String] = []
             if let file = options.file { workerArgs.append("--config=\(file)") }
