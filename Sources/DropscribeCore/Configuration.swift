@@ -47,6 +47,7 @@ public struct Configuration: Sendable, Equatable {
     public var queue = QueueSection()
     public var media = MediaSection()
     public var journal = JournalSection()
+    public var limits = JobLimits()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -215,7 +216,7 @@ public struct Configuration: Sendable, Equatable {
                 default: throw r.unknown(k, v)
                 }
             }
-            case "journal": try c.readHardening(key, value, r)
+            case "journal", "limits": try c.readHardening(key, value, r)
             default: throw r.unknown(key, value)
             }
         }

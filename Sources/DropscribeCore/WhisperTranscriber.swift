@@ -59,17 +59,28 @@ public struct WhisperTranscriber: Transcriber {
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.
         var head: Checkpoint
+        let rate = Double(LogMelSpectrogram.sampleRate)
         if let first = checkpoints.first {
             head = first
+            try job.checkLength(Double(head.totalSamples) / rate, declared: false)
         } else {
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
+            // A header can declare days of audio in a sparse file: refused before decoding it.
+            if let declared = decoder.info.duration { try job.checkLength(declared, declared: true) }
             var acc = MelMaxAccumulator(spectrogram: model.spectrogram)
             var firstWindow: [Float] = []
             let firstWindowSamples = longForm.firstWindowSampleCount
+            var reported = 0.0
             while let chunk = try read(decoder, name: name) {
                 if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
                 acc.feed(chunk)
                 if job.shouldStop() { throw .interrupted(name) }
+                // The declared length may be missing or false: what is decoded counts too.
+                let decoded = Double(acc.sampleCount) / rate
+                if decoded >= reported + 600 || job.limits.isTooLong(audioSeconds: decoded) {
+                    try job.checkLength(decoded, declared: false)
+                    reported = decoded
+                }
             }
             for w in decoder.warnings { job.logger.warning("\(w)", metadata: ["job.id": "\(name)"]) }
             let total = acc.sampleCount
@@ -86,6 +97,7 @@ public struct WhisperTranscriber: Transcriber {
                     probability = top.probability
                 }
             }
+            try job.checkLength(Double(total) / rate, declared: false)
             head = Checkpoint(globalMax: g, totalSamples: total, language: language, languageProbability: probability,
                               state: nil, segments: [])
             try checkpoint(job, head, window: 0, progress: 0)

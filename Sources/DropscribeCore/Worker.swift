@@ -109,7 +109,8 @@ public struct WorkerRunner: Sendable {
         let stop = StopFlag.installingSignalHandler()
         let transcription = TranscriptionJob(
             source: job.path, displayName: relativePath, journal: resumeFrom,
-            checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger)
+            checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger,
+            limits: configuration.limits, reportAudioSeconds: WorkerProgressLine.report)
         let result: TranscriptionResult
         do {
             result = try transcriber.transcribe(transcription)
