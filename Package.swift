@@ -72,6 +72,7 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
             "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts", "VoiceActivity",

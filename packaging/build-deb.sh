@@ -85,12 +85,14 @@ sed -e 's|^inbox = "./inbox"  |inbox = "/srv/dropscribe/inbox"|' \
     -e 's|^path = "./models/tiny.en"  |path = "/var/lib/dropscribe/models/tiny.en"|' \
     -e 's|^model = "./models/silero_vad_v6.onnx"   |model = "/var/lib/dropscribe/models/silero_vad_v6.onnx" |' \
     -e 's|^output_permissions = "source"  |output_permissions = "0664"|' \
-    -e '1s|^# dropscribe configuration\. Every key is optional; the values below are the defaults\.$|# dropscribe configuration for the systemd service (dropscribe.service). Every key is optional.\n# Set for the service: inbox, output_dir, output_permissions, health_file, [model] path, [vad] model; the\n# other values are the defaults (see /usr/share/doc/dropscribe/config.example.toml, man dropscribe).|' \
+    -e 's|^key_file = "journal.key"  |key_file = "/var/lib/dropscribe/journal.key"|' \
+    -e '1s|^# dropscribe configuration\. Every key is optional; the values below are the defaults\.$|# dropscribe configuration for the systemd service (dropscribe.service). Every key is optional.\n# Set for the service: inbox, output_dir, output_permissions, health_file, [model] path, [vad] model,\n# [journal] key_file; the other values are the defaults (see /usr/share/doc/dropscribe/config.example.toml, man dropscribe).|' \
     config.example.toml >"$config"
 for want in 'inbox = "/srv/dropscribe/inbox"' 'output_dir = "/srv/dropscribe/transcripts"' 'output_permissions = "0664"' \
             '# dropscribe configuration for the systemd service' \
             'health_file = "/run/dropscribe/health.json"' 'path = "/var/lib/dropscribe/models/tiny.en"' \
-            'model = "/var/lib/dropscribe/models/silero_vad_v6.onnx"'; do
+            'model = "/var/lib/dropscribe/models/silero_vad_v6.onnx"' \
+            'key_file = "/var/lib/dropscribe/journal.key"'; do
     grep -qF "$want" "$config" || { echo "build-deb: config.example.toml changed; cannot set: $want" >&2; exit 1; }
 done
 chmod 0644 "$config"

@@ -52,6 +52,8 @@ public struct Configuration: Sendable, Equatable {
     public var rules: [Rule] = []
     /// `delete_source` and the hooks (ConfigRules.swift).
     public var jobs = JobEndSettings()
+    public var journal = JournalSection()
+    public var limits = JobLimits()
 
     /// `[model]`: which model and how to decode.
     public struct ModelSection: Sendable, Equatable {
@@ -230,6 +232,7 @@ public struct Configuration: Sendable, Equatable {
                 }
             }
             case "rule": c.rules = try Rule.parseAll(value, r)
+            case "journal", "limits": try c.readHardening(key, value, r)
             default: if try !c.readJobEndKey(key, value, r) { throw r.unknown(key, value) }
             }
         }

@@ -13,7 +13,8 @@ import SystemPackage
 /// "relative-path TAB pid" to `seenLog`, so tests can count how many times each
 /// job was really transcribed. Content starting with `FAIL` fails permanently;
 /// `CRASH` aborts the worker (a transient failure); `HOG` allocates and
-/// touches memory until the kernel kills the worker (or 8 GiB, then fails).
+/// touches memory until the kernel kills the worker (or 8 GiB, then fails); `HANG`
+/// never returns (the job timeout must kill it).
 public struct TestTranscriber: Transcriber {
     public var windows: Int
     public var windowMilliseconds: Int
@@ -44,6 +45,10 @@ public struct TestTranscriber: Transcriber {
     }
 
     public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
+        // Its "audio" is 32,000 bytes a second (16 kHz, 16 bit): a 40-hour sparse file is refused unread.
+        if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int {
+            try job.checkLength(Double(size) / 32000, declared: true)
+        }
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: job.source.string)))
@@ -55,6 +60,7 @@ public struct TestTranscriber: Transcriber {
         }
         if bytes.starts(with: Array("CRASH".utf8)) { abort() }
         if bytes.starts(with: Array("HOG".utf8)) { try hog(job) }
+        if bytes.starts(with: Array("HANG".utf8)) { while true { sleep(1) } }  // deaf to SIGTERM too: only a kill ends it
 
         var state = State(window: 0, hash: 0xcbf2_9ce4_8422_2325)
         if let resume = job.resumeFrom, let saved = try? JSONDecoder().decode(State.self, from: Data(resume.state.utf8)) {

@@ -33,16 +33,29 @@ public struct TranscriptionJob: Sendable {
     /// Becomes true when the worker is asked to stop (SIGTERM): finish the window, checkpoint, throw `.interrupted`.
     public var shouldStop: @Sendable () -> Bool
     public var logger: Logger
+    /// `[limits]`: a source longer than `maxAudioSeconds` fails `too-long` as soon as that is known.
+    public var limits: JobLimits
+    /// Told the audio length as soon as it is known (or a growing lower bound): the worker's deadline.
+    public var reportAudioSeconds: @Sendable (Double) -> Void
 
     public init(source: FilePath, displayName: String, journal: [JournalEntry],
                 checkpoint: @escaping @Sendable (JournalEntry) throws -> Void,
-                shouldStop: @escaping @Sendable () -> Bool, logger: Logger) {
+                shouldStop: @escaping @Sendable () -> Bool, logger: Logger,
+                limits: JobLimits = JobLimits(), reportAudioSeconds: @escaping @Sendable (Double) -> Void = { _ in }) {
         self.source = source
         self.displayName = displayName
         self.journal = journal
         self.checkpoint = checkpoint
         self.shouldStop = shouldStop
         self.logger = logger
+        self.limits = limits
+        self.reportAudioSeconds = reportAudioSeconds
+    }
+
+    /// Reports a length and fails `too-long` past the limit (`declared`: from the container, not decoded).
+    public func checkLength(_ seconds: Double, declared: Bool) throws(TranscriptionFailure) {
+        if limits.isTooLong(audioSeconds: seconds) { throw limits.tooLong(displayName, audioSeconds: seconds, declared: declared) }
+        reportAudioSeconds(seconds)
     }
 }
 

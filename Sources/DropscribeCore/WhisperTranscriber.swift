@@ -64,8 +64,10 @@ public struct WhisperTranscriber: Transcriber {
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.
         var head: Checkpoint
+        let rate = Double(LogMelSpectrogram.sampleRate)
         if let first = checkpoints.first {
             head = first
+            try job.checkLength(Double(head.totalSamples) / rate, declared: false)
         } else {
             // With the VAD, a first pass finds the speech; the passes below see only its samples.
             var speech: SpeechRegions? = nil
@@ -75,14 +77,23 @@ public struct WhisperTranscriber: Transcriber {
                 return result(segments: [], language: options.language ?? "en", probability: 1, samples: speech.totalSamples)
             }
             let decoder = try open(job.source.string, name: name, options: decoderOptions)
+            // A header can declare days of audio in a sparse file: refused before decoding it.
+            if let declared = decoder.info.duration { try job.checkLength(declared, declared: true) }
             var acc = MelMaxAccumulator(spectrogram: model.spectrogram)
             var firstWindow: [Float] = []
             let firstWindowSamples = longForm.firstWindowSampleCount
-            while let decoded = try read(decoder, name: name) {
-                let chunk = filter?.keep(decoded) ?? decoded
+            var reported = 0.0
+            while let samples = try read(decoder, name: name) {
+                let chunk = filter?.keep(samples) ?? samples
                 if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
                 acc.feed(chunk)
                 if job.shouldStop() { throw .interrupted(name) }
+                // The declared length may be missing or false: what is decoded counts too.
+                let decoded = Double(acc.sampleCount) / rate
+                if decoded >= reported + 600 || job.limits.isTooLong(audioSeconds: decoded) {
+                    try job.checkLength(decoded, declared: false)
+                    reported = decoded
+                }
             }
             for w in decoder.warnings { job.logger.warning("\(w)", metadata: ["job.id": "\(name)"]) }
             let total = acc.sampleCount
@@ -99,6 +110,7 @@ public struct WhisperTranscriber: Transcriber {
                     probability = top.probability
                 }
             }
+            try job.checkLength(Double(total) / rate, declared: false)
             head = Checkpoint(globalMax: g, totalSamples: total, language: language, languageProbability: probability,
                               state: nil, segments: [], speech: speech)
             try checkpoint(job, head, window: 0, progress: 0)

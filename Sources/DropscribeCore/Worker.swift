@@ -59,12 +59,14 @@ public struct WorkerRunner: Sendable {
     public var configuration: Configuration
     public var layout: InboxLayout
     public var transcriber: any Transcriber
+    public var journalKey: JournalKey
     public var logger: Logger
 
-    public init(configuration: Configuration, layout: InboxLayout, transcriber: any Transcriber, logger: Logger) {
+    public init(configuration: Configuration, layout: InboxLayout, transcriber: any Transcriber, journalKey: JournalKey, logger: Logger) {
         self.configuration = configuration
         self.layout = layout
         self.transcriber = transcriber
+        self.journalKey = journalKey
         self.logger = logger
     }
 
@@ -83,9 +85,17 @@ public struct WorkerRunner: Sendable {
         guard now.sameContent(as: lease.fingerprint) else {
             return WorkerOutcome(status: .abandoned, kind: .sourceChanged, message: "\(relativePath): the source changed since it was claimed")
         }
+        let seal = JournalSeal(key: journalKey, job: relativePath, fingerprint: lease.fingerprint)
         let journal: JournalAppender
+        var resumeFrom = info.journal
         do {
-            journal = try JournalAppender(marker: job.marker(.processing))
+            journal = try JournalAppender(marker: job.marker(.processing), seal: seal)
+            if let refused = seal.trusted(info.journal).refused {
+                logger.warning("the journal of \(relativePath) has a checkpoint without a valid MAC (forged, or written under another key): ignoring it and starting from the beginning",
+                               metadata: ["job.id": "\(relativePath)", "checkpoint": "\(refused)"])
+                resumeFrom = []
+                try journal.discardEntries()
+            }
         } catch {
             return WorkerOutcome(status: .failed, kind: .ioError, message: "\(relativePath): cannot open the journal: \(error)")
         }
@@ -98,8 +108,9 @@ public struct WorkerRunner: Sendable {
         }
         let stop = StopFlag.installingSignalHandler()
         let transcription = TranscriptionJob(
-            source: job.path, displayName: relativePath, journal: info.journal,
-            checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger)
+            source: job.path, displayName: relativePath, journal: resumeFrom,
+            checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger,
+            limits: configuration.limits, reportAudioSeconds: WorkerProgressLine.report)
         let result: TranscriptionResult
         do {
             result = try transcriber.transcribe(transcription)
@@ -166,7 +177,7 @@ public struct WorkerRunner: Sendable {
     }
 }
 
-/// Appends checkpoint lines to X.processing through one descriptor, opened once.
+/// Appends checkpoint lines, each with its MAC, to X.processing through one descriptor, opened once.
 ///
 /// If another daemon takes the job over, it renames our marker aside first,
 /// so our late writes land in the stale file, never in the new owner's journal.
@@ -174,11 +185,13 @@ final class JournalAppender: Sendable {
     let fd: FileDescriptor
     let inode: UInt64
     let marker: FilePath
+    let seal: JournalSeal
 
-    init(marker: FilePath) throws {
+    init(marker: FilePath, seal: JournalSeal) throws {
         self.marker = marker
+        self.seal = seal
         // Non-blocking: a FIFO planted in its place fails at once instead of hanging the worker.
-        fd = try FileDescriptor.open(marker, .writeOnly, options: [.append, .noFollow, .closeOnExec, .nonBlocking])
+        fd = try FileDescriptor.open(marker, .readWrite, options: [.append, .noFollow, .closeOnExec, .nonBlocking])
         var st = stat()
         fstat(fd.rawValue, &st)
         inode = UInt64(st.st_ino)
@@ -186,10 +199,19 @@ final class JournalAppender: Sendable {
 
     deinit { try? fd.close() }
 
+    /// Cuts the marker back to its lease line, so checkpoints refused once are not read
+    /// again by the next attempt (which would then start from the beginning again).
+    func discardEntries() throws {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        let count = try buffer.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }
+        guard let newline = buffer.prefix(count).firstIndex(of: UInt8(ascii: "\n")) else { return }
+        if ftruncate(fd.rawValue, off_t(newline + 1)) != 0 { throw Errno(rawValue: errno) }
+    }
+
     func append(_ entry: JournalEntry) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var line = Array(try encoder.encode(entry))
+        var line = Array(try encoder.encode(seal.sealed(entry)))
         line.append(UInt8(ascii: "\n"))
         _ = try fd.writeAll(line)
         if fsync(fd.rawValue) != 0 { throw Errno(rawValue: errno) }

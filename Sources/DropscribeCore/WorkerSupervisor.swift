@@ -90,6 +90,7 @@ final class WorkerSupervisor: Sendable {
         var outcome: WorkerOutcome?
         var status: TerminationStatus?
         var pid: Int32 = 0
+        let deadline = AttemptDeadline(limits: config.limits, started: started.timeIntervalSince1970)
         do {
             let heartbeat = config.queue.heartbeatSeconds
             let result = try await Subprocess.run(
@@ -104,8 +105,16 @@ final class WorkerSupervisor: Sendable {
                         var text = ""
                         for try await chunk in execution.standardOutput {
                             text += chunk.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                            deadline.observe(workerOutput: text)
                         }
                         return text
+                    }
+                    group.addTask {  // the job timeout: SIGKILL, as a hung worker may not hear SIGTERM
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(1))
+                            if deadline.expire(now: Date().timeIntervalSince1970) { kill(p, SIGKILL) }
+                        }
+                        return nil
                     }
                     group.addTask {
                         while !Task.isCancelled {
@@ -135,7 +144,8 @@ final class WorkerSupervisor: Sendable {
         workerCgroup?.remove()
         var ended: HookEvent?
         let needsRescan = settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
-                                 config: config, elapsed: Date().timeIntervalSince(started), ended: &ended)
+                                 config: config, elapsed: Date().timeIntervalSince(started), timedOutAfter: deadline.expiredAfter,
+                                 ended: &ended)
         // Only now: until its markers are written, a rescan must not take the job for an orphan.
         state.withLock { s in s.running[rel] = nil }
         publisher.workersChanged()
@@ -150,12 +160,18 @@ final class WorkerSupervisor: Sendable {
     /// Turns what the worker reported (or how it died) into the job's next marker.
     /// Returns true when the folder should be rescanned (the job was abandoned).
     private func settle(_ claim: Claim, outcome: WorkerOutcome?, status: TerminationStatus?, killedByUs: Bool,
-                        oom: OOMEvidence, queue: JobQueue, config: Configuration, elapsed: Double,
+                        oom: OOMEvidence, queue: JobQueue, config: Configuration, elapsed: Double, timedOutAfter: Double?,
                         ended: inout HookEvent?) -> Bool {
         let rel = claim.job.relativePath
         let now = Date().timeIntervalSince1970
         let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
         do {
+            if let limit = timedOutAfter, outcome == nil || status != .exited(0) {
+                try fail(claim, kind: .timedOut, message: "\(rel): the worker was killed after \(Int(limit)) s, past [limits] "
+                         + "job_timeout_factor x the audio length (at least job_timeout_min_seconds)", queue: queue, now: now, meta: meta,
+                         ended: &ended)
+                return false
+            }
             guard let outcome, case .exited(0)? = status else {
                 let (kind, message) = WorkerExitClassification.classify(status, rel: rel, oom: oom)
                 if killedByUs || (isStopping && kind != .workerCrashed) {
@@ -199,6 +215,10 @@ final class WorkerSupervisor: Sendable {
             case .interrupted:
                 try queue.handBack(claim, now: now)
                 logger.info("handed back to pending", metadata: meta)
+            case .abandoned where outcome.kind == .sourceChanged:
+                // Counted like a failure, so touching a file again and again cannot keep a worker busy forever.
+                try fail(claim, kind: .sourceChanged, message: outcome.message ?? "\(rel): the source changed",
+                         queue: queue, now: now, meta: meta)
             case .abandoned:
                 queue.abandon(claim)
                 logger.notice("abandoned", metadata: meta.merging(["reason": "\(outcome.message ?? "")"] as Logger.Metadata) { $1 })

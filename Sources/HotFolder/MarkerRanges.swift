@@ -41,6 +41,7 @@ extension LeaseHeader: RangeChecked {
 extension JournalEntry: RangeChecked {
     var isInRange: Bool {
         MarkerRange.count.contains(window) && progress.isFinite && (0...1).contains(progress) && MarkerRange.isTime(time)
+            && (mac?.utf8.count ?? 0) <= 64
     }
 }
 

@@ -100,6 +100,10 @@ public enum FailureKind: String, Codable, Sendable, CaseIterable {
     case unsafePath = "unsafe-path"
     /// A playlist, concat list or image sequence, not allowed by `[media] allow_playlists`.
     case refusedFormat = "refused-format"
+    /// Longer than `[limits] max_audio_seconds` (declared or decoded).
+    case tooLong = "too-long"
+    /// Ran past `[limits] job_timeout_factor` × its audio length: the worker was killed.
+    case timedOut = "timed-out"
     // Transient: the machine or the process was the problem.
     case workerCrashed = "worker-crashed"
     case killed = "killed"
@@ -113,7 +117,8 @@ public enum FailureKind: String, Codable, Sendable, CaseIterable {
     /// Permanent failures go straight to `.failed`; the others return to `.pending`.
     public var isPermanent: Bool {
         switch self {
-        case .notMedia, .noAudioStream, .unsupportedCodec, .corrupt, .emptyFile, .badInput, .unsafePath, .refusedFormat: true
+        case .notMedia, .noAudioStream, .unsupportedCodec, .corrupt, .emptyFile, .badInput, .unsafePath, .refusedFormat,
+             .tooLong, .timedOut: true
         default: false
         }
     }
@@ -187,12 +192,16 @@ public struct JournalEntry: Codable, Sendable, Equatable {
     public var progress: Double
     public var time: Double
     public var state: String
+    /// HMAC-SHA256 (hex) of this entry under the journal key, which lives outside the inbox:
+    /// anyone can write a journal into a marker, only a worker can make one that is trusted.
+    public var mac: String?
 
-    public init(window: Int, progress: Double, time: Double, state: String) {
+    public init(window: Int, progress: Double, time: Double, state: String, mac: String? = nil) {
         self.window = window
         self.progress = progress
         self.time = time
         self.state = state
+        self.mac = mac
     }
 }
 

@@ -46,6 +46,9 @@ struct Watch: AsyncParsableCommand {
             if !testTranscriber {
                 do { _ = try config.modelFolder() } catch { throw CommandFailure.config("\(error)") }
             }
+            do {
+                _ = try JournalKey.load(path: config.journalKeyPath, creating: true, outside: layout.root.string)
+            } catch { throw CommandFailure.config("\(error)") }
             let logger = Logs.bootstrap(level: config.logLevel)
             var workerArgs: [String] = []
             if let file = options.file { workerArgs.append("--config=\(file)") }

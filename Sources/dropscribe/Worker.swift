@@ -35,7 +35,9 @@ struct WorkerCommandLine: AsyncParsableCommand {
         WorkerMemory.prepare(cgroup: memoryCgroup, logger: logger)
         let layout = try config.layout()
         let transcriber: any Transcriber = testTranscriber ? TestTranscriber() : try Transcribers.whisper(config: config, logger: logger)
-        let runner = WorkerRunner(configuration: config, layout: layout, transcriber: transcriber, logger: logger)
+        let key: JournalKey
+        do { key = try JournalKey.load(path: config.journalKeyPath, creating: false) } catch { throw CommandFailure.config("\(error)") }
+        let runner = WorkerRunner(configuration: config, layout: layout, transcriber: transcriber, journalKey: key, logger: logger)
         let outcome = runner.run(relativePath: job, ownerPID: ownerPID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

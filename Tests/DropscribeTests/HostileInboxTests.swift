@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HotFolder
+import SystemPackage
 import Testing
 
 /// Markers planted by someone hostile (or careless) with write access to the inbox:
@@ -93,10 +94,41 @@ import Testing
         }, extra: ["z.wav"])
     }
 
+    /// A pending marker carrying a hand-made journal whose checkpoint says the job is
+    /// finished (the test transcriber's state: every window done, a made-up hash).
+    @Test func aForgedJournalIsIgnoredAndTheJobStartsFromTheBeginning() throws {
+        let content = "the real audio of a job with a forged journal"
+        try runBeside({ ws in
+            // One checkpoint without a MAC, one with a made-up MAC.
+            for (job, mac) in [("forged.wav", nil), ("forged1.wav", String(repeating: "ab", count: 32))] {
+                let f = try Fingerprint.of(FilePath(ws.drop(job, content)))
+                let entry = JournalEntry(window: 4, progress: 1, time: 1, state: #"{"hash":1234,"window":4}"#, mac: mac)
+                let marker = PendingMarker(size: f.size, mtimeNanoseconds: f.mtimeNanoseconds, firstSeen: 1, journal: [entry])
+                #expect(FileManager.default.createFile(atPath: ws.inbox + "/\(job).pending", contents: try JSONEncoder().encode(marker)))
+            }
+        }, extra: ["forged.wav", "forged1.wav"], check: { ws, daemon in
+            for job in ["forged.wav", "forged1.wav"] {
+                let txt = try String(contentsOfFile: ws.inbox + "/\(job).txt", encoding: .utf8)
+                #expect(txt.contains("fnv1a \(String(fnv1a(content), radix: 16))"), "the real content was transcribed: \(txt)")
+                #expect(!txt.contains("fnv1a 4d2"), "the forged checkpoint's hash (1234) was published: \(txt)")
+                #expect(daemon.log.contains("the journal of \(job) has a checkpoint without a valid MAC"), "\(daemon.log.suffix(3000))")
+            }
+            let key = try FileManager.default.attributesOfItem(atPath: ws.root + "/journal.key")
+            #expect((key[.posixPermissions] as? Int) == 0o600, "the key is created beside the config, owner-only")
+        })
+    }
+
     @Test func aNewlineInANameCannotForgeALogLine() throws {
         let evil = "evil\nforged line.wav"
         try runBeside({ ws in ws.drop(evil, "audio") }, extra: [evil], check: { _, daemon in
             #expect(!daemon.log.split(separator: "\n").contains { $0.hasPrefix("forged line") }, "\(daemon.log.suffix(3000))")
         })
     }
+}
+
+/// The test transcriber's hash of a whole file (FNV-1a, 64 bits): what its transcript names.
+func fnv1a(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return hash
 }

@@ -112,6 +112,13 @@ for dep in deployments:
                 check(folder in mounts, f"{key} {config[key]}: its folder is not a writable mount")
         inbox = config.get("inbox", "")
         check(any(inbox.startswith(m + "/") for m in mounts), f"inbox {inbox} is not on a mounted volume")
+        # Replicas resume each other's jobs only under one shared journal key, outside the inbox.
+        key = config.get("journal", {}).get("key_file", "")
+        check(key.startswith("/"), "journal.key_file must be an absolute path shared by the replicas (a Secret)")
+        check(key and not key.startswith(str(pathlib.PurePosixPath(inbox).parent) + "/"),
+              f"journal.key_file {key} must be outside the shared volume of the inbox")
+        check(any(key.startswith(m + "/") for m in mounts), f"journal.key_file {key} is not on a mounted volume")
+        check(any("secret" in v for v in volumes.values()), "the journal key must come from a Secret volume")
 
 if problems:
     for p in problems:
