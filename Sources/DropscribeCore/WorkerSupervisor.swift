@@ -218,7 +218,7 @@ final class WorkerSupervisor: Sendable {
             case .abandoned where outcome.kind == .sourceChanged:
                 // Counted like a failure, so touching a file again and again cannot keep a worker busy forever.
                 try fail(claim, kind: .sourceChanged, message: outcome.message ?? "\(rel): the source changed",
-                         queue: queue, now: now, meta: meta)
+                         queue: queue, now: now, meta: meta, ended: &ended)
             case .abandoned:
                 queue.abandon(claim)
                 logger.notice("abandoned", metadata: meta.merging(["reason": "\(outcome.message ?? "")"] as Logger.Metadata) { $1 })
