@@ -8,7 +8,7 @@ import Testing
 /// Hooks, delete_source and config reload on one daemon run (the test transcriber):
 /// each job's state is right, hooks that fail, hang or delete the source change
 /// nothing, and nothing runs twice. Decided from markers, files and pids.
-@Suite(.serialized) struct HookDaemonTests {
+@Suite struct HookDaemonTests {
     static func rules(_ ws: Workspace, outputFolder: String, extra: String = "") -> String {
         TestConfig.fast(top: """
             workers = 3
@@ -65,12 +65,16 @@ import Testing
             [[rule]]
             match = "arch/**"
             archive_dir = "store"
+            [[rule]]
+            match = "missing/**"
+            on_done = ["/nonexistent/hook"]
             """))
         kill(daemon.pid, SIGHUP)
         #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
-        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "arch/i.wav", "x/second.wav"]
+        let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "arch/i.wav", "missing/j.wav",
+                    "x/second.wav"]
         ws.drop("big/h.wav", "needs the base model")
         for job in jobs { ws.drop(job, "content of \(job)") }
         ws.drop("rec/bad.wav", "FAIL on purpose")
@@ -86,7 +90,7 @@ import Testing
         // Reload: claimed before it, out1 and the old rule 1; after it, out2 and the new rule 6.
         #expect(done("x/first.wav")?.rule == AppliedRule(index: 1, match: ["x/**"]))
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out1/x/first.wav.txt"))
-        #expect(done("x/second.wav")?.rule?.index == 9)
+        #expect(done("x/second.wav")?.rule?.index == 10)
         #expect(FileManager.default.fileExists(atPath: ws.root + "/out2/x/second.wav.txt"))
 
         // The recording hook, field by field, against the markers.
@@ -111,8 +115,9 @@ import Testing
         #expect(ws.hookEnvironment("hook-arch_i.wav")["DROPSCRIBE_SOURCE"] == ws.root + "/store/arch/i.wav")
         #expect(FileManager.default.fileExists(atPath: ws.root + "/store/arch/i.wav"))
 
-        // Exit 1, a crash (SIGSEGV) and a hook killed at its time limit (its whole process group) leave the job done.
-        #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil)
+        // Exit 1, a crash (SIGSEGV), a program that is not there and a hook killed at its time limit
+        // (its whole process group) leave the job done.
+        #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil && done("missing/j.wav") != nil)
         let sleeper = try #require(Int32((try? String(contentsOfFile: ws.root + "/sleeper.pid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         #expect(waitUntil(seconds: 30) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
@@ -152,7 +157,39 @@ import Testing
         #expect(listing.failed.map(\.job) == ["rec/bad.wav"] && listing.failed.first?.rule == AppliedRule(index: 1, match: ["rec/**"]))
         let rules = Dictionary(uniqueKeysWithValues: listing.done.map { ($0.job, $0.rule?.index ?? 0) })
         #expect(rules == ["x/first.wav": 1, "rec/a.wav": 1, "exit1/c.wav": 2, "slow/d.wav": 3, "gone/e.wav": 4, "crash/g.wav": 6,
-                          "arch/i.wav": 8, "x/second.wav": 9, "late.wav": 0])
+                          "arch/i.wav": 8, "missing/j.wav": 9, "x/second.wav": 10, "late.wav": 0])
+    }
+
+    @Test(.hangGuard) func noMoreHooksRunAtOnceThanHookConcurrency() throws {
+        let ws = Workspace()
+        // Each hook takes the lowest free slot (mkdir is atomic) and holds it until `release` exists.
+        try """
+            for i in 1 2 3; do mkdir "\(ws.root)/slot$i" 2>/dev/null && break; done
+            touch "\(ws.root)/held-slot$i"
+            while [ ! -e "\(ws.root)/release" ]; do sleep 0.05; done
+            rmdir "\(ws.root)/slot$i"
+            touch "\(ws.root)/ran-$(basename "$DROPSCRIBE_JOB")"
+            """.write(toFile: ws.root + "/slot.sh", atomically: true, encoding: .utf8)
+        ws.writeConfig(TestConfig.fast(top: """
+            workers = 3
+            hook_concurrency = 1
+            hook_timeout_seconds = 60
+            on_done = ["/bin/sh", "\(ws.root)/slot.sh"]
+            """))
+        let daemon = try ws.startDaemon(windowMilliseconds: 10)
+        let jobs = ["1.wav", "2.wav", "3.wav"]
+        for job in jobs { ws.drop(job, job) }
+        // Every job is done (each asked for its hook) and one hook holds a slot.
+        #expect(waitUntil(seconds: 60) {
+            jobs.allSatisfy { ws.finished($0) } && FileManager.default.fileExists(atPath: ws.root + "/held-slot1")
+        })
+        // Time for a second hook to start if the limit let it (it never does when the limit holds).
+        usleep(300_000)
+        #expect(!FileManager.default.fileExists(atPath: ws.root + "/held-slot2"), "two hooks ran at once with hook_concurrency = 1")
+        _ = FileManager.default.createFile(atPath: ws.root + "/release", contents: nil)
+        #expect(waitUntil(seconds: 60) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.root + "/ran-" + $0) } })
+        #expect(daemon.terminate() == 0)
+        #expect(ws.seen() == ["1.wav": 1, "2.wav": 1, "3.wav": 1])
     }
 }
 
