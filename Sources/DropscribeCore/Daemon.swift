@@ -47,6 +47,7 @@ public final class Daemon: Service, Sendable {
         var ownOrphans: [Job] = []            // our leases no worker runs (outcome not recorded)
         var wake = false                      // a worker finished or events were lost: tick at once
         var refusedMarkers: Set<String> = []  // markers that are no files (FIFOs...), each logged once
+        var skippedNames: Set<String> = []    // names that are no jobs (symlinks out, FIFOs...), each logged once
     }
 
     let layout: InboxLayout

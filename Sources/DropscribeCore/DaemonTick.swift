@@ -97,8 +97,12 @@ extension Daemon {
         let scanProgress = cache.passProgress
         let finishedJobs = cache.finishedJobs
         state.withLock { $0.scanCache = cache }
-        for (path, reason) in slice.skipped {
-            logger.debug("not a job", metadata: ["file.path": "\(path)", "reason": "\(reason)"])
+        let newlySkipped = state.withLock { s in
+            if s.skippedNames.count > 100_000 { s.skippedNames = [] }  // bounded: at worst, logged again
+            return slice.skipped.filter { s.skippedNames.insert($0.path.string).inserted }
+        }
+        for (path, reason) in newlySkipped {
+            logger.notice("not a job", metadata: ["file.path": "\(path)", "reason": "\(reason)"])
         }
         let actions = Reconciler(options: queue.options, running: running).plan(slice.observations, staleTemps: slice.staleTempFiles, now: now)
         // The pass's candidates go first, then jobs marked pending while applying (appended by `observe`).

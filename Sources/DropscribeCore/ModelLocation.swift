@@ -47,4 +47,25 @@ extension Configuration {
                               value: "\"\(name)\"", problem: error.description)
         }
     }
+
+    /// Every model the daemon may load (the global one and each rule's), each checked to be a model
+    /// folder, so a typo stops the start with the rule that names it rather than failing jobs one by one.
+    public func checkModels() throws(ConfigError) {
+        var candidates: [(key: String, config: Configuration)] = [(model.name.isEmpty ? "model.path" : "model.name", self)]
+        for (index, rule) in rules.enumerated() where rule.model != nil {
+            var c = self
+            rule.apply(to: &c)
+            candidates.append(("[[rule]] \(index + 1) (match \(rule.match.map { "\"\($0)\"" }.joined(separator: ", "))).model", c))
+        }
+        for (key, c) in candidates {
+            let folder: String
+            do { folder = try c.modelFolder() } catch {
+                throw ConfigError(file: error.file, key: key, value: error.value, problem: error.problem)
+            }
+            guard InstalledModels.isComplete(folder) else {
+                throw ConfigError(file: "(configuration)", key: key, value: "\"\(folder)\"",
+                                  problem: "is not a model folder (config.json and model.bin are needed; `dropscribe models list` shows the installed ones)")
+            }
+        }
+    }
 }

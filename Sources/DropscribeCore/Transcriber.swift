@@ -37,6 +37,9 @@ public struct TranscriptionJob: Sendable {
     public var limits: JobLimits
     /// Told the audio length as soon as it is known (or a growing lower bound): the worker's deadline.
     public var reportAudioSeconds: @Sendable (Double) -> Void
+    /// The source path has no symlink to follow (the worker resolved and checked it): open it
+    /// with O_NOFOLLOW, so a symlink swapped in after the check is refused.
+    public var refuseSymlinks = false
 
     public init(source: FilePath, displayName: String, journal: [JournalEntry],
                 checkpoint: @escaping @Sendable (JournalEntry) throws -> Void,

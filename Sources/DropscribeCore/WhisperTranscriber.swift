@@ -59,7 +59,8 @@ public struct WhisperTranscriber: Transcriber {
         if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int, size == 0 {
             throw TranscriptionFailure(kind: .emptyFile, message: "\(name): the file is empty")
         }
-        let decoderOptions = DecoderOptions(logger: job.logger, allowPlaylists: allowPlaylists)
+        var decoderOptions = DecoderOptions(logger: job.logger, allowPlaylists: allowPlaylists)
+        decoderOptions.followSymlinks = !job.refuseSymlinks
         let longForm = LongFormTranscriber(model: model, options: options)
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.

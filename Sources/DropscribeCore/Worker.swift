@@ -106,11 +106,17 @@ public struct WorkerRunner: Sendable {
         } catch {
             return Self.outcome(writing: error, relativePath: relativePath)
         }
+        // The decoder opens the source with O_NOFOLLOW: a symlink in the inbox is resolved
+        // (and checked again) here.
+        guard let source = resolvedSource(job.path) else {
+            return WorkerOutcome(status: .failed, kind: .badInput, message: "\(relativePath): the source is a symlink that leads out of the inbox")
+        }
         let stop = StopFlag.installingSignalHandler()
-        let transcription = TranscriptionJob(
-            source: job.path, displayName: relativePath, journal: resumeFrom,
+        var transcription = TranscriptionJob(
+            source: source, displayName: relativePath, journal: resumeFrom,
             checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger,
             limits: configuration.limits, reportAudioSeconds: WorkerProgressLine.report)
+        transcription.refuseSymlinks = true
         let result: TranscriptionResult
         do {
             result = try transcriber.transcribe(transcription)
@@ -151,6 +157,17 @@ public struct WorkerRunner: Sendable {
                                  realTimeFactor: rtf, peakRSSBytes: peak, model: result.model, outputs: written,
                                  finished: Date().timeIntervalSince1970, attempts: lease.attempt, host: lease.host)
         return WorkerOutcome(status: .done, summary: summary)
+    }
+
+    /// The file a source path names: itself, or a symlink's target when that is inside the
+    /// inbox (or `follow_symlinks` allows any); nil otherwise.
+    func resolvedSource(_ path: FilePath) -> FilePath? {
+        var st = stat()
+        guard lstat(path.string, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { return path }
+        guard let real = realpath(path.string, nil) else { return nil }
+        defer { free(real) }
+        let target = FilePath(String(decoding: UnsafeRawBufferPointer(start: real, count: strlen(real)), as: UTF8.self))
+        return layout.followSymlinks || target.starts(with: layout.root) ? target : nil
     }
 
     func outputMode(source: FilePath) -> FilePermissions {

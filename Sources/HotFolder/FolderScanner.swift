@@ -115,6 +115,10 @@ public struct FolderScanner: Sendable {
         for e in names {
             // Built only where needed: most names are markers and job files, which need no path here.
             var path: FilePath { dir.appending(e.name) }
+            guard e.isUTF8 else {
+                listing.skipped.append((path, "its name is not valid UTF-8 (shown repaired); rename it to have it transcribed"))
+                continue
+            }
             var kind = e.type
             if kind == UInt8(DT_UNKNOWN), let st = try? Syscall.lstat(path) {
                 kind = Self.direntType(st.st_mode)
@@ -150,6 +154,8 @@ public struct FolderScanner: Sendable {
                     continue
                 }
             } else if kind != UInt8(DT_REG) {
+                let what = FileKind(direntType: kind)?.rawValue ?? "not a regular file"
+                listing.skipped.append((path, "it is a \(what), not a file that can be transcribed"))
                 continue
             }
             var job = namesOf(rel(e.name))

@@ -85,13 +85,16 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
     /// start of the name that fits (never cut inside a UTF-8 character) and the
     /// 64-bit FNV-1a hash of the whole name, as the transcripts' names do. One
     /// stem for all four markers, so they stay together; the scanner maps it back.
+    /// A name that already ends like a stem (`~` and 16 hex digits) gets one of its
+    /// own (its start and the hash of the whole name), so a file named like another
+    /// file's stem cannot share that file's markers.
     public static func markerStem(forName name: String) -> String {
         guard needsMarkerStem(name) else { return name }
         let bytes = Array(name.utf8)
         let limit = 255 - longestMarkerSuffix
         let hex = String(fnv1a(name), radix: 16)
         let tag = "~" + String(repeating: "0", count: 16 - hex.count) + hex
-        var cut = limit - tag.utf8.count
+        var cut = min(limit, bytes.count) - tag.utf8.count
         var backed = 0
         while cut > 0, backed < 3, bytes[cut] & 0b1100_0000 == 0b1000_0000 {
             cut -= 1
@@ -100,8 +103,17 @@ public struct Job: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: bytes[..<cut], as: UTF8.self) + tag
     }
 
-    /// Whether `name` is long enough for its markers to use a hashed stem.
-    static func needsMarkerStem(_ name: String) -> Bool { name.utf8.count > 255 - longestMarkerSuffix }
+    /// Whether `name`'s markers use a hashed stem: it is too long, or it ends like a stem.
+    static func needsMarkerStem(_ name: String) -> Bool {
+        name.utf8.count > 255 - longestMarkerSuffix || endsLikeStem(name.utf8)
+    }
+
+    /// Whether a name ends in `~` and 16 lowercase hex digits, the tag of a hashed stem.
+    static func endsLikeStem(_ name: String.UTF8View) -> Bool {
+        let tail = name.suffix(17)
+        guard tail.count == 17, tail.first == UInt8(ascii: "~") else { return false }
+        return tail.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
 
     public var description: String { relativePath }
 }

@@ -23,10 +23,21 @@ public struct OwnerIdentity: Sendable, Equatable {
     public var pid: Int32
     public var pidStart: UInt64?
     public var bootID: String
+    /// This process's executable: a live lease owner on this host counts as alive only if it
+    /// runs the same one (a hand-made lease naming pid 1 must not hold a job forever).
+    public var executable: String? = nil
 
     public static func current() -> OwnerIdentity {
         let pid = getpid()
-        return OwnerIdentity(host: Syscall.hostname(), pid: pid, pidStart: Syscall.processStartTime(pid), bootID: Syscall.bootID())
+        return OwnerIdentity(host: Syscall.hostname(), pid: pid, pidStart: Syscall.processStartTime(pid), bootID: Syscall.bootID(),
+                             executable: Syscall.executable(of: pid))
+    }
+
+    /// Same host and boot, alive, and provably a daemon like this one: its start time is in
+    /// the lease and it runs this executable.
+    public func isVerifiedOwner(_ lease: LeaseHeader) -> Bool {
+        guard lease.host == host, lease.bootID == bootID, lease.pidStart != nil, let executable else { return false }
+        return Syscall.executable(of: lease.pid) == executable
     }
 
     /// Certain death: same machine and boot, and that pid is gone or is another process now.

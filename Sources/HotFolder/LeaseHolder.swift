@@ -7,8 +7,11 @@ public enum LeaseHolder: Sendable, Equatable {
     case thisProcess
     /// Same host: the boot changed, or the pid is gone or is another process now.
     case deadHere
-    /// Same host and boot, and the owning process is alive.
+    /// Same host and boot, and the owning process is alive and a daemon like this one.
     case aliveHere
+    /// Same host and boot, a live process with that pid, but not provably a daemon like this
+    /// one (another program, or a lease written by hand): only the lease's age counts.
+    case unverifiedHere
     /// Another host: only the lease's age tells whether its owner is gone.
     case elsewhere
 }
@@ -23,7 +26,8 @@ extension OwnerIdentity {
     public func holder(of lease: LeaseHeader) -> LeaseHolder {
         if wrote(lease) { return .thisProcess }
         guard lease.host == host else { return .elsewhere }
-        return isDeadOwner(lease) ? .deadHere : .aliveHere
+        if isDeadOwner(lease) { return .deadHere }
+        return isVerifiedOwner(lease) ? .aliveHere : .unverifiedHere
     }
 }
 
@@ -46,13 +50,21 @@ public struct ProcessingObservation: Sendable, Equatable {
     /// Whether the holder is gone, so the job may be taken over.
     ///
     /// On our own host a dead pid is certain and counts at once (restart
-    /// recovery). Elsewhere, or when the lease cannot be read, only a lease not
-    /// refreshed for `leaseTimeout` counts: we cannot see other hosts' processes.
+    /// recovery). Elsewhere, for a live pid that is not a daemon like us, or when the
+    /// lease cannot be read, only a lease not refreshed for `leaseTimeout` counts.
     public func isStale(now: Double, leaseTimeout: Double) -> Bool {
         switch lease == nil ? nil : holder {
         case .deadHere?: true
         case .thisProcess?, .aliveHere?: false
-        case .elsewhere?, nil: now - modified > leaseTimeout
+        case .elsewhere?, .unverifiedHere?, nil: Self.age(modified: modified, now: now) > leaseTimeout
         }
+    }
+
+    /// How far the last heartbeat is from now, either way: a heartbeat sets the file
+    /// server's time, so a lease stamped further ahead than the timeout was not written by
+    /// one (it is stale at once), and one slightly ahead (clock skew) ages through zero.
+    static func age(modified: Double, now: Double) -> Double {
+        guard modified.isFinite else { return .infinity }
+        return abs(now - modified)
     }
 }

@@ -8,6 +8,9 @@ struct DirectoryEntry: Sendable, Equatable {
     var name: String
     var type: UInt8
     var inode: UInt64
+    /// False when the name's bytes are not UTF-8: `name` then holds a repaired copy that
+    /// names no file, so such an entry can only be reported, never opened.
+    var isUTF8 = true
 }
 
 /// The few POSIX calls swift-system does not wrap, each returning a typed `Errno`.
@@ -135,11 +138,11 @@ enum Syscall {
                 if errno != 0 { throw Errno(rawValue: errno) }
                 break
             }
-            let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
-                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(platformString: $0) }
+            let (name, valid) = withUnsafePointer(to: entry.pointee.d_name) { ptr in
+                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { (String(platformString: $0), String(validatingCString: $0) != nil) }
             }
             if name == "." || name == ".." { continue }
-            entries.append(DirectoryEntry(name: name, type: entry.pointee.d_type, inode: UInt64(entry.pointee.d_ino)))
+            entries.append(DirectoryEntry(name: name, type: entry.pointee.d_type, inode: UInt64(entry.pointee.d_ino), isUTF8: valid))
         }
         return entries
     }
@@ -148,6 +151,16 @@ enum Syscall {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return buffer.withUnsafeBufferPointer { String(platformString: $0.baseAddress!) }
+    }
+
+    /// The executable a process runs (/proc/PID/exe), or nil when it cannot be read
+    /// (gone, or another user's process): "who is this pid" beyond its start time.
+    static func executable(of pid: Int32) -> String? {
+        guard pid > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = Glibc.readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// True when a process with this pid exists (EPERM means it exists but is not ours).

@@ -176,7 +176,7 @@ public final class AudioDecoder {
     /// returned is output sample `target`.
     private func restart(_ how: Restart, discardingUntil target: Int) throws(MediaError) {
         // Reopen first: if that fails, the decoder stays as it was.
-        if how == .fromStart { input = try LibavInput(path: path, options: options) }
+        if how == .fromStart { input = try LibavInput(path: path, options: options, reusing: input.descriptor) }
         resampler = Resampler(outputFormat: options.sampleFormat)
         draining = false
         finished = false

@@ -16,17 +16,26 @@ final class LibavInput {
     /// Monotonic deadline (ns) read by the C interrupt callback; 0 = none.
     let deadline: UnsafeMutablePointer<UInt64>
     let ioTimeoutNs: UInt64
+    /// The source, opened once and checked to be a regular file, with libav's read
+    /// position; libav reads only through it (`io`), so the file cannot be swapped between
+    /// the check and the reads.
+    let file: UnsafeMutablePointer<CFFmpegFile>
+    var io: UnsafeMutablePointer<AVIOContext>?
 
     var streamIndex: Int32 = -1
     var audioStreamIndices: [Int32] = []
     var selectedAudioOrdinal = 0
 
-    init(path: String, options: DecoderOptions) throws(MediaError) {
+    /// `reusing`: the descriptor of an earlier input of the same source (a reopen to decode
+    /// from the start), duplicated rather than opened again by path.
+    init(path: String, options: DecoderOptions, reusing: Int32? = nil) throws(MediaError) {
         self.path = path
         deadline = .allocate(capacity: 1)
         deadline.initialize(to: 0)
         ioTimeoutNs = UInt64(max(0.001, options.ioTimeout) * 1e9)
-        try open(options: options)
+        file = .allocate(capacity: 1)
+        file.initialize(to: CFFmpegFile(fd: -1, position: 0))
+        try open(options: options, reusing: reusing)
     }
 
     deinit {
@@ -38,6 +47,9 @@ final class LibavInput {
         avcodec_free_context(&c)
         var fc: UnsafeMutablePointer<AVFormatContext>? = format
         if fc != nil { avformat_close_input(&fc) }
+        CFFmpeg_fd_avio_free(&io)  // a custom AVIOContext is the caller's to free
+        if file.pointee.fd >= 0 { close(file.pointee.fd) }
+        file.deallocate()
         deadline.deinitialize(count: 1)
         deadline.deallocate()
     }
@@ -49,19 +61,13 @@ final class LibavInput {
         MediaError(code, path: path, reason: reason)
     }
 
-    private func open(options: DecoderOptions) throws(MediaError) {
+    /// The descriptor libav reads through.
+    var descriptor: Int32 { file.pointee.fd }
+
+    private func open(options: DecoderOptions, reusing: Int32?) throws(MediaError) {
         // Classify what the OS says before libav gets to guess.
-        var st = stat()
-        if stat(path, &st) != 0 {
-            let e = errno
-            switch e {
-            case ENOENT, ENOTDIR: throw error(.notFound, "no such file")
-            case EACCES, EPERM: throw error(.permissionDenied, "cannot access the file")
-            default: throw error(.ioError, String(cString: strerror(e)))
-            }
-        }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw error(.notMediaFile, "is a directory") }
-        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size == 0 { throw error(.notMediaFile, "the file is empty") }
+        let st = try openChecked(refusingSymlinks: !options.followSymlinks, reusing: reusing)
+        if st.st_size == 0 { throw error(.notMediaFile, "the file is empty") }
 
         guard let ctx = avformat_alloc_context() else { throw error(.ioError, "out of memory") }
         CFFmpeg_set_interrupt_deadline(ctx, deadline)
@@ -77,11 +83,18 @@ final class LibavInput {
             avformat_free_context(ctx)
             throw error
         }
+        file.pointee.position = 0
+        guard let input = CFFmpeg_fd_avio(file) else {
+            avformat_free_context(ctx)
+            throw error(.ioError, "out of memory")
+        }
+        io = input
+        ctx.pointee.pb = input
         armDeadline()
         var r = avformat_open_input(&fmt, path, probed, &dictionary)
         disarmDeadline()
         if r < 0 {
-            // avformat_open_input frees the context on failure.
+            // avformat_open_input frees the context on failure (not our AVIOContext).
             throw openError(r)
         }
         format = fmt
@@ -157,15 +170,47 @@ final class LibavInput {
         var dictionary: OpaquePointer?
         av_dict_set(&dictionary, "protocol_whitelist", "file", 0)
         defer { av_dict_free(&dictionary) }
-        var io: UnsafeMutablePointer<AVIOContext>?
+        let position = UnsafeMutablePointer<CFFmpegFile>.allocate(capacity: 1)
+        position.initialize(to: CFFmpegFile(fd: descriptor, position: 0))
+        defer { position.deallocate() }
+        var probe = CFFmpeg_fd_avio(position)
+        guard let reader = probe else { return nil }
+        defer { CFFmpeg_fd_avio_free(&probe) }
         armDeadline()
         defer { disarmDeadline() }
-        guard avio_open2(&io, path, AVIO_FLAG_READ, &ctx.pointee.interrupt_callback, &dictionary) >= 0 else { return nil }
-        defer { avio_closep(&io) }
         var detected: UnsafePointer<AVInputFormat>?
-        guard av_probe_input_buffer2(io, &detected, path, nil, 0, 0) >= 0, let detected else { return nil }
+        guard av_probe_input_buffer2(reader, &detected, path, nil, 0, 0) >= 0, let detected else { return nil }
         try refuseReferencing(detected, allowPlaylists: allowPlaylists)
         return detected
+    }
+
+    /// Opens the source (non-blocking: a FIFO cannot hang the open; no final symlink when
+    /// refused) and checks through the descriptor that it is a regular file.
+    private func openChecked(refusingSymlinks: Bool, reusing: Int32?) throws(MediaError) -> stat {
+        let fd = reusing.map { fcntl($0, F_DUPFD_CLOEXEC, 0) }
+            ?? Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (refusingSymlinks ? O_NOFOLLOW : 0))
+        if fd < 0 {
+            let e = errno
+            switch e {
+            case ENOENT, ENOTDIR: throw error(.notFound, "no such file")
+            case EACCES, EPERM: throw error(.permissionDenied, "cannot access the file")
+            case ELOOP: throw error(.invalidArgument, "is a symbolic link (not followed here)")
+            default: throw error(.ioError, String(cString: strerror(e)))
+            }
+        }
+        file.pointee.fd = fd
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw error(.ioError, String(cString: strerror(errno))) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw error(.notMediaFile, "is a directory")
+        case S_IFIFO: throw error(.notMediaFile, "is a FIFO, not a regular file")
+        case S_IFSOCK: throw error(.notMediaFile, "is a socket, not a regular file")
+        default: throw error(.notMediaFile, "is a device, not a regular file")
+        }
+        // Reads block as on any regular file (O_NONBLOCK only kept the open from hanging).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return st
     }
 
     private func refuseReferencing(_ format: UnsafePointer<AVInputFormat>, allowPlaylists: Bool) throws(MediaError) {

@@ -64,6 +64,9 @@ public struct DecoderOptions: Sendable {
     /// Whether formats that read other files named inside the input (playlists, concat
     /// lists, image sequences) may be opened; see `InputFormatPolicy`. Off for the inbox.
     public var allowPlaylists: Bool
+    /// Whether the path may be a symlink. Off for the inbox, where the caller resolved
+    /// and checked it: the decoder then opens it with O_NOFOLLOW.
+    public var followSymlinks = true
 
     public init(
         audioStream: Int? = nil,

@@ -20,17 +20,20 @@ public let maximumFileNameBytes = 255
 ///   then valid UTF-8 too); a name that is not UTF-8 loses at most 3 more
 ///   bytes. Distinct long names sharing a prefix thus get distinct outputs
 ///   (up to a 64-bit hash collision), and the result is deterministic.
+/// - A name that already ends like a cut one (`~` and 16 lowercase hex digits) is
+///   marked the same way even when it fits (its start, `~`, the hash of the whole
+///   name), so an upload named like another file's cut output cannot overwrite it.
 /// - The result is a single path component: join it to the output directory;
 ///   never pass it to a command line without `--` (it may start with `-`).
 public func outputFileName(forSource source: some Collection<UInt8>, format: OutputFormat) -> [UInt8] {
     var name = source.map { $0 == UInt8(ascii: "/") || $0 == 0 ? UInt8(ascii: "_") : $0 }
     if name.isEmpty { name = [UInt8(ascii: "_")] }
     let suffix = [UInt8(ascii: ".")] + Array(format.fileExtension.utf8)
-    if name.count + suffix.count <= maximumFileNameBytes {
+    if name.count + suffix.count <= maximumFileNameBytes, !endsLikeHashTag(name) {
         return name + suffix
     }
     let marker = [UInt8(ascii: "~")] + hex16(fnv1a64(name))
-    var cut = maximumFileNameBytes - suffix.count - marker.count
+    var cut = min(maximumFileNameBytes - suffix.count, name.count) - marker.count
     // Do not cut inside a UTF-8 sequence: back up while the byte at the cut
     // continues a sequence (10xxxxxx), at most 3 bytes.
     var backed = 0
@@ -46,6 +49,13 @@ public func outputFileName(forSource source: some Collection<UInt8>, format: Out
 /// UTF-8 encoding, so the result is valid UTF-8 whenever the input is).
 public func outputFileName(forSource source: String, format: OutputFormat) -> String {
     String(decoding: outputFileName(forSource: Array(source.utf8), format: format), as: UTF8.self)
+}
+
+/// Whether a name ends in `~` and 16 lowercase hex digits (the mark of a cut name).
+func endsLikeHashTag(_ name: [UInt8]) -> Bool {
+    let tail = name.suffix(17)
+    guard tail.count == 17, tail.first == UInt8(ascii: "~") else { return false }
+    return tail.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
 }
 
 /// 64-bit FNV-1a.

@@ -117,7 +117,7 @@ struct Transcribe: AsyncParsableCommand {
                 transcriber.progress = { @Sendable fraction in bar.update(fraction) }
             }
             let job = TranscriptionJob(source: FilePath(path), displayName: file, journal: [],
-                                       checkpoint: { _ in }, shouldStop: { false }, logger: logger)
+                                       checkpoint: { _ in }, shouldStop: { false }, logger: logger, limits: config.limits)
             do {
                 let result = try transcriber.transcribe(job)
                 bar?.finish()

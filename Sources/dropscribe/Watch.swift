@@ -44,7 +44,7 @@ struct Watch: AsyncParsableCommand {
             let layout: InboxLayout
             do { layout = try config.layout() } catch { throw CommandFailure.config("\(error)") }
             if !testTranscriber {
-                do { _ = try config.modelFolder() } catch { throw CommandFailure.config("\(error)") }
+                do { try config.checkModels() } catch { throw CommandFailure.config("\(error)") }
             }
             do {
                 _ = try JournalKey.load(path: config.journalKeyPath, creating: true, outside: layout.root.string)

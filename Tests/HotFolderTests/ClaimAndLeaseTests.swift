@@ -55,19 +55,37 @@ import Testing
         #expect(!folder.names().contains { $0.hasPrefix(AtomicFile.tempPrefix) })
     }
 
-    @Test func liveOwnerOnThisHostIsNeverTakenOver() throws {
+    /// A job claimed under the name of a live process of this host and boot, and how `me` reads its lease.
+    func leaseHeld(byLivePid pid: Int32, seenBy me: OwnerIdentity) throws -> (JobQueue, (lease: LeaseHeader?, journal: [JournalEntry], modified: Double)) {
         let folder = TestFolder()
         folder.write("a.wav")
         let job = folder.layout.job(relativePath: "a.wav")
-        let me = OwnerIdentity.current()
-        // pid 1 exists; its start time is not ours, so it is another live process.
-        let live = OwnerIdentity(host: me.host, pid: getppid(), pidStart: Syscall.processStartTime(getppid()), bootID: me.bootID)
+        let live = OwnerIdentity(host: me.host, pid: pid, pidStart: Syscall.processStartTime(pid), bootID: me.bootID)
         let owner = JobQueue(layout: folder.layout, options: QueueOptions(), identity: live)
         try owner.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
         _ = try #require(try owner.claim(job, now: now))
         let queue = JobQueue(layout: folder.layout, options: QueueOptions(), identity: me)
-        let info = try #require(queue.readProcessing(job))
+        return (queue, try #require(queue.readProcessing(job)))
+    }
+
+    @Test func liveOwnerOnThisHostIsNeverTakenOver() throws {
+        // The parent process is alive, and it counts as a daemon like us when it runs what we run.
+        var me = OwnerIdentity.current()
+        me.executable = Syscall.executable(of: getppid())
+        let (queue, info) = try leaseHeld(byLivePid: getppid(), seenBy: me)
+        #expect(me.holder(of: try #require(info.lease)) == .aliveHere)
         #expect(!queue.isStale(lease: info.lease, modified: info.modified, now: now + 100_000))
+    }
+
+    /// A hand-made lease naming a live process of this host and boot (pid 1, with its real
+    /// start time, or our parent, which is no daemon) holds the job only until the timeout.
+    @Test(arguments: [Int32(1), getppid()])
+    func aLivePidThatIsNotADaemonLikeUsIsStaleAfterTheTimeout(_ pid: Int32) throws {
+        let me = OwnerIdentity.current()
+        let (queue, info) = try leaseHeld(byLivePid: pid, seenBy: me)
+        #expect(me.holder(of: try #require(info.lease)) == .unverifiedHere)
+        #expect(!queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 60))
+        #expect(queue.isStale(lease: info.lease, modified: info.modified, now: info.modified + 121))
     }
 
     @Test func otherHostsLeaseIsStaleOnlyAfterTheTimeout() throws {

@@ -155,4 +155,22 @@ import Testing
         #expect(throws: Errno.fileExists) { try AtomicFile.createNew(Array("x".utf8), at: FilePath(folder.path + "/b.wav.pending")) }
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "original")
     }
+
+    /// A file named like the markers' stem of another file's long name gets markers of
+    /// its own, and the scanner gives each file its own markers.
+    @Test func aNameLikeAnotherFilesMarkerStemHasItsOwnMarkers() throws {
+        let long = String(repeating: "l", count: 251) + ".wav"
+        let twin = Job.markerStem(forName: long)
+        let twinStem = Job.markerStem(forName: twin)
+        #expect(twinStem != twin && twinStem.utf8.count <= 244)
+        #expect(Job.markerStem(forName: "~0123456789abcdef").utf8.count == 17, "a name that is only a tag")
+        let folder = TestFolder()
+        folder.write(long)
+        folder.write(twin)
+        folder.write(twin + ".done")        // the long file's marker
+        folder.write(twinStem + ".pending") // the twin's marker
+        let entries = FolderScanner(layout: folder.layout).scan(now: 1_000_000).entries
+        #expect(entries[long]?.markers == [.done])
+        #expect(entries[twin]?.markers == [.pending])
+    }
 }

@@ -111,6 +111,26 @@ import Testing
         #expect(effects(plan(staleGone)) == [.reset(job, because: .staleSourceGone)])
     }
 
+    @Test func aLivePidThatIsNotADaemonLikeUsHoldsTheJobOnlyUntilTheTimeout() {
+        let fresh = JobObservation(entry: entry([.processing], source: fp), processing: processing(.unverifiedHere, modified: now - 119))
+        #expect(effects(plan(fresh)) == [])
+        let stale = JobObservation(entry: entry([.processing], source: fp), processing: processing(.unverifiedHere, modified: now - 121))
+        #expect(effects(plan(stale)) == [.takeOver(job)])
+    }
+
+    @Test(arguments: [LeaseHolder.elsewhere, .unverifiedHere, nil])
+    func aLeaseStampedInTheFutureCannotHoldTheJobForever(_ holder: LeaseHolder?) {
+        let readable = holder != nil
+        let takeOver: [ReconcileAction] = (readable ? [] : [.log(.unreadableLeaseTakenOver, job)]) + [.takeOver(job)]
+        for far in [now + 121, now + 1e9, .infinity] {
+            let o = JobObservation(entry: entry([.processing], source: fp), processing: processing(holder, modified: far, readable: readable))
+            #expect(effects(plan(o)) == takeOver, "a heartbeat never stamps further ahead than the timeout: \(far)")
+        }
+        // A few seconds ahead is clock skew between hosts and the file server: a live lease.
+        let skewed = JobObservation(entry: entry([.processing], source: fp), processing: processing(holder, modified: now + 5, readable: readable))
+        #expect(effects(plan(skewed)) == [])
+    }
+
     @Test func unreadableLeaseWaitsForTheTimeoutThenIsTakenOverWithALogLine() {
         let fresh = JobObservation(entry: entry([.processing], source: fp), processing: processing(nil, modified: now - 10, readable: false))
         #expect(effects(plan(fresh)) == [])

@@ -56,6 +56,21 @@ import Testing
         #expect(a == outputFileName(forSource: base + "1.mp3", format: .txt))
     }
 
+    /// An upload named like another file's cut transcript name (without the extension)
+    /// must not be written over it: a name ending like a cut one is cut and hashed too.
+    @Test(arguments: OutputFormat.allCases)
+    func aNameThatLooksCutIsMarkedToo(_ format: OutputFormat) {
+        let long = String(repeating: "l", count: 300) + ".wav"
+        let cut = outputFileName(forSource: long, format: format)
+        let twin = String(cut.dropLast(format.fileExtension.utf8.count + 1))
+        let twinOutput = outputFileName(forSource: twin, format: format)
+        #expect(twinOutput != cut)
+        #expect(twinOutput.utf8.count <= 255 && twinOutput.hasSuffix("." + format.fileExtension))
+        #expect(outputFileName(forSource: "a~0123456789abcdef", format: format) != "a~0123456789abcdef." + format.fileExtension)
+        #expect(outputFileName(forSource: "a~0123456789ABCDEF", format: format) == "a~0123456789ABCDEF." + format.fileExtension,
+                "only the exact form of the mark (lowercase hex) is taken for one")
+    }
+
     @Test func hashExample() {
         // FNV-1a 64 reference values.
         #expect(fnv1a64([UInt8]()) == 0xcbf2_9ce4_8422_2325)
