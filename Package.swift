@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
+        // OpenBLAS's kernels re-selected at start when it took a new CPU for an old one (executable only).
+        .target(name: "CBLASCore", dependencies: ["CBLAS"]),
 
         // FFmpeg wrapped: any audio/video in, 16 kHz mono Float out, streamed.
         .target(name: "MediaDecoding", dependencies: [
@@ -75,7 +77,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "dropscribe", dependencies: [
-            "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts", "VoiceActivity",
+            "CBLASCore", "DropscribeCore", "HotFolder", "MediaDecoding", "ModelStore", "Whisper", "Transcripts", "VoiceActivity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,7 +98,7 @@ let package = Package(
         ]),
         .testTarget(name: "TranscriptsTests", dependencies: ["Transcripts"], exclude: ["Oracle"]),
         .testTarget(name: "DropscribeTests", dependencies: [
-            "DropscribeCore", "HotFolder", "Transcripts", "Whisper", "VoiceActivity",
+            "CBLASCore", "DropscribeCore", "HotFolder", "Transcripts", "Whisper", "VoiceActivity",
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -18,7 +18,8 @@ struct Dropscribe: AsyncParsableCommand {
             X.done, X.failed); outputs (txt, srt, vtt, tsv, json) go beside the job or under \
             output_dir. Exit codes: 0 success, 1 a job failed (or, for health, the daemon is not healthy), 2 usage or configuration error.
             """,
-        version: version,
+        // The second line: which matrix kernels this machine runs (docs/engine.md).
+        version: "\(version)\n\(BLASCore.summary)",
         subcommands: [Watch.self, Transcribe.self, Status.self, Explain.self, Retry.self, Reset.self, Health.self, Models.self, WorkerCommandLine.self, BenchKernels.self, BenchDecode.self, BenchVAD.self]
     )
 }

@@ -50,6 +50,7 @@ struct Watch: AsyncParsableCommand {
                 _ = try JournalKey.load(path: config.journalKeyPath, creating: true, outside: layout.root.string)
             } catch { throw CommandFailure.config("\(error)") }
             let logger = Logs.bootstrap(level: config.logLevel)
+            logger.info("engine", metadata: ["blas": "\(BLASCore.summary)"])
             var workerArgs: [String] = []
             if let file = options.file { workerArgs.append("--config=\(file)") }
             if testTranscriber { workerArgs.append("--test-transcriber") }
