@@ -3,6 +3,7 @@ import DropscribeCore
 import Foundation
 import HotFolder
 import Logging
+import Whisper
 
 /// The `dropscribe` command: a folder that transcribes what you drop into it.
 @main
@@ -18,7 +19,8 @@ struct Dropscribe: AsyncParsableCommand {
             X.done, X.failed); outputs (txt, srt, vtt, tsv, json) go beside the job or under \
             output_dir. Exit codes: 0 success, 1 a job failed (or, for health, the daemon is not healthy), 2 usage or configuration error.
             """,
-        version: version,
+        // The second line: which kernels this machine runs (docs/engine.md §10).
+        version: "\(version)\n\(KernelLevel.summary((try? KernelLevel.fromEnvironment()) ?? KernelLevel.detected))",
         subcommands: [Watch.self, Transcribe.self, Status.self, Retry.self, Reset.self, Health.self, WorkerCommandLine.self, BenchKernels.self, BenchDecode.self]
     )
 }

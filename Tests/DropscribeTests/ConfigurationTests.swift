@@ -110,6 +110,8 @@ import Transcripts
         }
         let (status, out, _) = try Binary.run(["--version"])
         #expect(status == 0)
-        #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+        let lines = out.split(separator: "\n")
+        #expect(lines.first == "0.1.0")
+        #expect(lines.count == 2 && lines[1].hasPrefix("kernels "), "the kernel path: \(out)")
     }
 }
