@@ -5,7 +5,7 @@
 #
 #   make chaos   fault injection at full size (kills, OOM, floods, bad input; ~1 hour)
 #
-# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, bench-scale, clean;
+# Other targets: build, deps, models, corpus, fuzz, bench, bench-memory, bench-scale, kernel-compare, clean;
 #   deb (the .deb), deb-test (install test in a fresh Debian 12 chroot), k8s-check.
 
 SHELL := /bin/bash
@@ -18,7 +18,7 @@ APT_PACKAGES := pkg-config libavformat-dev libavcodec-dev libswresample-dev liba
 export DROPSCRIBE_CORPUS := $(CORPUS)
 export DROPSCRIBE_MODELS := $(CURDIR)/models
 
-.PHONY: run test chaos build release deps models corpus fuzz bench bench-memory bench-scale clean deb deb-test k8s-check
+.PHONY: run test chaos build release deps models corpus fuzz bench bench-memory bench-scale kernel-compare clean deb deb-test k8s-check
 
 deps:
 	@packaging/install-deps.sh $(APT_PACKAGES)
@@ -85,6 +85,15 @@ bench-scale: release
 
 # Worker peak RSS against file length (1, 60, 180 min) through the real daemon; the
 # 180-minute file is made once into .corpus-long (about 540 MB).
+# The measurement behind the int8/bfloat16 kernel choice (BENCHMARKS.md): oneDNN's matmuls
+# against Sources/CKernels on one encoder layer's shapes, one thread. oneDNN is needed only
+# here (the engine does not link it), so it is installed here rather than by deps.
+kernel-compare:
+	@dpkg -s libdnnl-dev >/dev/null 2>&1 || packaging/install-deps.sh libdnnl-dev
+	mkdir -p .build
+	clang -O2 -o .build/kernel-compare bench/kernel-compare.c Sources/CKernels/*.c -ISources/CKernels/include -ldnnl
+	OMP_NUM_THREADS=1 taskset -c 0 .build/kernel-compare
+
 bench-memory: models release
 	@if [ ! -f .corpus-long/long/long-180min.flac ]; then Tests/Corpus/make-corpus.sh .corpus-long --long; fi
 	python3 bench/bench-memory.py $(BENCH_ARGS)

@@ -24,13 +24,22 @@ CASES = {
     "base-beam5": ("long/long-10min.flac", "base", 5),
     "memory-60min": ("long/long-60min.flac", "tiny.en", 5),
     "quick-1min": ("long/long-01min.flac", "tiny.en", 5),
-    # compute_type int8 on both sides (dropscribe: int8 decoder weights; CTranslate2: int8 GEMMs).
+    # compute_type int8 on both sides (int8 linear layers with activations quantised per row).
     "tiny-beam5-int8": ("long/long-10min.flac", "tiny.en", 5),
     # vad_filter on both sides (Silero VAD v6; faster-whisper's vad_filter=True).
     "tiny-beam5-vad": ("long/long-10min.flac", "tiny.en", 5),
+    "base-beam5-int8": ("long/long-10min.flac", "base", 5),
+    # dropscribe bfloat16 (needs AVX512-BF16) against faster-whisper int8, the speed it aims at.
+    "tiny-beam5-bf16": ("long/long-10min.flac", "tiny.en", 5),
+    "base-beam5-bf16": ("long/long-10min.flac", "base", 5),
 }
 VAD_CASES = {"tiny-beam5-vad"}
-COMPUTE_TYPE = {"tiny-beam5-int8": "int8"}
+COMPUTE_TYPE = {"tiny-beam5-int8": "int8", "base-beam5-int8": "int8", "tiny-beam5-bf16": "bfloat16", "base-beam5-bf16": "bfloat16"}
+# faster-whisper's compute type where it differs from dropscribe's.
+FW_COMPUTE_TYPE = {"bfloat16": "int8"}
+# The instruction-set flags each table records (the kernels are chosen from them).
+CPU_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16",
+             "amx_tile", "amx_int8", "amx_bf16"]
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
 THROUGHPUT = "throughput-20clips"
@@ -103,8 +112,9 @@ def throughput(fw_python, model_dir, threads, repeat):
     return out
 
 
-def kernels(model_dir, threads):
-    r = subprocess.run([BIN, "bench-kernels", "--model", model_dir, "--threads", str(threads)], capture_output=True, text=True)
+def kernels(model_dir, threads, compute="float32"):
+    r = subprocess.run([BIN, "bench-kernels", "--model", model_dir, "--threads", str(threads), "--compute-type", compute],
+                       capture_output=True, text=True)
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 FW_SCRIPT = r"""
@@ -159,8 +169,9 @@ def duration(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,tiny-beam5-vad,memory-60min," + THROUGHPUT)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,base-beam5-int8,"
+                    "tiny-beam5-bf16,base-beam5-bf16,tiny-beam5-vad,memory-60min," + THROUGHPUT)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     args = ap.parse_args()
@@ -179,12 +190,12 @@ def main():
         model_dir = os.path.join(MODELS, model)
         length = duration(audio)
         with tempfile.TemporaryDirectory() as tmp:
-            results = {}
+            runs = {"dropscribe": [], "faster-whisper": []}
             # The 60-minute case is there for peak RSS, which does not vary between runs: one run each.
             repeat = 1 if name == "memory-60min" else args.repeat
-            for system in ("dropscribe", "faster-whisper"):
-                best = None
-                for _ in range(repeat):
+            # Alternating runs, so a drift in the shared machine's speed hits both systems alike.
+            for _ in range(repeat):
+                for system in ("dropscribe", "faster-whisper"):
                     if system == "dropscribe":
                         cmd = [BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(beam),
                                "--threads", str(args.threads), "--format", "json", "--output-dir", tmp,
@@ -192,22 +203,28 @@ def main():
                         out = os.path.join(tmp, os.path.basename(audio) + ".json")
                     else:
                         out = os.path.join(tmp, "fw.json")
-                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out, compute,
-                               "vad" if name in VAD_CASES else "-"]
+                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out,
+                               FW_COMPUTE_TYPE.get(compute, compute), "vad" if name in VAD_CASES else "-"]
                     wall, rss = timed(cmd, env)
-                    if best is None or wall < best[0]:
-                        best = (wall, rss, json.load(open(out))["segments"])
+                    runs[system].append((wall, rss, json.load(open(out))["segments"]))
                     print(f"  {name} {system}: {wall:.1f} s, {rss / 2**20:.0f} MiB", flush=True)
-                results[system] = {"wall": best[0], "rss": best[1], "wer": wer(ref, best[2])}
+            results = {}
+            for system, done in runs.items():
+                median = sorted(done, key=lambda r: r[0])[len(done) // 2]
+                results[system] = {"wall": median[0], "rss": max(r[1] for r in done), "wer": wer(ref, median[2])}
             rows.append((name, rel, model, beam, compute, length, results))
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     fw_version = subprocess.check_output([fw_python, "-c", "import faster_whisper, ctranslate2; print(faster_whisper.__version__, ctranslate2.__version__)"], text=True).split()
-    version = subprocess.check_output([BIN, "--version"], text=True).strip()
+    version = subprocess.check_output([BIN, "--version"], text=True).strip().replace("\n", ", ")
+    flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
     lines = [
-        "# Benchmarks", "",
-        f"Machine: {cpu}, {os.cpu_count()} cores. dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}); float32 unless the case says int8.",
-        f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, best of {args.repeat} (the 60-minute memory case: one run).",
+        f"<!-- bench:{cpu} -->", f"## {cpu}", "",
+        f"Machine: {cpu}, {os.cpu_count()} cores; flags {' '.join(f for f in CPU_FLAGS if f in flags) or 'none of ' + ' '.join(CPU_FLAGS)}. "
+        f"dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}); float32 unless the case says int8 or bfloat16 "
+        "(the bf16 cases run faster-whisper in int8).",
+        f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, median of {args.repeat} "
+        "alternating runs, peak RSS the largest (the 60-minute memory case: one run).",
         "× real time = audio length / wall time (higher is faster). WER against the corpus reference (Tests/Corpus/wer.py).", "",
         "| case | file | audio | system | wall s | × real time | peak RSS MiB | WER | dropscribe / faster-whisper |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -234,19 +251,28 @@ def main():
         lines += ["", f"VAD's own cost (`dropscribe bench-vad`, Silero VAD v6 and the speech timestamps, decoding excluded): "
                   f"{v['vadSeconds']:.2f} s wall, {v['vadCPUSeconds']:.2f} s CPU for {v['audioSeconds'] / 60:.1f} min of audio "
                   f"({v['windows']} windows, {v['chunks']} speech chunks, {v['speechSeconds'] / 60:.1f} min of speech){share}."]
-    k = kernels(os.path.join(MODELS, "tiny.en"), args.threads)
-    if k:
-        lines += ["", f"Encoder efficiency (`dropscribe bench-kernels`, tiny.en, {k['threads']} threads): one 30-s window "
-                  f"({k['encoderGFLOP']:.1f} GFLOP) in {k['encoderSeconds'] * 1000:.0f} ms = {k['encoderGFLOPS']:.1f} GFLOP/s, "
-                  f"{k['percentOfPeak']:.0f}% of OpenBLAS sgemm's best here ({k['sgemmPeakGFLOPS']:.1f} GFLOP/s at {k['sgemmShape']}). "
-                  f"Model load (start-up): {k['modelLoadSeconds']:.2f} s."]
+    for compute in ("float32", "int8", "bfloat16"):
+        k = kernels(os.path.join(MODELS, "tiny.en"), args.threads, compute)
+        if k and k["computeType"] == compute:
+            unit = "GOP/s" if compute == "int8" else "GFLOP/s"
+            peak = f"OpenBLAS sgemm's best here ({k['sgemmPeakGFLOPS']:.1f} GFLOP/s at {k['sgemmShape']})" if compute == "float32" \
+                else f"the {compute} product's rate on one encoder layer ({k['kernelPeak']:.1f} {unit})"
+            lines += ["", f"Encoder efficiency, {compute} (`dropscribe bench-kernels --compute-type {compute}`, tiny.en, {k['threads']} threads, "
+                      f"kernels {k['kernelLevel']}): one 30-s window ({k['encoderGFLOP']:.1f} G operations) in {k['encoderSeconds'] * 1000:.0f} ms "
+                      f"= {k['encoderGFLOPS']:.1f} {unit}, {k['percentOfPeak']:.0f}% of {peak}. One encoder layer's products: int8 "
+                      f"{k['int8LayerGOPS']:.1f} GOP/s, bfloat16 {k['bf16LayerGFLOPS']:.1f} GFLOP/s. Model load (start-up): {k['modelLoadSeconds']:.2f} s."]
+    lines.append("<!-- /bench -->")
     text = "\n".join(lines) + "\n"
     print(text)
-    # keep the section bench-memory.py writes
-    if os.path.exists(args.output):
-        old = open(args.output).read()
-        if "<!-- memory -->" in old:
-            text += "\n<!-- memory -->" + old.split("<!-- memory -->", 1)[1]
+    # Replace this CPU's table; keep every other machine's and the sections other scripts write.
+    old = open(args.output).read() if os.path.exists(args.output) else "# Benchmarks\n"
+    marker = f"<!-- bench:{cpu} -->"
+    if marker in old:
+        head, rest = old.split(marker, 1)
+        text = head + text.rstrip("\n") + rest.split("<!-- /bench -->", 1)[1]
+    else:
+        head, sep, rest = old.partition("\n")
+        text = head + "\n\n" + text + rest
     with open(args.output, "w") as f:
         f.write(text)
 

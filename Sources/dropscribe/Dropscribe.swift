@@ -3,6 +3,7 @@ import DropscribeCore
 import Foundation
 import HotFolder
 import Logging
+import Whisper
 
 /// The `dropscribe` command: a folder that transcribes what you drop into it.
 @main
@@ -18,8 +19,8 @@ struct Dropscribe: AsyncParsableCommand {
             X.done, X.failed); outputs (txt, srt, vtt, tsv, json) go beside the job or under \
             output_dir. Exit codes: 0 success, 1 a job failed (or, for health, the daemon is not healthy), 2 usage or configuration error.
             """,
-        // The second line: which matrix kernels this machine runs (docs/engine.md).
-        version: "\(version)\n\(BLASCore.summary)",
+        // Lines two and three: which kernels this machine runs (docs/engine.md §10).
+        version: "\(version)\n\(KernelLevel.summary((try? KernelLevel.fromEnvironment()) ?? KernelLevel.detected))\n\(BLASCore.summary)",
         subcommands: [Watch.self, Transcribe.self, Status.self, Explain.self, Retry.self, Reset.self, Health.self, Models.self, WorkerCommandLine.self, BenchKernels.self, BenchDecode.self, BenchVAD.self]
     )
 }

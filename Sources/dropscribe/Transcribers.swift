@@ -23,8 +23,11 @@ enum Transcribers {
         do { try model.checkLanguage(config.model.decodingOptions.language) } catch {
             throw CommandFailure.config("model.language: \(error)")
         }
-        logger.debug("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
-                                                "threads": "\(threads)", "compute_type": "\(computeType.rawValue)"])
+        if let note = model.computeTypeNote { logger.warning("\(note)") }
+        // At info: which kernels run (the CPU's level or DROPSCRIBE_CPU's) belongs in every start log.
+        logger.info("model loaded", metadata: ["model": "\(path)", "load.s": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+                                               "threads": "\(threads)", "compute_type": "\(model.computeType.rawValue)",
+                                               "kernels": "\(model.kernelLevel)", "cpu": "\(KernelLevel.detected)"])
         var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
                                              modelName: (path as NSString).lastPathComponent)
         transcriber.allowPlaylists = config.media.allowPlaylists

@@ -22,7 +22,7 @@ import Testing
     @Test func theBinarySaysWhichCoreItRunsAndRespectsTheUsersChoice() throws {
         let (status, out, _) = try Binary.run(["--version"])
         #expect(status == 0)
-        let line = out.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+        let line = out.split(separator: "\n").first { $0.hasPrefix("OpenBLAS core ") }.map(String.init) ?? ""
         #expect(line.hasPrefix("OpenBLAS core "), "\(out)")
         if let replacedRange = line.range(of: "OpenBLAS took this CPU for ") {
             let replaced = String(line[replacedRange.upperBound...].dropLast())
@@ -31,6 +31,6 @@ import Testing
             #expect(upgrade(replaced, avx2: true, avx512: chosen == "SkylakeX") == chosen, "\(line)")
         }
         let (_, forced, _) = try Binary.run(["--version"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
-        #expect(forced.split(separator: "\n").dropFirst().first == "OpenBLAS core Prescott")
+        #expect(forced.split(separator: "\n").contains("OpenBLAS core Prescott"), "\(forced)")
     }
 }

@@ -104,6 +104,8 @@ import Transcripts
         }
         let (status, out, _) = try Binary.run(["--version"])
         #expect(status == 0)
-        #expect(out.split(separator: "\n").first == "0.1.0")
+        let lines = out.split(separator: "\n")
+        #expect(lines.first == "0.1.0")
+        #expect(lines.count == 3 && lines[1].hasPrefix("kernels ") && lines[2].hasPrefix("OpenBLAS core "), "the kernel paths: \(out)")
     }
 }

@@ -4,18 +4,14 @@ struct LinearWeights: Sendable {
     var b: [Float]?
     /// An int8 copy of W for decoding steps (compute_type int8), else nil.
     var quantized: Int8RowMatrix? = nil
+    /// W packed for the int8 or bfloat16 products; when set, `w` may be empty (its
+    /// Float values are then never read).
+    var packed: PackedMatrix? = nil
 
     init(w: Matrix, b: [Float]?, quantized: Int8RowMatrix? = nil) {
         self.w = w
         self.b = b
         self.quantized = quantized
-    }
-
-    /// With an int8 copy of W added.
-    func withInt8Copy() -> LinearWeights {
-        var copy = self
-        copy.quantized = Int8RowMatrix(w)
-        return copy
     }
 }
 
@@ -83,6 +79,8 @@ struct DecoderWeights: Sendable {
     var projection: Matrix? = nil
     /// An int8 copy of the output projection (compute_type int8), else nil.
     var outputProjection: Int8RowMatrix? = nil
+    /// The output projection packed as bfloat16 (compute_type bfloat16), else nil.
+    var packedOutput: PackedMatrix? = nil
     var positions: Matrix      // (448 × D)
     var layers: [DecoderLayerWeights]
     var norm: LayerNormWeights
@@ -92,25 +90,6 @@ struct DecoderWeights: Sendable {
 extension DecoderWeights {
     /// The output projection's weights: logits = h · Wᵀ.
     var outputWeights: Matrix { projection ?? embedding }
-
-    /// With int8 copies of every per-step projection (self-attention, cross-attention
-    /// query and output, feed-forward, output projection). The cross-attention K/V
-    /// projection runs once per window over 1500 rows and stays float32.
-    func withInt8Copies() -> DecoderWeights {
-        var copy = self
-        copy.outputProjection = Int8RowMatrix(outputWeights)
-        copy.layers = layers.map { layer in
-            var l = layer
-            l.attn.qkv = l.attn.qkv.withInt8Copy()
-            l.attn.out = l.attn.out.withInt8Copy()
-            l.cross.q = l.cross.q.withInt8Copy()
-            l.cross.out = l.cross.out.withInt8Copy()
-            l.ffn.up = l.ffn.up.withInt8Copy()
-            l.ffn.down = l.ffn.down.withInt8Copy()
-            return l
-        }
-        return copy
-    }
 }
 
 struct WeightBuilder {

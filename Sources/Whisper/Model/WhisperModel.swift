@@ -44,14 +44,22 @@ public final class WhisperModel: Sendable {
     public let config: WhisperConfig
     public let tokenizer: Tokenizer
     public let spectrogram: LogMelSpectrogram
-    /// How the decoder's per-step weights are stored (float32 unless asked otherwise).
+    /// How the linear layers' weights are stored and multiplied: the one asked for, or
+    /// float32 when bfloat16 was asked on a CPU without AVX512-BF16.
     public let computeType: ComputeType
+    /// The instruction set the kernels use (the CPU's, or lower by `DROPSCRIBE_CPU`).
+    public let kernelLevel: KernelLevel
+    /// Set when the compute type asked for could not be used here: what runs instead and why.
+    public let computeTypeNote: String?
     let encoder: EncoderWeights
     let decoder: DecoderWeights
 
     init(directory: String, dimensions: ModelDimensions, config: WhisperConfig, tokenizer: Tokenizer,
-         encoder: EncoderWeights, decoder: DecoderWeights, computeType: ComputeType = .float32) {
+         encoder: EncoderWeights, decoder: DecoderWeights, computeType: ComputeType = .float32,
+         kernelLevel: KernelLevel = .portable, computeTypeNote: String? = nil) {
         self.computeType = computeType
+        self.kernelLevel = kernelLevel
+        self.computeTypeNote = computeTypeNote
         self.directory = directory
         self.dimensions = dimensions
         self.config = config
@@ -67,9 +75,12 @@ public final class WhisperModel: Sendable {
     /// is optional, needed for encoding prompts and for faster-whisper's suppress list.
     /// - Parameters:
     ///   - threads: the engine's threads; ≤ 0 = all cores.
-    ///   - computeType: float32 (exact), or int8 copies of the decoder's per-step weights.
-    public static func load(directory: String, threads: Int = 0,
-                            computeType: ComputeType = .float32) throws(WhisperError) -> WhisperModel {
+    ///   - computeType: float32 (exact), int8 or bfloat16 linear layers (docs/engine.md §9).
+    ///   - kernelLevel: the kernels' instruction set; nil = the CPU's, lowered by `DROPSCRIBE_CPU`.
+    public static func load(directory: String, threads: Int = 0, computeType: ComputeType = .float32,
+                            kernelLevel: KernelLevel? = nil) throws(WhisperError) -> WhisperModel {
+        let level: KernelLevel
+        if let kernelLevel { level = min(kernelLevel, KernelLevel.detected) } else { level = try KernelLevel.fromEnvironment() }
         BLAS.setThreads(threads)
         let files = try ModelFiles(directory: directory)
         let bin = try ModelBinary.parse(try readBytes(files.modelBinPath), path: files.modelBinPath)
@@ -98,9 +109,12 @@ public final class WhisperModel: Sendable {
         // faster-whisper computes the list from the tokenizer (docs/engine.md §6.4); without
         // merges it cannot encode the symbols, and config.json's list is the converter's.
         if !merges.isEmpty { config.suppressIds = SuppressTokens.fasterWhisper(tokenizer) }
+        let type = effectiveComputeType(computeType, level: level)
+        let (encoder, decoder) = weights(for: type, level: level, encoder: enc, decoder: dec)
         return WhisperModel(directory: directory, dimensions: dims, config: config, tokenizer: tokenizer,
-                            encoder: enc, decoder: computeType == .int8 ? dec.withInt8Copies() : dec,
-                            computeType: computeType)
+                            encoder: encoder, decoder: decoder, computeType: type, kernelLevel: level,
+                            computeTypeNote: type == computeType ? nil
+                                : "compute_type \(computeType.rawValue) needs avx512-bf16, kernels are \(level): running float32")
     }
 
     static func readBytes(_ path: String) throws(WhisperError) -> [UInt8] {

@@ -81,7 +81,7 @@ struct SelfAttentionCache {
 extension WhisperModel {
     /// Cross-attention K/V for every decoder layer (computed once per encoder output).
     public func crossAttentionCache(_ enc: EncoderOutput) -> CrossAttentionCache {
-        BLAS.run { CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv.w, $0.cross.kv.b) }) }
+        BLAS.run { CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv) }) }
     }
 
     func makeCache(batch: Int) -> SelfAttentionCache {
@@ -166,6 +166,8 @@ extension WhisperModel {
 
     /// logits = h · Wᵀ for each row of `hidden` (rows × V); W is the embedding unless untied.
     func logits(_ hidden: Matrix) -> Matrix {
-        linear(hidden, LinearWeights(w: decoder.outputWeights, b: nil, quantized: decoder.outputProjection))
+        var layer = LinearWeights(w: decoder.outputWeights, b: nil, quantized: decoder.outputProjection)
+        layer.packed = decoder.packedOutput
+        return linear(hidden, layer)
     }
 }

@@ -56,7 +56,7 @@ extension WhisperModel {
         let heads = dims.encoderHeads, dh = d / heads
         for layer in encoder.layers {
             let n1 = layerNorm(x, gamma: layer.attn.norm.gamma, beta: layer.attn.norm.beta)
-            let qkv = linear(n1, layer.attn.qkv.w, layer.attn.qkv.b)
+            let qkv = linear(n1, layer.attn.qkv)
             var att = [Float](repeating: 0, count: ctx * d)
             qkv.storage.withUnsafeBufferPointer { p in
                 att.withUnsafeMutableBufferPointer { o in
@@ -66,7 +66,7 @@ extension WhisperModel {
                                            out: o.baseAddress!, ldo: d)
                 }
             }
-            let proj = linear(Matrix(rows: ctx, cols: d, storage: att), layer.attn.out.w, layer.attn.out.b)
+            let proj = linear(Matrix(rows: ctx, cols: d, storage: att), layer.attn.out)
             addInPlace(&x.storage, proj.storage)
             x = x.plus(ffn(layer.ffn, x))
         }

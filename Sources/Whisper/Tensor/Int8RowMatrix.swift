@@ -1,15 +1,18 @@
 import WhisperKernels
 
-/// How the decoder's weights are stored for its per-step products.
+/// How the linear layers' weights are stored and multiplied (docs/engine.md §9).
 ///
 /// Exists for `compute_type` (faster-whisper's name for it): float32 is the
-/// exact default; int8 keeps an int8 copy of every decoder projection and of the
-/// output projection, a quarter of the bytes each decoding step streams from memory.
+/// exact default; int8 and bfloat16 trade a little accuracy for speed and memory.
 public enum ComputeType: String, Sendable, CaseIterable {
     case float32
-    /// Weight-only int8 in the decoder: one scale per weight row (as CTranslate2
-    /// quantises), activations and arithmetic stay Float; the encoder stays float32.
+    /// int8 weights with one scale per row (as CTranslate2 quantises) in every linear
+    /// layer of the encoder and decoder; activations quantised per row on the fly for
+    /// products of many rows, kept Float for a decoding step's few rows.
     case int8
+    /// bfloat16 weights and activations with float32 sums in every linear layer and the
+    /// output projection; needs AVX512-BF16, else the model runs float32 (see `WhisperModel.load`).
+    case bfloat16
 }
 
 /// A weight matrix as int8 with one Float scale per row: row o is q[o, ·] · scale[o].
@@ -58,10 +61,14 @@ struct Int8RowMatrix: Sendable {
     }
 }
 
-/// y = x · Wᵀ + b through the layer's int8 copy when it has one and x is a few rows
-/// (a decoding step), else in float32.
+/// y = x · Wᵀ + b: through the layer's int8 copy with Float activations when it has one
+/// and x is a few rows (a decoding step), else through its packed copy when it has one
+/// (int8 or bfloat16 products), else in float32.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
-    guard let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows else { return linear(x, layer.w, layer.b) }
+    guard let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows else {
+        if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
+        return linear(x, layer.w, layer.b)
+    }
     precondition(x.cols == q.cols, "linear: x.cols \(x.cols) != w.cols \(q.cols)")
     let n = x.rows, out = q.rows
     var y = biasRows(layer.b, rows: n, outs: out)

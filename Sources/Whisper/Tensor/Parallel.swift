@@ -7,13 +7,9 @@ import WhisperKernels
 /// Exists so every hot loop picks the WhisperKernels (AVX2 + FMA) version or
 /// its portable twin from the same answer.
 enum CPUFeatures {
-    /// AVX2 and FMA, from /proc/cpuinfo (Linux).
-    static let avx2FMA: Bool = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return set.contains("avx2") && set.contains("fma")
-    }()
+    /// AVX2 and FMA, from cpuid, unless `DROPSCRIBE_CPU` asks for the portable level
+    /// (an unusable value fails the model's load, which reads the same variable).
+    static let avx2FMA: Bool = ((try? KernelLevel.fromEnvironment()) ?? KernelLevel.detected) >= .avx2
 }
 
 /// A pointer handed to the threads of one `Parallel.split`.

@@ -1,0 +1,60 @@
+#ifndef DROPSCRIBE_CKERNELS_H
+#define DROPSCRIBE_CKERNELS_H
+
+/* Matrix products for the int8 and bfloat16 compute types, with one version per
+   instruction set chosen at run time (the library itself is built for baseline
+   x86-64; each fast kernel carries its own target attribute, so the binary still
+   runs on CPUs without them).
+
+   Weights are packed once at load in blocks of 16 output rows:
+     int8:  block b holds rows [16b, 16b+16) as [kp/4][16][4] int8, kp = k rounded up to 4;
+     bf16:  block b holds rows [16b, 16b+16) as [kp/2][16][2] bf16, kp = k rounded up to 2;
+   rows beyond n and columns beyond k are zero. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kernel levels, lowest first; each includes the ones below it. */
+enum {
+    DS_LEVEL_PORTABLE = 0,
+    DS_LEVEL_AVX2 = 1,        /* AVX2 + FMA */
+    DS_LEVEL_AVX512 = 2,      /* AVX-512 F/BW/VL */
+    DS_LEVEL_AVX512_VNNI = 3, /* + AVX512-VNNI */
+    DS_LEVEL_AVX512_BF16 = 4, /* + AVX512-BF16 */
+};
+
+/* The highest level this CPU and OS support (cpuid and xgetbv). */
+int ds_cpu_level(void);
+/* 1 when the CPU reports AMX tiles with int8 and bf16 and the OS enables their state. */
+int ds_cpu_has_amx(void);
+
+/* int8 weights: packs w (n × k, row-major int8) into `packed` (ds_i8_packed_bytes) and
+   writes each row's sum (for the unsigned-shift compensation) into colsum (n rounded up to 16). */
+size_t ds_i8_packed_bytes(int n, int k);
+void ds_i8_pack(const int8_t *w, int n, int k, int8_t *packed, int32_t *sums);
+
+/* Quantises m rows of a (lda floats apart, k used) symmetrically per row:
+   scale = max|a|/127 (1 for a zero row), q = round-half-even(a/scale) in [-127, 127],
+   zero-padded to kp; with `shift`, q + 128 is stored (unsigned, for VNNI). `level` picks
+   the instructions only: every level gives the same bytes. */
+void ds_i8_quantize_rows(int level, const float *a, int m, int k, int lda, int8_t *q, int kp, float *scales, int shift);
+
+/* c[r·ldc + o] (+)= (Σᵢ q[r·kp + i]·w[o, i]) · ascale[r] · wscale[o] for r < m and o in
+   [16·block0, min(n, 16·block1)). `q` must be shifted iff ds_i8_wants_shift(level);
+   `sums` and `wscale` hold n rounded up to 16 entries. */
+void ds_i8_gemm(int level, const int8_t *q, int m, int kp, const float *ascale,
+                const int8_t *packed, const int32_t *sums, const float *wscale, int n, int block0, int block1,
+                float *c, int ldc, int accumulate);
+/* Whether ds_i8_gemm at `level` wants shifted (unsigned) activations. */
+int ds_i8_wants_shift(int level);
+
+/* bfloat16: round-to-nearest-even conversion and packing. */
+size_t ds_bf16_packed_count(int n, int k);
+void ds_bf16_pack(const float *w, int n, int k, uint16_t *packed);
+void ds_bf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *out, int kp);
+/* c[r·ldc + o] (+)= Σᵢ a[r·kp + i]·w[o, i] in float32 for o in [16·block0, min(n, 16·block1)).
+   Needs DS_LEVEL_AVX512_BF16; any lower level runs the portable reference loop. */
+void ds_bf16_gemm(int level, const uint16_t *a, int m, int kp, const uint16_t *packed, int n, int block0, int block1,
+                  float *c, int ldc, int accumulate);
+
+#endif

@@ -1,0 +1,147 @@
+import CKernels
+
+/// A weight matrix packed for the CKernels products: int8 with one scale per row, or
+/// bfloat16, in blocks of 16 rows (Sources/CKernels/include/CKernels.h), with the
+/// kernel level chosen at load.
+///
+/// Exists for the int8 and bfloat16 compute types: packing once at load lets every
+/// product stream the weights in the order the kernels consume them, and the level
+/// travels with the weights so a forced `DROPSCRIBE_CPU` applies to every product.
+struct PackedMatrix: Sendable {
+    enum Values: Sendable {
+        /// Packed int8 rows, each row's sum of values (for the unsigned shift) and
+        /// scales (row o is values · scales[o]); sums and scales padded to 16 rows.
+        case int8(values: [Int8], sums: [Int32], scales: [Float])
+        /// Packed bfloat16 bit patterns.
+        case bf16([UInt16])
+    }
+
+    let rows: Int
+    let cols: Int
+    let level: KernelLevel
+    let values: Values
+
+    /// k rounded up to the kernel's step (4 int8 or 2 bf16 values).
+    var paddedCols: Int {
+        switch values {
+        case .int8: return (cols + 3) / 4 * 4
+        case .bf16: return (cols + 1) / 2 * 2
+        }
+    }
+
+    var blocks: Int { (rows + 15) / 16 }
+
+    /// int8, quantised per row as `Int8RowMatrix` does (scale = max|w|/127).
+    init(int8 q: Int8RowMatrix, level: KernelLevel) {
+        rows = q.rows
+        cols = q.cols
+        self.level = level
+        let padded = (q.rows + 15) / 16 * 16
+        var packed = [Int8](repeating: 0, count: Int(ds_i8_packed_bytes(Int32(q.rows), Int32(q.cols))))
+        var sums = [Int32](repeating: 0, count: padded)
+        q.values.withUnsafeBufferPointer { v in
+            packed.withUnsafeMutableBufferPointer { p in
+                sums.withUnsafeMutableBufferPointer { s in
+                    ds_i8_pack(v.baseAddress!, Int32(q.rows), Int32(q.cols), p.baseAddress!, s.baseAddress!)
+                }
+            }
+        }
+        values = .int8(values: packed, sums: sums, scales: q.scales + [Float](repeating: 0, count: padded - q.rows))
+    }
+
+    /// bfloat16, each weight rounded to nearest (ties to even).
+    init(bf16 m: Matrix, level: KernelLevel) {
+        rows = m.rows
+        cols = m.cols
+        self.level = level
+        var packed = [UInt16](repeating: 0, count: Int(ds_bf16_packed_count(Int32(m.rows), Int32(m.cols))))
+        m.storage.withUnsafeBufferPointer { w in
+            packed.withUnsafeMutableBufferPointer { p in ds_bf16_pack(w.baseAddress!, Int32(m.rows), Int32(m.cols), p.baseAddress!) }
+        }
+        values = .bf16(packed)
+    }
+
+    /// y = x · Wᵀ (+ bias): the activations quantised per row (int8) or rounded (bf16),
+    /// then the product, split over `threads` by rows (many rows) or by 16-row weight
+    /// blocks (a few rows: a decoding step).
+    func apply(_ x: Matrix, bias: [Float]?, threads: Int) -> Matrix {
+        precondition(x.cols == cols, "packed linear: x.cols \(x.cols) != w.cols \(cols)")
+        let m = x.rows, kp = paddedCols
+        var y = biasRows(bias, rows: m, outs: rows)
+        guard m > 0 else { return Matrix(rows: 0, cols: rows, storage: y) }
+        let work = m * rows * cols
+        let parts = work >= 1 << 20 ? max(1, threads) : 1
+        let byRows = m >= 16 * parts
+        let accumulate: Int32 = bias == nil ? 0 : 1
+        let (n, blockCount, lv) = (Int32(rows), blocks, level.cValue)
+        y.withUnsafeMutableBufferPointer { yp in
+            x.storage.withUnsafeBufferPointer { xp in
+                let (xs, ys) = (SharedPointer(xp.baseAddress!), SharedPointer(yp.baseAddress!))
+                switch values {
+                case let .int8(values, sums, scales):
+                    var q = [Int8](repeating: 0, count: m * kp)
+                    var aScales = [Float](repeating: 0, count: m)
+                    let shift = ds_i8_wants_shift(lv)
+                    q.withUnsafeMutableBufferPointer { qp in
+                        aScales.withUnsafeMutableBufferPointer { ap in
+                            let (qs, as_) = (SharedPointer(qp.baseAddress!), SharedPointer(ap.baseAddress!))
+                            Parallel.split(m >= 64 ? parts : 1) { p in
+                                let r = Parallel.range(p, of: m >= 64 ? parts : 1, count: m)
+                                guard !r.isEmpty else { return }
+                                ds_i8_quantize_rows(lv, xs.raw + r.lowerBound * cols, Int32(r.count), Int32(cols), Int32(cols),
+                                                    qs.raw + r.lowerBound * kp, Int32(kp), as_.raw + r.lowerBound, shift)
+                            }
+                            values.withUnsafeBufferPointer { vp in
+                                sums.withUnsafeBufferPointer { sp in
+                                    scales.withUnsafeBufferPointer { wp in
+                                        let (v, s, w) = (SharedPointer(vp.baseAddress!), SharedPointer(sp.baseAddress!),
+                                                         SharedPointer(wp.baseAddress!))
+                                        Self.split(parts: parts, byRows: byRows, m: m, blocks: blockCount) { r, b in
+                                            ds_i8_gemm(lv, qs.raw + r.lowerBound * kp, Int32(r.count), Int32(kp), as_.raw + r.lowerBound,
+                                                       v.raw, s.raw, w.raw, n, Int32(b.lowerBound), Int32(b.upperBound),
+                                                       ys.raw + r.lowerBound * rows, n, accumulate)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                case let .bf16(values):
+                    var a = [UInt16](repeating: 0, count: m * kp)
+                    a.withUnsafeMutableBufferPointer { ap in
+                        let az = SharedPointer(ap.baseAddress!)
+                        Parallel.split(m >= 64 ? parts : 1) { p in
+                            let r = Parallel.range(p, of: m >= 64 ? parts : 1, count: m)
+                            guard !r.isEmpty else { return }
+                            ds_bf16_convert_rows(xs.raw + r.lowerBound * cols, Int32(r.count), Int32(cols), Int32(cols),
+                                                 az.raw + r.lowerBound * kp, Int32(kp))
+                        }
+                        values.withUnsafeBufferPointer { vp in
+                            let v = SharedPointer(vp.baseAddress!)
+                            Self.split(parts: parts, byRows: byRows, m: m, blocks: blockCount) { r, b in
+                                ds_bf16_gemm(lv, az.raw + r.lowerBound * kp, Int32(r.count), Int32(kp), v.raw, n,
+                                             Int32(b.lowerBound), Int32(b.upperBound), ys.raw + r.lowerBound * rows, n, accumulate)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Matrix(rows: m, cols: rows, storage: y)
+    }
+
+    /// Runs `body(rows, blocks)` on `parts` disjoint pieces: rows in multiples of 16, or
+    /// all rows and a share of the weight blocks.
+    private static func split(parts: Int, byRows: Bool, m: Int, blocks: Int,
+                              _ body: @Sendable (Range<Int>, Range<Int>) -> Void) {
+        Parallel.split(parts) { p in
+            if byRows {
+                let r = Parallel.range(p, of: parts, count: m, align: 16)
+                if !r.isEmpty { body(r, 0..<blocks) }
+            } else {
+                let b = Parallel.range(p, of: parts, count: blocks)
+                if !b.isEmpty { body(0..<m, b) }
+            }
+        }
+    }
+}
