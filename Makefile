@@ -45,6 +45,10 @@ test: models corpus
 	/usr/bin/python3 packaging/kubernetes/validate.py
 	/usr/bin/python3 Tests/check-expectations.py
 	$(SWIFT) build --build-tests
+	@# The OpenBLAS kernels the binary runs on this CPU (it re-selects them where OpenBLAS guesses
+	@# wrong, docs/engine.md §10), so that the in-process tests use the same ones.
+	core=$$($$($(SWIFT) build --show-bin-path)/dropscribe --version | sed -n 's/^OpenBLAS core \([A-Za-z0-9_]*\).*/\1/p'); \
+	if [ -n "$$core" ]; then export OPENBLAS_CORETYPE=$$core; fi; \
 	$(SWIFT) test --skip-build --parallel --num-workers 2
 
 # dropscribe_<version>_<arch>.deb in this folder: release binary with the Swift
