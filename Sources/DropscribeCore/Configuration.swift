@@ -41,6 +41,8 @@ public struct Configuration: Sendable, Equatable {
     /// Memory limit of each worker in MiB (its own memory cgroup, so the kernel's
     /// OOM killer takes the worker, never the daemon); 0: none.
     public var workerMemoryLimitMB: Int = 0
+    /// Jobs a worker process serves before it is replaced (1: a fresh process per job).
+    public var workerMaxJobs: Int = 200
 
     public var model = ModelSection()
     public var watch = WatchSection()
@@ -174,6 +176,7 @@ public struct Configuration: Sendable, Equatable {
             case "metrics_file": c.metricsFile = try r.string(key, value)
             case "health_file": c.healthFile = try r.string(key, value)
             case "worker_memory_limit_mb": c.workerMemoryLimitMB = try r.int(key, value, in: 0...16_777_216)
+            case "worker_max_jobs": c.workerMaxJobs = try r.int(key, value, in: 1...1_000_000)
             case "model": try r.read(r.table(key, value), prefix: "model.") { k, v, r throws(ConfigError) in
                 switch k {
                 case "model.path": c.model.path = try r.string(k, v, nonEmpty: true)

@@ -141,6 +141,8 @@ public final class Daemon: Service, Sendable {
                 watcher?.stop()
                 // The group now waits for the running workers, which were asked to stop.
             }
+            // Every job is settled: the idle workers' input is closed and they exit.
+            await self.supervisor.pool.shutdown()
         } onGracefulShutdown: {
             self.beginShutdown()
         }

@@ -9,6 +9,16 @@ import SystemPackage
 extension Daemon {
     var queue: JobQueue { JobQueue(layout: layout, options: configuration.queueOptions, identity: identity) }
 
+    /// Whether the memory for the job's model is there: none is needed when an idle worker has
+    /// it loaded; when it is short, the idle workers are retired so that their models' memory is freed.
+    private func allowsAnotherJob(_ job: Job, config: Configuration, now: Double) -> Bool {
+        let jobConfig = config.forJob(job.relativePath)
+        if supervisor.pool.hasIdleWorker(for: jobConfig) { return true }
+        if admission.allowsAnotherJob(config: jobConfig, now: now) { return true }
+        supervisor.pool.retireIdle()
+        return false
+    }
+
     /// One pass: a rescan (or the next slice of one under way) when due, else a look
     /// at the files settling; then claims for the free worker slots. Returns the
     /// claims to start workers for, with the config (and its text) they were claimed
@@ -39,7 +49,7 @@ extension Daemon {
         let orphans = state.withLock { s -> [Job] in defer { s.ownOrphans = [] }; return s.ownOrphans }
         for (job, own) in orphans.map({ ($0, true) }) + takeovers.map({ ($0, false) }) where free > 0 {
             // Left to a later rescan when the memory for its model is not there.
-            guard admission.allowsAnotherJob(config: config.forJob(job.relativePath), now: now) else { free = 0; break }
+            guard allowsAnotherJob(job, config: config, now: now) else { free = 0; break }
             do {
                 if let claim = try queue.takeOver(job, now: now, ownOrphan: own, rule: config.rule(for: job.relativePath)?.applied) {
                     logger.notice("resuming a job whose owner is gone", metadata: [
@@ -59,7 +69,7 @@ extension Daemon {
             guard let job = state.withLock({ s in s.candidates.isEmpty ? nil : s.candidates.removeFirst() }) else { break }
             if supervisor.isRunning(job.relativePath) { continue }
             // The memory check counts the model this job's rule needs: a job for a smaller model may go first.
-            guard admission.allowsAnotherJob(config: config.forJob(job.relativePath), now: now) else {
+            guard allowsAnotherJob(job, config: config, now: now) else {
                 tooBig.append(job)
                 continue
             }

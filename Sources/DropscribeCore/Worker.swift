@@ -23,6 +23,13 @@ public struct WorkerOutcome: Codable, Sendable, Equatable {
     public var kind: FailureKind?
     public var message: String?
     public var summary: DoneMarker?
+    /// The worker's resident memory after the job: a serving worker that grew too much is replaced.
+    public var workerRSSBytes: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case status, kind, message, summary
+        case workerRSSBytes = "worker_rss_bytes"
+    }
 
     public init(status: Status, kind: FailureKind? = nil, message: String? = nil, summary: DoneMarker? = nil) {
         self.status = status
@@ -72,6 +79,11 @@ public struct WorkerRunner: Sendable {
 
     /// Runs the job at `relativePath` and returns what to report to the daemon.
     public func run(relativePath: String, ownerPID: Int32) -> WorkerOutcome {
+        run(relativePath: relativePath, ownerPID: ownerPID, stop: StopFlag.installingSignalHandler())
+    }
+
+    /// `stop`: set by SIGTERM; a serving worker installs it once for all its jobs.
+    func run(relativePath: String, ownerPID: Int32, stop: StopFlag) -> WorkerOutcome {
         let started = Date().timeIntervalSince1970
         let rssAtStart = ProcessMemory.currentRSS()
         let queue = JobQueue(layout: layout, options: configuration.queueOptions)
@@ -111,7 +123,6 @@ public struct WorkerRunner: Sendable {
         guard let source = resolvedSource(job.path) else {
             return WorkerOutcome(status: .failed, kind: .badInput, message: "\(relativePath): the source is a symlink that leads out of the inbox")
         }
-        let stop = StopFlag.installingSignalHandler()
         var transcription = TranscriptionJob(
             source: source, displayName: relativePath, journal: resumeFrom,
             checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger,

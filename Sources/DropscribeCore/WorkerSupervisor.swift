@@ -6,19 +6,17 @@ import Subprocess
 import Synchronization
 import SystemPackage
 
-/// Runs each claimed job in a worker child process and turns how it ended into
-/// the job's next marker.
+/// Runs each claimed job on a worker child process of its pool and turns how it
+/// ended into the job's next marker.
 ///
-/// It exists so that the daemon's loop only hands it claims: spawning, the
-/// lease heartbeat, per-worker memory cgroups, telling an OOM kill from other
+/// It exists so that the daemon's loop only hands it claims: the lease heartbeat,
+/// the job's time limit, telling an OOM kill from other
 /// deaths, archiving and the bookkeeping of which worker runs which job are here.
 final class WorkerSupervisor: Sendable {
     struct State {
         var running: [String: Int32] = [:]     // job → worker pid (0 until spawned)
         var stopping = false
         var killedByUs: Set<Int32> = []
-        var workerSerial = 0                  // names the per-worker memory cgroups
-        var cgroupWarned = false
     }
 
     let layout: InboxLayout
@@ -29,6 +27,7 @@ final class WorkerSupervisor: Sendable {
     let publisher: DaemonPublisher
     let logger: Logger
     let hooks: HookRunner
+    let pool: WorkerPool
     private let state = Mutex(State())
 
     init(layout: InboxLayout, identity: OwnerIdentity, worker: WorkerCommand, memoryCgroup: MemoryCgroup?,
@@ -40,6 +39,7 @@ final class WorkerSupervisor: Sendable {
         self.publisher = publisher
         self.logger = logger
         hooks = HookRunner(logger: logger)
+        pool = WorkerPool(command: worker, inbox: layout.root.string, memoryCgroup: memoryCgroup, logger: logger)
     }
 
     var runningCount: Int { state.withLock { $0.running.count } }
@@ -72,76 +72,68 @@ final class WorkerSupervisor: Sendable {
         }
     }
 
-    /// Runs one claimed job to its end; `finished(needsRescan)` is called once its markers are written.
+    /// Runs one claimed job to its end on a pooled worker; `finished(needsRescan)` is called once its markers are written.
     func run(_ claim: Claim, configuration config: Configuration, configText: String?,
              finished: @Sendable (_ needsRescan: Bool) -> Void) async {
         let rel = claim.job.relativePath
         let queue = JobQueue(layout: layout, options: config.queueOptions, identity: identity)
         let started = Date()
-        var environment = Subprocess.Environment.inherit
-        if let configText { environment = environment.updating([.init(stringLiteral: Configuration.workerConfigVariable): configText]) }
-        // "--opt=value" form: a job name may start with a dash.
-        var args = ["worker"] + worker.arguments + ["--inbox=\(layout.root.string)", "--owner-pid=\(getpid())", "--job=\(rel)"]
-        let workerCgroup = makeWorkerCgroup(config: config)
-        if let workerCgroup { args.append("--memory-cgroup=\(workerCgroup.directory)") }
-        // Where an OOM kill of this worker would be counted.
-        let oomCounter = workerCgroup ?? memoryCgroup
-        let oomKillsBefore = oomCounter?.oomKills()
+        let deadline = AttemptDeadline(limits: config.limits, started: started.timeIntervalSince1970)
+        let heartbeat = config.queue.heartbeatSeconds
+        let request = WorkerRequest(job: rel, config: configText)
+        var end: WorkerJobEnd?
+        var worker: PooledWorker?
+        var oomKillsBefore: Int?
+        // A worker found ended before it got the job (it died idle) is replaced.
+        for _ in 0..<3 where end == nil {
+            let w = pool.checkout(for: config)
+            worker = w
+            oomKillsBefore = w.oomCounter?.oomKills()
+            end = await withTaskGroup(of: WorkerJobEnd?.self) { group in
+                group.addTask {
+                    await w.run(request, started: { p in
+                        let stopping = self.state.withLock { s in s.running[rel] = p; return s.stopping }
+                        if stopping { kill(p, SIGTERM) }
+                    }, output: { deadline.observe(workerOutput: $0) })
+                }
+                group.addTask {  // the job timeout: SIGKILL, as a hung worker may not hear SIGTERM
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        let p = self.state.withLock { $0.running[rel] ?? 0 }
+                        if p > 0, deadline.expire(now: Date().timeIntervalSince1970) { kill(p, SIGKILL) }
+                    }
+                    return nil
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(heartbeat))
+                        if !Task.isCancelled { queue.heartbeat(claim) }
+                    }
+                    return nil
+                }
+                // The job's own task ends first: the others only stop when cancelled.
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        }
+        let pid = state.withLock { $0.running[rel] ?? 0 }
+        let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
         var outcome: WorkerOutcome?
         var status: TerminationStatus?
-        var pid: Int32 = 0
-        let deadline = AttemptDeadline(limits: config.limits, started: started.timeIntervalSince1970)
-        do {
-            let heartbeat = config.queue.heartbeatSeconds
-            let result = try await Subprocess.run(
-                .path(FilePath(worker.executable)), arguments: Arguments(args), environment: environment,
-                input: .none, output: .sequence, error: .currentStandardError
-            ) { execution -> String in
-                let p = execution.processIdentifier.value
-                let stopping = self.state.withLock { s in s.running[rel] = p; return s.stopping }
-                if stopping { kill(p, SIGTERM) }
-                return try await withThrowingTaskGroup(of: String?.self) { group in
-                    group.addTask {
-                        var text = ""
-                        for try await chunk in execution.standardOutput {
-                            text += chunk.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                            deadline.observe(workerOutput: text)
-                        }
-                        return text
-                    }
-                    group.addTask {  // the job timeout: SIGKILL, as a hung worker may not hear SIGTERM
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(1))
-                            if deadline.expire(now: Date().timeIntervalSince1970) { kill(p, SIGKILL) }
-                        }
-                        return nil
-                    }
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(heartbeat))
-                            if !Task.isCancelled { queue.heartbeat(claim) }
-                        }
-                        return nil
-                    }
-                    var text = ""
-                    if let first = try await group.next() { text = first ?? "" }
-                    group.cancelAll()
-                    return text
-                }
-            }
-            pid = result.processIdentifier.value
-            status = result.terminationStatus
-            let lastLine = result.closureResult.split(separator: "\n").last.map(String.init) ?? ""
-            outcome = try? JSONDecoder().decode(WorkerOutcome.self, from: Data(lastLine.utf8))
-        } catch {
-            logger.error("cannot start a worker", metadata: ["job.id": "\(rel)", "error": "\(error)"])
-        }
-        let killedByUs = state.withLock { s in s.killedByUs.remove(pid) != nil }
         var oom = OOMEvidence.unknown
-        if let before = oomKillsBefore, let after = oomCounter?.oomKills() {
-            oom = after > before ? .killed(limitMB: workerCgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
+        switch end {
+        case .reported(let reported)?:
+            outcome = reported
+            if let worker { pool.checkin(worker, outcome: reported, config: config, retire: isStopping || reported.status == .interrupted) }
+        case .died(let ended, let oomKillsAfter)?:
+            status = ended
+            if let before = oomKillsBefore, let after = oomKillsAfter {
+                oom = after > before ? .killed(limitMB: worker?.cgroup == nil ? nil : config.workerMemoryLimitMB) : .notKilled
+            }
+        case nil:
+            logger.error("no worker could be started for the job", metadata: ["job.id": "\(rel)"])
         }
-        workerCgroup?.remove()
         var ended: HookEvent?
         let needsRescan = settle(claim, outcome: outcome, status: status, killedByUs: killedByUs, oom: oom, queue: queue,
                                  config: config, elapsed: Date().timeIntervalSince(started), timedOutAfter: deadline.expiredAfter,
@@ -166,13 +158,13 @@ final class WorkerSupervisor: Sendable {
         let now = Date().timeIntervalSince1970
         let meta: Logger.Metadata = ["job.id": "\(rel)", "elapsed.s": "\(String(format: "%.1f", elapsed))"]
         do {
-            if let limit = timedOutAfter, outcome == nil || status != .exited(0) {
+            if let limit = timedOutAfter, outcome == nil {
                 try fail(claim, kind: .timedOut, message: "\(rel): the worker was killed after \(Int(limit)) s, past [limits] "
                          + "job_timeout_factor x the audio length (at least job_timeout_min_seconds)", queue: queue, now: now, meta: meta,
                          ended: &ended)
                 return false
             }
-            guard let outcome, case .exited(0)? = status else {
+            guard let outcome else {
                 let (kind, message) = WorkerExitClassification.classify(status, rel: rel, oom: oom)
                 if killedByUs || (isStopping && kind != .workerCrashed) {
                     try queue.handBack(claim, now: now)
@@ -238,24 +230,6 @@ final class WorkerSupervisor: Sendable {
         publisher.recordMetrics { $0.recordFailure(next: next) }
         logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
             "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
-    }
-
-    /// A memory cgroup of its own for the next worker when `worker_memory_limit_mb` is set
-    /// (nil when unset, or when cgroups cannot be created here: logged once).
-    private func makeWorkerCgroup(config: Configuration) -> MemoryCgroup? {
-        guard config.workerMemoryLimitMB > 0, let parent = memoryCgroup else { return nil }
-        let serial = state.withLock { s -> Int in s.workerSerial += 1; return s.workerSerial }
-        do {
-            return try parent.makeChild(named: "\(MemoryCgroup.workerPrefix)\(getpid())-\(serial)",
-                                        limitBytes: Int64(config.workerMemoryLimitMB) << 20)
-        } catch {
-            let first = state.withLock { s -> Bool in defer { s.cgroupWarned = true }; return !s.cgroupWarned }
-            if first {
-                logger.warning("cannot give workers their own memory cgroup; worker_memory_limit_mb is not enforced (an OOM kill by an outer limit is still recognised)",
-                               metadata: ["error": "\(error)"])
-            }
-            return nil
-        }
     }
 
     /// `delete_source`: the source and its markers go, a copy of the done facts stays beside the outputs.

@@ -224,6 +224,9 @@ public struct DoneMarker: Codable, Sendable, Equatable {
     /// The source is to be removed (`delete_source`): a daemon that finds this marker
     /// finishes the removal (see `SourceDeletion`).
     public var deleteSource: Bool?
+    /// The worker process that ran the job, and whether it already had the job's model loaded.
+    public var workerPID: Int32?
+    public var modelReused: Bool?
 
     public init(fingerprint: Fingerprint, audioDuration: Double?, wallTime: Double, realTimeFactor: Double?,
                 peakRSSBytes: Int64?, model: String?, outputs: [String], finished: Double, attempts: Int, host: String) {
@@ -244,6 +247,8 @@ public struct DoneMarker: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case fingerprint, model, outputs, finished, attempts, host, rule
         case deleteSource = "delete_source"
+        case workerPID = "worker_pid"
+        case modelReused = "model_reused"
         case sourceSize = "source_size"
         case sourceMtimeNanoseconds = "source_mtime_ns"
         case audioDuration = "audio_duration"

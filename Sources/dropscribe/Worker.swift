@@ -5,7 +5,8 @@ import Glibc
 import HotFolder
 import Logging
 
-/// `dropscribe worker`: one job, in a child process of the daemon (hidden).
+/// `dropscribe worker`: one job (`--job`), or job after job from standard input
+/// (`--serve`), in a child process of the daemon (hidden).
 struct WorkerCommandLine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
@@ -15,11 +16,14 @@ struct WorkerCommandLine: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Option var inbox: String
     @Option(name: .customLong("owner-pid")) var ownerPID: Int32
-    @Option var job: String
+    @Option var job: String?
+    @Flag var serve = false
     @Flag(name: .customLong("test-transcriber")) var testTranscriber = false
     @Option(name: .customLong("memory-cgroup")) var memoryCgroup: String?
 
     func run() async throws {
+        if serve { return try serveJobs() }
+        guard let job else { throw CommandFailure.usage("worker: --job or --serve is needed") }
         // The config text the daemon accepted (the file may have been edited since, even into nonsense).
         var config: Configuration
         if let text = ProcessInfo.processInfo.environment[Configuration.workerConfigVariable], let file = options.file {
@@ -43,6 +47,26 @@ struct WorkerCommandLine: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let line = String(decoding: try encoder.encode(outcome), as: UTF8.self)
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// The daemon's requests, one JSON line each, until it closes our input.
+    func serveJobs() throws {
+        Self.exitWhenOrphaned(parent: ownerPID)
+        WorkerMemory.prepare(cgroup: memoryCgroup, logger: Logger(label: "dropscribe.worker"))
+        let cache = LoadedModelCache()
+        let server = WorkerServer(
+            inbox: inbox, ownerPID: ownerPID,
+            loadConfiguration: { text in
+                guard let text, let file = options.file else { return try options.load() }
+                do { return try Configuration.load(text: text, file: file) } catch { throw CommandFailure.config("\(error)") }
+            },
+            makeLogger: { Logs.bootstrap(level: $0.logLevel) },
+            transcriber: { config, logger in
+                testTranscriber ? (TestTranscriber(), false) : try cache.transcriber(config: config, logger: logger)
+            })
+        do { try server.serve() } catch let error as CommandFailure { throw error } catch {
+            throw CommandFailure.config("\(error)")
+        }
     }
 
     /// A worker whose daemon died (kill -9) stops at once: its journal is durable,

@@ -23,6 +23,7 @@ import Transcripts
     @Test(arguments: [
         ("workers = 0", "workers = 0: must be between 1 and 64"),
         ("workers = \"two\"", "workers = \"two\": must be a whole number"),
+        ("worker_max_jobs = 0", "worker_max_jobs = 0: must be between 1 and 1000000"),
         ("formats = [\"txt\", \"docx\"]", "unknown format \"docx\""),
         ("[model]\ntask = \"summarise\"", "model.task = \"summarise\": must be one of transcribe, translate"),
         ("[watch]\ninotify = \"yes\"", "watch.inotify = \"yes\": must be true or false"),
@@ -40,6 +41,7 @@ import Transcripts
     @Test func goodValuesAreRead() throws {
         let c = try Configuration.parse("""
             workers = 2
+            worker_max_jobs = 1
             formats = ["srt", "tsv"]
             [model]
             beam_size = 1
@@ -52,6 +54,7 @@ import Transcripts
             max_attempts = 5
             """)
         #expect(c.workers == 2)
+        #expect(c.workerMaxJobs == 1)
         #expect(c.formats == [.srt, .tsv])
         #expect(c.model.beamSize == 1)
         #expect(c.model.temperatures == [0, 0.5])

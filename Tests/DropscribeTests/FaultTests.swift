@@ -32,10 +32,7 @@ import Transcripts
         #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/slow.wav.processing") }, "\(daemon.log)")
         usleep(600_000)
         var handKilled = false
-        for child in childProcesses(of: daemon.pid) {
-            let cmdline = (try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8)) ?? ""
-            if cmdline.contains("--job=slow.wav") { kill(child, SIGKILL); handKilled = true }
-        }
+        if let worker = workerRunning("slow.wav", in: ws, daemon: daemon.pid) { kill(worker, SIGKILL); handKilled = true }
         #expect(handKilled, "the slow job's worker was found and killed")
         let failed = ws.inbox + "/hog.wav.failed"
         #expect(waitUntil(seconds: 90) { FileManager.default.fileExists(atPath: failed) && ws.count(suffix: ".done") == others.count + 1 },

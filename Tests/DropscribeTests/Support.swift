@@ -242,6 +242,16 @@ func childProcesses(of pid: Int32) -> [Int32] {
     }
 }
 
+/// The daemon's worker that runs `job` now: the child holding the job's `.processing` marker open
+/// (a serving worker's command line names no job).
+func workerRunning(_ job: String, in ws: Workspace, daemon: Int32) -> Int32? {
+    let marker = ws.inbox + "/" + job + ".processing"
+    return childProcesses(of: daemon).first { child in
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(child)/fd")) ?? []
+        return fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/fd/\($0)")) == marker }
+    }
+}
+
 /// Resident set size of a process now and at its peak (VmRSS, VmHWM), in bytes.
 func residentMemory(of pid: Int32) -> (now: Int64, peak: Int64) {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
