@@ -35,7 +35,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
         // OpenBLAS's kernels re-selected at start when it took a new CPU for an old one (executable only).
-        .target(name: "CBLASCore", dependencies: ["CBLAS"]),
+        .target(name: "CBLASCore", dependencies: ["CBLAS", "CKernels"]),
 
         // FFmpeg wrapped: any audio/video in, 16 kHz mono Float out, streamed.
         .target(name: "MediaDecoding", dependencies: [
@@ -89,7 +89,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
-        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding"],
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding", .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Golden", "make-random-models.py", "make-random-model-goldens.py", "random-models.sha256"]),
         .testTarget(name: "VoiceActivityTests", dependencies: ["VoiceActivity"],
                     exclude: ["Golden", "make-vad-goldens.py"]),

@@ -5,8 +5,8 @@
 // not at all when the user has set OPENBLAS_CORETYPE themselves.
 #define _GNU_SOURCE
 #include "CBLASCore.h"
+#include "CKernels.h"
 
-#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,28 +34,6 @@ const char *dropscribe_blas_core_upgrade(const char *current, int has_avx2_fma, 
     return NULL;
 }
 
-static unsigned long long xcr0(void) {
-    unsigned int lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((unsigned long long)hi << 32) | lo;
-}
-
-static void cpu_features(int *avx2_fma, int *avx512) {
-    unsigned int a, b, c, d;
-    *avx2_fma = 0;
-    *avx512 = 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
-    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1;
-    if (!osxsave) return;
-    unsigned long long xcr = xcr0();
-    int ymm = (xcr & 0x6) == 0x6, zmm = (xcr & 0xE6) == 0xE6;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
-    int avx2 = (b >> 5) & 1;
-    int f = (b >> 16) & 1, dq = (b >> 17) & 1, cd = (b >> 28) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
-    *avx2_fma = ymm && avx2 && fma;
-    *avx512 = *avx2_fma && zmm && f && dq && cd && bw && vl;
-}
-
 const char *dropscribe_blas_core_name(void) { return openblas_get_corename(); }
 
 const char *dropscribe_blas_core_replaced(void) { return getenv("DROPSCRIBE_BLAS_CORE_REPLACED"); }
@@ -65,8 +43,9 @@ __attribute__((constructor)) static void dropscribe_choose_blas_core(int argc, c
     (void)envp;
     if (argv == NULL || getenv("OPENBLAS_CORETYPE") != NULL) return;
     if (program_invocation_short_name == NULL || strcmp(program_invocation_short_name, "dropscribe") != 0) return;
-    int avx2_fma, avx512;
-    cpu_features(&avx2_fma, &avx512);
+    // The engine's own kernel choice (cpuid and xgetbv) says what the CPU and the OS run.
+    int level = ds_cpu_level();
+    int avx2_fma = level >= DS_LEVEL_AVX2, avx512 = level >= DS_LEVEL_AVX512;
     const char *current = openblas_get_corename();
     const char *better = dropscribe_blas_core_upgrade(current, avx2_fma, avx512);
     if (better == NULL) return;

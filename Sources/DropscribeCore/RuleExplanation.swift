@@ -32,7 +32,7 @@ public struct RuleExplanation: Sendable, Equatable {
         if let notAJob { lines.append("note: not a job (\(notAJob)); the settings below would apply if it were") }
         lines.append("rule: " + (rule.map(\.applied.description) ?? "none (the global settings)"))
         lines += [
-            "model: \(c.resolve(c.model.path))",
+            "model: \((try? c.modelFolder()) ?? (c.model.name.isEmpty ? c.resolve(c.model.path) : c.model.name + " (not installed)"))",
             "language: \(c.model.language.isEmpty ? "(detect)" : c.model.language)",
             "task: \(c.model.task.rawValue)",
             "compute_type: \(c.model.computeType.rawValue)",

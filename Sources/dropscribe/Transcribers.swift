@@ -36,9 +36,8 @@ enum Transcribers {
         do { try model.checkLanguage(config.model.decodingOptions.language) } catch {
             throw CommandFailure.config("model.language: \(error)")
         }
-        let path = (try? config.modelFolder()) ?? config.model.path
         var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
-                                             modelName: (path as NSString).lastPathComponent)
+                                             modelName: (model.directory as NSString).lastPathComponent)
         transcriber.allowPlaylists = config.media.allowPlaylists
         do { transcriber.speechDetection = try SpeechDetection.load(config) } catch {
             throw CommandFailure.config("vad.model: \(error)")

@@ -33,11 +33,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(30))) func aModelFetchedByNameTranscribesByName() throws {
-        var files: [String: Data] = [:]
-        for name in ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"] {
-            files[name] = try Data(contentsOf: URL(fileURLWithPath: ModelFetchTests.modelsSource + "/tiny.en/" + name))
-        }
-        let hub = try HubFixture(repository: "Systran/faster-whisper-tiny.en", files: files)
+        let hub = try HubFixture.tinyEn(from: ModelFetchTests.modelsSource)
         defer { hub.remove() }
         let server = try HubFolderServer(root: hub.root)
         defer { server.stop() }

@@ -48,6 +48,15 @@ struct HubFixture {
         try data.write(to: URL(fileURLWithPath: path))
     }
 
+    /// The real tiny.en folder served as Systran's repository, for tests that transcribe what they fetch.
+    static func tinyEn(from modelsFolder: String) throws -> HubFixture {
+        var files: [String: Data] = [:]
+        for name in ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"] {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: modelsFolder + "/tiny.en/" + name))
+        }
+        return try HubFixture(repository: "Systran/faster-whisper-tiny.en", files: files)
+    }
+
     /// A small stand-in model: the download code does not look inside the files.
     static func smallModel(seed: UInt8 = 7) -> [String: Data] {
         var bytes = [UInt8](repeating: 0, count: 300_000)

@@ -18,12 +18,8 @@ import Testing
     }
 
     @Test func anInterruptedDownloadResumesWhereItStoppedAndInstallsTheModelByteForByte() async throws {
-        let source = Self.modelsSource + "/tiny.en"
-        var files: [String: Data] = [:]
-        for name in ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"] {
-            files[name] = try Data(contentsOf: URL(fileURLWithPath: source + "/" + name))
-        }
-        let hub = try HubFixture(repository: "Systran/faster-whisper-tiny.en", files: files)
+        let hub = try HubFixture.tinyEn(from: Self.modelsSource)
+        let files = hub.files
         defer { hub.remove() }
         let server = try HubFolderServer(root: hub.root)
         defer { server.stop() }

@@ -54,7 +54,7 @@ enum SpokenClips {
         try run("/usr/bin/espeak-ng", ["-w", dir + "/a.wav", text])
         try run("/usr/bin/sox", ["-D", dir + "/a.wav", "-r", "16000", "-c", "1", "-b", "16", dir + "/a16.wav"])
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/a16.wav")))
-        return Clip(samples: try WAV.read(dir + "/a16.wav").samples, sha256: SHA256.hex(bytes), expected: sha)
+        return Clip(samples: try WAV.read(dir + "/a16.wav").samples, sha256: CorpusDigest.sha256Hex(bytes), expected: sha)
     }
 
     static let bSHA = "24bce01d346847b053b74b26b799f02a6644478c05bda33f02b98c3bfbe522de"

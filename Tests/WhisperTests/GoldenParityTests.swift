@@ -35,7 +35,7 @@ enum Golden {
         guard let file = clip["file"] as? String, let sha = clip["sha256"] as? String else { throw ClipError.unnamed(keys: clip.keys.sorted()) }
         let path = Fixtures.corpusDir + "/" + file
         guard let bytes = FileManager.default.contents(atPath: path) else { throw ClipError.missing(file: file, path: path) }
-        let found = SHA256.hex([UInt8](bytes))
+        let found = CorpusDigest.sha256Hex([UInt8](bytes))
         guard found == sha else { throw ClipError.differs(file: file, expected: sha, found: found) }
         return try WAV.read(path).samples
     }

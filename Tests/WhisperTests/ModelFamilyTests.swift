@@ -199,7 +199,7 @@ struct RandomModelWriterTests {
             let want = try #require(expected["\(shape) \(storage.rawValue)"], "no sha256 for \(shape) \(storage.rawValue)")
             try withRandomModel(RandomModelWriter(shape: shape, storage: storage)) { dir, _ in
                 let bytes = try WhisperModel.readBytes(dir + "/model.bin")
-                #expect(SHA256.hex(bytes) == want, "\(shape) \(storage.rawValue): model.bin differs from ctranslate2.specs'")
+                #expect(CorpusDigest.sha256Hex(bytes) == want, "\(shape) \(storage.rawValue): model.bin differs from ctranslate2.specs'")
                 // To compare by variable: DROPSCRIBE_KEEP_RANDOM_MODELS=<dir> keeps a copy.
                 if let keep = ProcessInfo.processInfo.environment["DROPSCRIBE_KEEP_RANDOM_MODELS"] {
                     let to = keep + "/" + "\(shape)-\(storage.rawValue)".replacingOccurrences(of: "/", with: "-") + ".bin"

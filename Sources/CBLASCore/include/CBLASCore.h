@@ -7,7 +7,7 @@
 /// The dropscribe binary corrects that before anything runs (see blas_core.c); these report what happened.
 
 /// The core OpenBLAS would use on this CPU with features it can use, or NULL to keep `current`:
-/// "SkylakeX" (AVX-512F/DQ/CD/BW/VL usable) or "Haswell" (AVX2 and FMA usable), and only when
+/// "SkylakeX" (AVX-512 F/BW/VL usable) or "Haswell" (AVX2 and FMA usable), and only when
 /// `current` is one of OpenBLAS's cores without AVX2. Pure, for tests.
 const char *dropscribe_blas_core_upgrade(const char *current, int has_avx2_fma, int has_avx512);
 
