@@ -40,11 +40,13 @@ def main():
     ap.add_argument("--compute-type", default="int8")
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--keep", help="a folder to keep both transcripts in (dropscribe's and fw.json)")
     args = ap.parse_args()
     fw_python = bench.ensure_venv()
     audio = os.path.join(bench.CORPUS, args.file)
     model_dir = os.path.join(bench.MODELS, args.model)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
         subprocess.run([bench.BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(args.beam),
                         "--threads", str(args.threads), "--format", "json", "--output-dir", tmp,
                         "--compute-type", args.compute_type], check=True, stdout=subprocess.DEVNULL)
