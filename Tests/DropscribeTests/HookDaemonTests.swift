@@ -175,16 +175,18 @@ import Testing
             hook_concurrency = 1
             hook_timeout_seconds = 60
             on_done = ["/bin/sh", "\(ws.root)/slot.sh"]
+            \(DaemonCounters.config)
             """))
         let daemon = try ws.startDaemon(windowMilliseconds: 10)
         let jobs = ["1.wav", "2.wav", "3.wav"]
         for job in jobs { ws.drop(job, job) }
-        // Every job is done (each asked for its hook) and one hook holds a slot.
+        // Every job is done (each asked for its hook), one hook holds a slot, and the daemon
+        // says the other two wait for one: they cannot start before the first ends.
+        let gauge = { (name: String) in DaemonCounters.value(name, in: ws.metricsFile) }
         #expect(waitUntil(seconds: 60) {
             jobs.allSatisfy { ws.finished($0) } && FileManager.default.fileExists(atPath: ws.root + "/held-slot1")
-        })
-        // Time for a second hook to start if the limit let it (it never does when the limit holds).
-        usleep(300_000)
+                && gauge("dropscribe_hooks_running") == 1 && gauge("dropscribe_hooks_waiting") == 2
+        }, "hooks running \(gauge("dropscribe_hooks_running") ?? -1), waiting \(gauge("dropscribe_hooks_waiting") ?? -1)")
         #expect(!FileManager.default.fileExists(atPath: ws.root + "/held-slot2"), "two hooks ran at once with hook_concurrency = 1")
         _ = FileManager.default.createFile(atPath: ws.root + "/release", contents: nil)
         #expect(waitUntil(seconds: 60) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.root + "/ran-" + $0) } })
