@@ -143,7 +143,8 @@ import Transcripts
         try FileManager.default.copyItem(atPath: Assets.corpus + "/clips/clip-01.wav", toPath: clip)
         func start() throws -> DaemonProcess {
             let d = try ws.startDaemon(windowMilliseconds: 0, windows: 1, tag: "flood")
-            waitUntil(seconds: 10, poll: 0.01) { Self.hasInotify(d.pid) }
+            // Files dropped before the watch would wait for a rescan that never comes (rescan_seconds = 3600).
+            #expect(waitUntil(seconds: 120, poll: 0.01) { Self.hasInotify(d.pid) }, "no inotify instance: \(d.log)")
             return d
         }
         // The queue limit is machine-wide: any daemon another suite starts meanwhile would
@@ -269,7 +270,7 @@ import Transcripts
         _ = FileManager.default.createFile(atPath: ws.inbox + "/ghost.wav.done", contents: Data("{\"oops\":".utf8))
         let daemon = try ws.startDaemon()
         let jobs = junk.map(\.job)
-        let finished = waitUntil(seconds: 45) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/\($0).done") && !FileManager.default.fileExists(atPath: ws.inbox + "/\($0).processing") } }
+        let finished = waitUntil(seconds: 120) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/\($0).done") && !FileManager.default.fileExists(atPath: ws.inbox + "/\($0).processing") } }
         #expect(finished, "\(ws.names())\n\(daemon.log.suffix(4000))")
         ws.awaitTwoRescans(by: daemon)
         #expect(daemon.process.isRunning, "never a crash")

@@ -38,7 +38,7 @@ import Testing
 
         // A job claimed before a reload keeps the settings it was claimed with.
         ws.drop("x/first.wav", "first job")
-        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing") })
+        #expect(waitUntil(seconds: 120) { FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing") })
         ws.writeConfig(Self.rules(ws, outputFolder: "out2", extra: """
             [[rule]]
             match = "rec/**"
@@ -70,7 +70,7 @@ import Testing
             on_done = ["/nonexistent/hook"]
             """))
         kill(daemon.pid, SIGHUP)
-        #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
+        #expect(waitUntil(seconds: 120) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
         let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "arch/i.wav", "missing/j.wav",
@@ -120,7 +120,7 @@ import Testing
         #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil && done("missing/j.wav") != nil)
         let sleeper = try #require(Int32((try? String(contentsOfFile: ws.root + "/sleeper.pid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        #expect(waitUntil(seconds: 30) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
+        #expect(waitUntil(seconds: 120) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
 
         // delete_source: source and markers gone, the done facts beside the outputs.
         #expect(!FileManager.default.fileExists(atPath: ws.inbox + "/del/f.wav"))
@@ -130,10 +130,10 @@ import Testing
 
         // The hook that deleted its source: the job stays done and is not taken up again,
         // even after a later job (claimed after a rescan that saw the deletion) finished.
-        #expect(waitUntil(seconds: 30) { !FileManager.default.fileExists(atPath: ws.inbox + "/gone/e.wav") })
+        #expect(waitUntil(seconds: 120) { !FileManager.default.fileExists(atPath: ws.inbox + "/gone/e.wav") })
         kill(daemon.pid, SIGHUP)  // a reload asks for a full rescan
         ws.drop("late.wav", "after the deletion")
-        #expect(waitUntil(seconds: 30) { ws.finished("late.wav") })
+        #expect(waitUntil(seconds: 120) { ws.finished("late.wav") })
         #expect(done("gone/e.wav") != nil)
         #expect(Set(ws.names()).isDisjoint(with: ["gone/e.wav", "gone/e.wav.pending", "gone/e.wav.processing", "gone/e.wav.failed"]))
         // The job for the big model waits, pending, while the others (dropped after it) were done.
