@@ -197,6 +197,7 @@ public final class Daemon: Service, Sendable {
             if let excluded = try? fresh.layout().excludedDirectories, Set(excluded) != Set(layout.excludedDirectories) {
                 logger.error("configuration not reloaded: it changes the output or archive folders inside the inbox, which needs a restart; keeping the old one",
                              metadata: ["file": "\(configFile)"])
+                publisher.recordMetrics(atOnce: true) { $0.configReloadsRefused += 1 }
                 return
             }
             state.withLock {
@@ -206,8 +207,10 @@ public final class Daemon: Service, Sendable {
                 $0.rescanNeeded = true
             }
             logger.info("configuration reloaded", metadata: ["file": "\(configFile)", "workers": "\(fresh.workers)"])
+            publisher.recordMetrics(atOnce: true) { $0.configReloadsApplied += 1 }
         } catch {
             logger.error("configuration not reloaded; keeping the old one", metadata: ["error": "\(error)"])
+            publisher.recordMetrics(atOnce: true) { $0.configReloadsRefused += 1 }
         }
     }
 

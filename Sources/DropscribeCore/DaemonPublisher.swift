@@ -14,6 +14,8 @@ final class DaemonPublisher: Sendable {
     struct State {
         var metrics: DaemonMetrics
         var metricsDirty = true
+        /// A change that readers wait for (a finished pass, a reload): written at the next publish, unpaced.
+        var metricsUrgent = false
         var lastMetricsWrite: Double = 0
         var lastHealthWrite: Double = 0
         var lastStatus = ""
@@ -38,11 +40,14 @@ final class DaemonPublisher: Sendable {
         state = Mutex(State(metrics: DaemonMetrics(startTime: startTime)))
     }
 
-    /// Changes the metrics; the file is rewritten at the next publish.
-    func recordMetrics(_ change: (inout DaemonMetrics) -> Void) {
+    /// Changes the metrics; the file is rewritten at the next publish (within a second,
+    /// or at once when `atOnce`: the loop publishes after each tick, so a pass counted
+    /// `atOnce` is in the file before the next pass begins).
+    func recordMetrics(atOnce: Bool = false, _ change: (inout DaemonMetrics) -> Void) {
         state.withLock { s in
             change(&s.metrics)
             s.metricsDirty = true
+            if atOnce { s.metricsUrgent = true }
         }
     }
 
@@ -66,10 +71,10 @@ final class DaemonPublisher: Sendable {
             s.metrics.workersRunning = running
             s.metrics.workersConfigured = config.workers
             let m = !config.metricsFile.isEmpty
-                && (force || (s.metricsDirty && now - s.lastMetricsWrite >= 1) || now - s.lastMetricsWrite >= 15)
+                && (force || s.metricsUrgent || (s.metricsDirty && now - s.lastMetricsWrite >= 1) || now - s.lastMetricsWrite >= 15)
             let h = !config.healthFile.isEmpty && (force || now - s.lastHealthWrite >= HealthRecord.interval)
             let st = underServiceManager && (force || now - s.lastStatusCheck >= 1)
-            if m { s.lastMetricsWrite = now; s.metricsDirty = false }
+            if m { s.lastMetricsWrite = now; s.metricsDirty = false; s.metricsUrgent = false }
             if h { s.lastHealthWrite = now }
             if st { s.lastStatusCheck = now }
             return (s.metrics, m, h, st)

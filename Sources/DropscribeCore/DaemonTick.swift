@@ -204,7 +204,7 @@ extension Daemon {
             ])
         }
         if let counts {
-            publisher.recordMetrics { $0.recordCounts(counts) }
+            publisher.recordMetrics(atOnce: true) { $0.recordCounts(counts) }
             logger.debug("rescan", metadata: [
                 "jobs": "\(counts.jobs.values.reduce(counts.unmarked, +))", "finished.cached": "\(finishedJobs)",
                 "pending": "\(candidates.count)", "dirs.listed": "\(slice.directoriesListed)",

@@ -21,9 +21,13 @@ final class HookRunner: Sendable {
 
     let logger: Logger
     private let gate = Mutex(Gate())
+    /// Told the hooks running and waiting for a slot whenever either changes (for the metrics),
+    /// under the gate's lock; it must not call back into this runner.
+    private let gateChanged: @Sendable (_ running: Int, _ waiting: Int) -> Void
 
-    init(logger: Logger) {
+    init(logger: Logger, gateChanged: @escaping @Sendable (_ running: Int, _ waiting: Int) -> Void = { _, _ in }) {
         self.logger = logger
+        self.gateChanged = gateChanged
     }
 
     /// How a hook ended.
@@ -149,9 +153,10 @@ final class HookRunner: Sendable {
     private func acquire(limit: Int) async {
         await withCheckedContinuation { (slot: CheckedContinuation<Void, Never>) in
             let now = gate.withLock { g -> Bool in
-                if g.running < limit { g.running += 1; return true }
-                g.waiting.append(slot)
-                return false
+                let now = g.running < limit
+                if now { g.running += 1 } else { g.waiting.append(slot) }
+                gateChanged(g.running, g.waiting.count)  // under the lock: reported in the order of the changes
+                return now
             }
             if now { slot.resume() }
         }
@@ -160,8 +165,10 @@ final class HookRunner: Sendable {
     /// Hands the slot to the longest waiter, or frees it.
     private func release() {
         let next = gate.withLock { g -> CheckedContinuation<Void, Never>? in
-            if g.waiting.isEmpty { g.running -= 1; return nil }
-            return g.waiting.removeFirst()
+            let next = g.waiting.isEmpty ? nil : g.waiting.removeFirst()
+            if next == nil { g.running -= 1 }
+            gateChanged(g.running, g.waiting.count)
+            return next
         }
         next?.resume()
     }

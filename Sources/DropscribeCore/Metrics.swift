@@ -17,11 +17,20 @@ public struct DaemonMetrics: Sendable, Equatable {
     public var unmarked = 0
     /// Whether a scan has been counted yet (before it, the gauges are left out).
     public var scanned = false
+    /// Full passes over the inbox this daemon completed: a pass that began after an
+    /// upload has looked at it, so a monitor (or a test) can tell "not yet looked at"
+    /// from "looked at and left alone" without a clock.
+    public var rescansTotal = 0
+    /// SIGHUP reloads of the config file that took effect, and those refused (the old config kept).
+    public var configReloadsApplied = 0
+    public var configReloadsRefused = 0
     public var doneTotal = 0
     /// Jobs this daemon moved to `.failed` (gave up).
     public var failedTotal = 0
     /// Transient failures this daemon sent back to pending for another attempt.
     public var retriedTotal = 0
+    /// Failed attempts (retried or final) by what went wrong.
+    public var attemptFailures: [FailureKind: Int] = [:]
     public var audioSecondsTotal: Double = 0
     /// Wall time of the finished jobs that had audio, for the average real-time factor.
     public var wallSecondsTotal: Double = 0
@@ -29,6 +38,9 @@ public struct DaemonMetrics: Sendable, Equatable {
     /// The largest peak resident set of any worker so far.
     public var workerPeakRSSBytes: Int64 = 0
     public var workersRunning = 0
+    /// `on_done`/`on_failed` hooks running now, and those waiting for a slot (`hook_concurrency`).
+    public var hooksRunning = 0
+    public var hooksWaiting = 0
     public var workersConfigured = 0
     public var startTime: Double
     public var up = true
@@ -53,9 +65,10 @@ public struct DaemonMetrics: Sendable, Equatable {
         if let rss = summary.peakRSSBytes { workerPeakRSSBytes = max(workerPeakRSSBytes, rss) }
     }
 
-    /// Counts a failure by where it sent the job.
-    public mutating func recordFailure(next: JobState) {
+    /// Counts a failed attempt by where it sent the job and by its kind.
+    public mutating func recordFailure(next: JobState, kind: FailureKind) {
         if next == .failed { failedTotal += 1 } else { retriedTotal += 1 }
+        attemptFailures[kind, default: 0] += 1
     }
 
     /// Takes the job counts of a folder snapshot.
@@ -63,10 +76,11 @@ public struct DaemonMetrics: Sendable, Equatable {
         recordCounts(snapshot.stateCounts)
     }
 
-    /// Takes the job counts of a whole pass over the inbox.
+    /// Takes the job counts of a whole pass over the inbox, and counts the pass.
     public mutating func recordCounts(_ counts: (jobs: [JobState: Int], unmarked: Int)) {
         (jobs, unmarked) = counts
         scanned = true
+        rescansTotal += 1
     }
 
     /// The text format: HELP and TYPE before each family, one sample per line, a final newline.
@@ -87,6 +101,14 @@ public struct DaemonMetrics: Sendable, Equatable {
                [("", Double(failedTotal))])
         family("dropscribe_jobs_retried_total", "counter", "Transient failures this daemon sent back to pending since it started.",
                [("", Double(retriedTotal))])
+        if !attemptFailures.isEmpty {
+            family("dropscribe_attempt_failures_total", "counter", "Failed attempts (retried or final) since the daemon started, by kind.",
+                   FailureKind.allCases.compactMap { k in attemptFailures[k].map { ("{kind=\"\(k.rawValue)\"}", Double($0)) } })
+        }
+        family("dropscribe_rescans_total", "counter", "Full passes over the inbox this daemon completed since it started.",
+               [("", Double(rescansTotal))])
+        family("dropscribe_config_reloads_total", "counter", "SIGHUP reloads of the config file since the daemon started, by result.",
+               [("{result=\"applied\"}", Double(configReloadsApplied)), ("{result=\"refused\"}", Double(configReloadsRefused))])
         family("dropscribe_audio_seconds_total", "counter", "Seconds of audio this daemon transcribed since it started.",
                [("", audioSecondsTotal)])
         family("dropscribe_transcription_wall_seconds_total", "counter",
@@ -101,6 +123,8 @@ public struct DaemonMetrics: Sendable, Equatable {
         family("dropscribe_worker_peak_rss_bytes", "gauge", "Largest peak resident memory of a worker process since the daemon started.",
                [("", Double(workerPeakRSSBytes))])
         family("dropscribe_workers_running", "gauge", "Worker processes running now.", [("", Double(workersRunning))])
+        family("dropscribe_hooks_running", "gauge", "on_done/on_failed hooks running now.", [("", Double(hooksRunning))])
+        family("dropscribe_hooks_waiting", "gauge", "Hooks waiting for a free slot (hook_concurrency).", [("", Double(hooksWaiting))])
         family("dropscribe_workers_configured", "gauge", "Jobs the daemon runs at once (workers).", [("", Double(workersConfigured))])
         family("dropscribe_start_time_seconds", "gauge", "Start time of the daemon, seconds since the epoch.", [("", startTime)])
         family("dropscribe_up", "gauge", "1 while the daemon runs; 0 once it has stopped.", [("", up ? 1 : 0)])

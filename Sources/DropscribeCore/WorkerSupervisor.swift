@@ -38,7 +38,9 @@ final class WorkerSupervisor: Sendable {
         self.memoryCgroup = memoryCgroup
         self.publisher = publisher
         self.logger = logger
-        hooks = HookRunner(logger: logger)
+        hooks = HookRunner(logger: logger) { running, waiting in
+            publisher.recordMetrics(atOnce: true) { $0.hooksRunning = running; $0.hooksWaiting = waiting }
+        }
         pool = WorkerPool(command: worker, inbox: layout.root.string, memoryCgroup: memoryCgroup, logger: logger)
     }
 
@@ -227,7 +229,7 @@ final class WorkerSupervisor: Sendable {
                       meta: Logger.Metadata, ended: inout HookEvent?) throws(QueueError) {
         let next = try queue.fail(claim, kind: kind, message: message, now: now)
         if next == .failed { ended = .failed(claim, kind: kind, message: message) }
-        publisher.recordMetrics { $0.recordFailure(next: next) }
+        publisher.recordMetrics { $0.recordFailure(next: next, kind: kind) }
         logger.warning("\(next == .failed ? "failed" : "will retry")", metadata: meta.merging([
             "kind": "\(kind.rawValue)", "error": "\(message)", "attempt": "\(claim.lease.attempt)"] as Logger.Metadata) { $1 })
     }

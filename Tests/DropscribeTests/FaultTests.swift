@@ -22,18 +22,19 @@ import Transcripts
 
     @Test(.enabled(if: canMakeMemoryCgroups, "needs a writable memory cgroup (root)"))
     func aWorkerOverItsMemoryLimitIsRetriedThenFailsAsOutOfMemory() throws {
-        let ws = Workspace(config: TestConfig.fast(top: "workers = 2\nworker_memory_limit_mb = 128", queue: "max_attempts = 3"))
+        let ws = Workspace(config: TestConfig.fast(top: "workers = 2\nworker_memory_limit_mb = 128\n" + DaemonCounters.config, queue: "max_attempts = 3"))
         ws.drop("hog.wav", "HOG: allocates until the kernel kills it")
         let others = (0..<6).map { "ok-\($0).wav" }
         for (i, job) in others.enumerated() { ws.drop(job, String(repeating: "o", count: 500 + i)) }
         ws.drop("slow.wav", String(repeating: "s", count: 900))
         let daemon = try ws.startDaemon(windowMilliseconds: 400, windows: 6)
         // A worker killed by hand (not the OOM killer) is told apart: kind "killed".
-        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/slow.wav.processing") }, "\(daemon.log)")
-        usleep(600_000)
-        var handKilled = false
-        if let worker = workerRunning("slow.wav", in: ws, daemon: daemon.pid) { kill(worker, SIGKILL); handKilled = true }
-        #expect(handKilled, "the slow job's worker was found and killed")
+        var worker: Int32?
+        #expect(waitUntil(seconds: 120, poll: 0.02) {
+            worker = workerRunning("slow.wav", in: ws, daemon: daemon.pid)
+            return worker != nil
+        }, "the slow job's worker was never seen running: \(daemon.log)")
+        if let worker { kill(worker, SIGKILL) }
         let failed = ws.inbox + "/hog.wav.failed"
         #expect(waitUntil(seconds: 90) { FileManager.default.fileExists(atPath: failed) && ws.count(suffix: ".done") == others.count + 1 },
                 "\(ws.names())\n\(daemon.log.suffix(4000))")
@@ -43,12 +44,12 @@ import Transcripts
         #expect(marker.attempts == 3, "retried as transient up to max_attempts")
         #expect(marker.message.contains("hog.wav") && marker.message.contains("out of memory") && marker.message.contains("worker_memory_limit_mb = 128"),
                 "\(marker.message)")
-        // The .failed marker is written before its log line: wait for the line.
-        waitUntil(seconds: 10) { daemon.log.components(separatedBy: "kind=out-of-memory").count - 1 >= 3 }
-        let log = daemon.log
-        #expect(log.components(separatedBy: "kind=out-of-memory").count - 1 == 3, "two retries and the final failure, each an OOM: \(log.suffix(3000))")
-        #expect(log.contains("kind=killed"), "a kill -9 by hand is not an OOM")
         #expect(daemon.terminate() == 0)
+        // Every attempt's failure, counted by kind in the metrics the daemon wrote as it stopped.
+        let kinds = ["out-of-memory", "killed", "worker-crashed"].map {
+            DaemonCounters.value("dropscribe_attempt_failures_total{kind=\"\($0)\"}", in: ws.metricsFile) ?? 0
+        }
+        #expect(kinds == [3, 1, 0], "two retries and the final failure each an OOM, a kill -9 by hand not one: \(kinds)\n\(daemon.log.suffix(3000))")
         expectOnlyDone(ws, jobs: others + ["slow.wav"])
         // The per-worker cgroups are gone.
         let own = try #require(MemoryCgroup.current())
@@ -129,6 +130,7 @@ import Transcripts
             inbox = "inbox"
             workers = 2
             log_level = "debug"
+            metrics_file = "metrics.prom"
             [watch]
             settle_seconds = 1
             rescan_seconds = 3600
@@ -141,7 +143,8 @@ import Transcripts
         try FileManager.default.copyItem(atPath: Assets.corpus + "/clips/clip-01.wav", toPath: clip)
         func start() throws -> DaemonProcess {
             let d = try ws.startDaemon(windowMilliseconds: 0, windows: 1, tag: "flood")
-            waitUntil(seconds: 10, poll: 0.01) { Self.hasInotify(d.pid) }
+            // Files dropped before the watch would wait for a rescan that never comes (rescan_seconds = 3600).
+            #expect(waitUntil(seconds: 120, poll: 0.01) { Self.hasInotify(d.pid) }, "no inotify instance: \(d.log)")
             return d
         }
         // The queue limit is machine-wide: any daemon another suite starts meanwhile would
@@ -175,12 +178,12 @@ import Transcripts
         if lowered {
             #expect(daemon.log.contains("inotify event queue overflowed"), "a 16-event queue overflows under \(count) files")
         }
-        // One full rescan of the finished folder (files, markers, transcripts), timed by the daemon.
-        func rescanLines() -> [Substring] { daemon.log.split(separator: "\n").filter { $0.hasSuffix("] rescan") } }
-        let rescansBefore = rescanLines().count
+        // One full rescan of the finished folder (files, markers, transcripts), timed by the daemon
+        // (its debug line is logged before the pass is counted in the metrics file).
+        let rescansBefore = ws.rescansPublished()
         kill(daemon.pid, SIGHUP)
-        #expect(waitUntil(seconds: 60) { rescanLines().count > rescansBefore })
-        let rescanLine = rescanLines().last.map(String.init) ?? ""
+        #expect(waitUntil(seconds: 300) { ws.rescansPublished() > rescansBefore }, "\(daemon.log.suffix(2000))")
+        let rescanLine = daemon.log.split(separator: "\n").last { $0.hasSuffix("] rescan") }.map(String.init) ?? ""
         let rescanMs = rescanLine.split(separator: " ").first { $0.hasPrefix("ms=") }.map { String($0.dropFirst(3)) } ?? "?"
         let rss = residentMemory(of: daemon.pid)
         #expect(daemon.terminate() == 0)
@@ -195,7 +198,7 @@ import Transcripts
     // MARK: names
 
     @Test func awkwardNamesAndDeepFoldersAreTranscribedWithMarkersAndOutputsThatFit() throws {
-        let ws = Workspace(config: TestConfig.fast(top: "workers = 2"))
+        let ws = Workspace(config: TestConfig.fast(top: "workers = 2\n" + DaemonCounters.config))
         let long255 = String(repeating: "l", count: 251) + ".wav"
         let long250u = String(repeating: "ü", count: 122) + "abcdef.wav"   // 254 bytes, multi-byte at the cut
         let long245 = String(repeating: "m", count: 241) + ".wav"          // 245: ".processing" would reach 256
@@ -212,7 +215,7 @@ import Transcripts
         let doneMarkers = jobs.map { layout.job(relativePath: $0).marker(.done).string }
         let finished = waitUntil(seconds: 60) { doneMarkers.allSatisfy { FileManager.default.fileExists(atPath: $0) } }
         #expect(finished, "\(ws.names().filter { !$0.hasPrefix("level1") })\n\(daemon.log.suffix(3000))")
-        usleep(4_500_000)   // two rescans later: nothing is taken again
+        ws.awaitTwoRescans(by: daemon)   // nothing is taken again
         #expect(daemon.process.isRunning)
         #expect(daemon.terminate() == 0)
         for (i, job) in jobs.enumerated() {
@@ -241,7 +244,8 @@ import Transcripts
     // MARK: markers and config edited by hand
 
     @Test func markersEditedIntoNonsenseAreLoggedAndTreatedAsUnseenOrTakenOver() throws {
-        let ws = Workspace(config: TestConfig.fast(queue: "lease_timeout_seconds = 3").replacingOccurrences(of: "lease_timeout_seconds = 10\n", with: ""))
+        let ws = Workspace(config: TestConfig.fast(top: DaemonCounters.config, queue: "lease_timeout_seconds = 3")
+            .replacingOccurrences(of: "lease_timeout_seconds = 10\n", with: ""))
         let id = OwnerIdentity.current()
         func lease(host: String, pid: Int32) -> String {
             #"{"attempt":1,"boot_id":"\#(id.bootID)","fingerprint":{"device":1,"inode":1,"mtime_ns":1,"size":1},"host":"\#(host)","pid":\#(pid),"started":1}"#
@@ -266,9 +270,9 @@ import Transcripts
         _ = FileManager.default.createFile(atPath: ws.inbox + "/ghost.wav.done", contents: Data("{\"oops\":".utf8))
         let daemon = try ws.startDaemon()
         let jobs = junk.map(\.job)
-        let finished = waitUntil(seconds: 45) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/\($0).done") && !FileManager.default.fileExists(atPath: ws.inbox + "/\($0).processing") } }
+        let finished = waitUntil(seconds: 120) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/\($0).done") && !FileManager.default.fileExists(atPath: ws.inbox + "/\($0).processing") } }
         #expect(finished, "\(ws.names())\n\(daemon.log.suffix(4000))")
-        usleep(2_500_000)
+        ws.awaitTwoRescans(by: daemon)
         #expect(daemon.process.isRunning, "never a crash")
         #expect(daemon.terminate() == 0)
         for (i, job) in jobs.enumerated() {
@@ -303,19 +307,23 @@ import Transcripts
             #expect(status == 2, "exit 2 for \(b.text.debugDescription): \(out)\(err)")
             #expect(err.contains("config.toml") && err.contains(b.mentions), "names the file and \(b.mentions): \(err)")
         }
-        ws.writeConfig(TestConfig.fast())
+        ws.writeConfig(TestConfig.fast(top: DaemonCounters.config))
         let daemon = try ws.startDaemon()
         ws.drop("before.wav", "before")
-        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/before.wav.done") }, "\(daemon.log)")
-        for b in broken {
+        #expect(waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: ws.inbox + "/before.wav.done") }, "\(daemon.log)")
+        // One broken config at a time: the next is written once the daemon has refused the last
+        // (two signals close together would be one reload).
+        let refused = { Int(DaemonCounters.value("dropscribe_config_reloads_total{result=\"refused\"}", in: ws.metricsFile) ?? -1) }
+        #expect(waitUntil(seconds: 60) { refused() == 0 }, "no metrics: \(daemon.log)")
+        for (i, b) in broken.enumerated() {
             try b.text.write(toFile: ws.configFile, atomically: true, encoding: .utf8)
             kill(daemon.pid, SIGHUP)
-            usleep(300_000)
+            #expect(waitUntil(seconds: 60) { refused() == i + 1 }, "\(b.text.debugDescription) not refused: \(daemon.log)")
         }
-        #expect(waitUntil(seconds: 10) { daemon.log.components(separatedBy: "configuration not reloaded; keeping the old one").count - 1 == broken.count },
-                "\(daemon.log)")
+        #expect(daemon.log.contains("configuration not reloaded; keeping the old one"), "\(daemon.log)")
+        #expect(DaemonCounters.value("dropscribe_config_reloads_total{result=\"applied\"}", in: ws.metricsFile) == 0)
         ws.drop("after.wav", "after")
-        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: ws.inbox + "/after.wav.done") }, "still working with the old config: \(daemon.log)")
+        #expect(waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: ws.inbox + "/after.wav.done") }, "still working with the old config: \(daemon.log)")
         #expect(daemon.process.isRunning)
         #expect(!daemon.log.contains("will retry") && !daemon.log.contains("] failed"), "workers run with the config the daemon kept: \(daemon.log)")
         #expect(daemon.terminate() == 0)

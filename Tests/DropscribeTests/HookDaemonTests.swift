@@ -38,7 +38,7 @@ import Testing
 
         // A job claimed before a reload keeps the settings it was claimed with.
         ws.drop("x/first.wav", "first job")
-        #expect(waitUntil(seconds: 30) { FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing") })
+        #expect(waitUntil(seconds: 120) { FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing") })
         ws.writeConfig(Self.rules(ws, outputFolder: "out2", extra: """
             [[rule]]
             match = "rec/**"
@@ -70,7 +70,7 @@ import Testing
             on_done = ["/nonexistent/hook"]
             """))
         kill(daemon.pid, SIGHUP)
-        #expect(waitUntil(seconds: 30) { daemon.log.contains("configuration reloaded") })
+        #expect(waitUntil(seconds: 120) { daemon.log.contains("configuration reloaded") })
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/x/first.wav.processing"), "the reload came after the job ended")
 
         let jobs = ["rec/a.wav", "exit1/c.wav", "slow/d.wav", "gone/e.wav", "del/f.wav", "crash/g.wav", "arch/i.wav", "missing/j.wav",
@@ -120,7 +120,7 @@ import Testing
         #expect(done("exit1/c.wav") != nil && done("slow/d.wav") != nil && done("crash/g.wav") != nil && done("missing/j.wav") != nil)
         let sleeper = try #require(Int32((try? String(contentsOfFile: ws.root + "/sleeper.pid", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
-        #expect(waitUntil(seconds: 30) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
+        #expect(waitUntil(seconds: 120) { kill(sleeper, 0) != 0 }, "the timed-out hook's child still runs")
 
         // delete_source: source and markers gone, the done facts beside the outputs.
         #expect(!FileManager.default.fileExists(atPath: ws.inbox + "/del/f.wav"))
@@ -130,10 +130,10 @@ import Testing
 
         // The hook that deleted its source: the job stays done and is not taken up again,
         // even after a later job (claimed after a rescan that saw the deletion) finished.
-        #expect(waitUntil(seconds: 30) { !FileManager.default.fileExists(atPath: ws.inbox + "/gone/e.wav") })
+        #expect(waitUntil(seconds: 120) { !FileManager.default.fileExists(atPath: ws.inbox + "/gone/e.wav") })
         kill(daemon.pid, SIGHUP)  // a reload asks for a full rescan
         ws.drop("late.wav", "after the deletion")
-        #expect(waitUntil(seconds: 30) { ws.finished("late.wav") })
+        #expect(waitUntil(seconds: 120) { ws.finished("late.wav") })
         #expect(done("gone/e.wav") != nil)
         #expect(Set(ws.names()).isDisjoint(with: ["gone/e.wav", "gone/e.wav.pending", "gone/e.wav.processing", "gone/e.wav.failed"]))
         // The job for the big model waits, pending, while the others (dropped after it) were done.
@@ -175,16 +175,18 @@ import Testing
             hook_concurrency = 1
             hook_timeout_seconds = 60
             on_done = ["/bin/sh", "\(ws.root)/slot.sh"]
+            \(DaemonCounters.config)
             """))
         let daemon = try ws.startDaemon(windowMilliseconds: 10)
         let jobs = ["1.wav", "2.wav", "3.wav"]
         for job in jobs { ws.drop(job, job) }
-        // Every job is done (each asked for its hook) and one hook holds a slot.
+        // Every job is done (each asked for its hook), one hook holds a slot, and the daemon
+        // says the other two wait for one: they cannot start before the first ends.
+        let gauge = { (name: String) in DaemonCounters.value(name, in: ws.metricsFile) }
         #expect(waitUntil(seconds: 60) {
             jobs.allSatisfy { ws.finished($0) } && FileManager.default.fileExists(atPath: ws.root + "/held-slot1")
-        })
-        // Time for a second hook to start if the limit let it (it never does when the limit holds).
-        usleep(300_000)
+                && gauge("dropscribe_hooks_running") == 1 && gauge("dropscribe_hooks_waiting") == 2
+        }, "hooks running \(gauge("dropscribe_hooks_running") ?? -1), waiting \(gauge("dropscribe_hooks_waiting") ?? -1)")
         #expect(!FileManager.default.fileExists(atPath: ws.root + "/held-slot2"), "two hooks ran at once with hook_concurrency = 1")
         _ = FileManager.default.createFile(atPath: ws.root + "/release", contents: nil)
         #expect(waitUntil(seconds: 60) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.root + "/ran-" + $0) } })

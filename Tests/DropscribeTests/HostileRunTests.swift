@@ -49,7 +49,7 @@ struct HostileRunTests {
 
     @Test func everyHostileUploadInOneRun() throws {
         // Greedy decoding and txt only: the run is about the folder, not the transcripts' quality.
-        let config = RealModel.config("workers = 2\noutput_dir = \"out\"\nformats = [\"txt\"]",
+        let config = RealModel.config("workers = 2\noutput_dir = \"out\"\nformats = [\"txt\"]\n" + DaemonCounters.config,
                                       model: "beam_size = 1\nbest_of = 1\ntemperatures = [0.0]")
         let box = try HostileBox(config: config.replacingOccurrences(of: #"formats = ["txt", "srt", "vtt", "tsv", "json"]"#, with: ""))
         let uploads = HostileCatalog.uploads
@@ -76,6 +76,8 @@ struct HostileRunTests {
         // A second transcription would rename a new transcript into place: a new inode.
         var inodeWhenEnded: [[UInt8]: UInt64] = [:]
         for upload in uploads where upload.outcome == .done { inodeWhenEnded[upload.job] = Self.inode(Self.transcript(box, upload.job)) }
+        // Two more looks at the whole folder: nothing done is taken again, nothing ignored is marked.
+        box.ws.awaitTwoRescans(by: daemon)
 
         let (code, status, err) = try Binary.run(["status", box.inbox, "--json"], timeout: 30)
         #expect(code == 0 && status.contains("bad-marker") && status.contains("d.wav.pending is a directory"), "\(status)\(err)")

@@ -22,7 +22,6 @@ import Testing
         ]
         let ws = Workspace()
         let jobs = (0..<60).map { String(format: "batch%d/j%03d.wav", $0 % 3, $0) }
-        for job in jobs { ws.drop(job, "audio of \(job)") }
         let started = Date()
         var daemons: [DaemonProcess] = []
         for r in replicas {
@@ -32,10 +31,12 @@ import Testing
             let config = ws.writeConfig(TestConfig.fast(top: top), to: "\(r.tag).toml")
             daemons.append(try ws.startDaemon(windowMilliseconds: 10, windows: 3, tag: r.tag, config: config))
         }
+        // Dropped once all three watch, so that each replica sees every job settle: none can
+        // finish the batch before a slower one has started.
+        for job in jobs { ws.drop(job, "audio of \(job)") }
         let finished = waitUntil(seconds: 180, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
         #expect(finished, "done: \(ws.count(suffix: ".done")) of \(jobs.count)")
-        // Let each daemon publish its last completions.
-        usleep(1_500_000)
+        // Each daemon writes its metrics as it stops, after its last job's outcome is counted.
         for d in daemons { #expect(d.terminate() == 0, "\(d.log.suffix(2000))") }
 
         let seen = ws.seen()

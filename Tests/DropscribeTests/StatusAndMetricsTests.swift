@@ -88,9 +88,10 @@ import Testing
         #expect(metrics.unmarked == 1)
         let queue = JobQueue(layout: layout, options: QueueOptions())
         metrics.recordDone(try #require(queue.readDone(layout.job(relativePath: "a.wav"))))
-        metrics.recordFailure(next: .failed)
-        metrics.recordFailure(next: .pending)
-        metrics.recordFailure(next: .pending)
+        metrics.recordFailure(next: .failed, kind: .notMedia)
+        metrics.recordFailure(next: .pending, kind: .outOfMemory)
+        metrics.recordFailure(next: .pending, kind: .outOfMemory)
+        metrics.recordScan(FolderScanner(layout: layout).scan(now: now))  // each pass is counted
         let text = metrics.render()
         for line in [
             "dropscribe_jobs{state=\"pending\"} 1", "dropscribe_jobs{state=\"done\"} 1", "dropscribe_files_unmarked 1",
@@ -98,6 +99,8 @@ import Testing
             "dropscribe_audio_seconds_total 10", "dropscribe_transcription_wall_seconds_total 2",
             "dropscribe_real_time_factor_last 0.2", "dropscribe_real_time_factor_average 0.2",
             "dropscribe_worker_peak_rss_bytes 1048576", "dropscribe_start_time_seconds 1800000000", "dropscribe_up 1",
+            "dropscribe_attempt_failures_total{kind=\"not-media\"} 1", "dropscribe_attempt_failures_total{kind=\"out-of-memory\"} 2",
+            "dropscribe_rescans_total 2", "dropscribe_config_reloads_total{result=\"refused\"} 0",
         ] {
             #expect(text.split(separator: "\n").contains(Substring(line)), "missing \(line) in:\n\(text)")
         }

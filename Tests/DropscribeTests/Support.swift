@@ -131,7 +131,7 @@ final class DaemonProcess {
         // kills the process outright (exit by signal 15); tests signal only a daemon
         // that is up and watching.
         let started = Date()
-        while process.isRunning, !log.contains("watching"), Date().timeIntervalSince(started) < 20 { usleep(20_000) }
+        while process.isRunning, !log.contains("watching"), Date().timeIntervalSince(started) < 120 { usleep(20_000) }
     }
 
     var pid: Int32 { process.processIdentifier }
