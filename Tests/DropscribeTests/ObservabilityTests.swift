@@ -16,9 +16,9 @@ import Testing
         ws.drop("broken.mp3", "FAIL: not audio")
         let before = Date().timeIntervalSince1970
         let daemon = try ws.startDaemon()
-        #expect(waitUntil(seconds: 30) { ws.count(suffix: ".done") == sizes.count && ws.count(suffix: ".failed") == 1 }, "\(daemon.log)")
+        #expect(waitUntil(seconds: 120) { ws.count(suffix: ".done") == sizes.count && ws.count(suffix: ".failed") == 1 }, "\(daemon.log)")
         // The gauges follow the next full scan (rescan_seconds = 2).
-        let settled = waitUntil(seconds: 10, poll: 0.5) {
+        let settled = waitUntil(seconds: 120, poll: 0.5) {
             let m = ParsedMetrics.tryParse(metricsFile)
             return m?["dropscribe_jobs{state=\"done\"}"] == Double(sizes.count) && m?["dropscribe_jobs{state=\"failed\"}"] == 1
         }
@@ -66,22 +66,22 @@ import Testing
 
         let socket = try NotifyListener(path: ws.root + "/notify.sock")
         let daemon = try ws.startDaemon(environment: ["NOTIFY_SOCKET": socket.address])
-        #expect(socket.waitFor("READY=1", seconds: 10), "got: \(socket.received)")
-        #expect(socket.waitFor("STATUS=0 running; pending 0, processing 0, done 0, failed 0", seconds: 10),
+        #expect(socket.waitFor("READY=1", seconds: 120), "got: \(socket.received)")
+        #expect(socket.waitFor("STATUS=0 running; pending 0, processing 0, done 0, failed 0", seconds: 120),
                 "systemctl status shows the counts: \(socket.received)")
         #expect(socket.received.last { $0.contains("STATUS=") }?.contains(" running; ") == true,
                 "READY's own STATUS must not hide the counts: \(socket.received)")
-        #expect(waitUntil(seconds: 10) { (try? health(30))?.0 == 0 }, "\(daemon.log)")
+        #expect(waitUntil(seconds: 120) { (try? health(30))?.0 == 0 }, "\(daemon.log)")
         let (ok, text, _) = try health(30)
         #expect(ok == 0 && text.contains("healthy: pid \(daemon.pid)"), "\(text)")
 
         // A stuck daemon: its heartbeat goes stale.
         kill(daemon.pid, SIGSTOP)
-        #expect(waitUntil(seconds: 30) { (try? health(3))?.0 == 1 }, "the heartbeat of a stopped daemon goes stale")
+        #expect(waitUntil(seconds: 120) { (try? health(3))?.0 == 1 }, "the heartbeat of a stopped daemon goes stale")
         (code, _, err) = try health(3)
         #expect(code == 1 && err.contains("old"), "\(err)")
         kill(daemon.pid, SIGCONT)
-        #expect(waitUntil(seconds: 10) { (try? health(3))?.0 == 0 })
+        #expect(waitUntil(seconds: 120) { (try? health(3))?.0 == 0 })
 
         #expect(daemon.terminate() == 0)
         #expect(socket.waitFor("STOPPING=1", seconds: 5), "got: \(socket.received)")
@@ -91,8 +91,8 @@ import Testing
         // A daemon killed outright is gone at once, whatever the heartbeat's age.
         let abstract = try NotifyListener(abstractName: "dropscribe-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let killed = try ws.startDaemon(tag: "d2", environment: ["NOTIFY_SOCKET": abstract.address])
-        #expect(abstract.waitFor("READY=1", seconds: 10), "abstract socket: got \(abstract.received)")
-        #expect(waitUntil(seconds: 10) { (try? health(30))?.0 == 0 })
+        #expect(abstract.waitFor("READY=1", seconds: 120), "abstract socket: got \(abstract.received)")
+        #expect(waitUntil(seconds: 120) { (try? health(30))?.0 == 0 })
         killed.kill9()
         (code, _, err) = try health(30)
         #expect(code == 1 && err.contains("gone"), "\(err)")
