@@ -22,3 +22,20 @@ struct ResampleFormatPolicyTests {
         }
     }
 }
+
+struct OpusPreSkipPolicyTests {
+    @Test("the container's start padding replaces a different OpusHead pre-skip")
+    func containerPaddingWins() {
+        // Matroska Opus encoded from 16 and 24 kHz: CodecDelay 6.5 ms at the track's rate.
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: 104) == 104)
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: 156) == 156)
+    }
+
+    @Test("the header stays when the container agrees or says nothing")
+    func headerKept() {
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: 312) == nil)
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: 0) == nil)
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: -5) == nil)
+        #expect(OpusPreSkipPolicy.preSkip(headerPreSkip: 312, containerPadding: 70_000) == nil, "cannot be written in 16 bits")
+    }
+}
