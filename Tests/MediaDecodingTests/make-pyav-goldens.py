@@ -13,12 +13,19 @@ samples (little-endian; decode_audio's float32 is int16 / 32768, so this is loss
 their sum of squares, and SAMPLED of them at fixed positions
 ((2i + 1) * count // (2 * SAMPLED), i < SAMPLED) for files the test allows to differ.
 PyAVGoldenTests.swift compares dropscribe's decode with it.
+
+    .venv-parity/bin/python Tests/MediaDecodingTests/make-pyav-goldens.py --compare .build/release/dropscribe
+writes nothing: it sets every sample of dropscribe's decode (`dropscribe bench-decode
+--output`) beside PyAV's and prints, per file, the counts, the largest difference in
+LSB, how many samples differ and the RMS difference (full scale = 1).
 """
 import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 
 import av
 import faster_whisper
@@ -67,9 +74,32 @@ def golden(rel):
     }
 
 
+def compare(binary):
+    """Prints how far dropscribe's decode of each file is from PyAV's, over every sample."""
+    total = differing = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "samples.s16")
+        for rel in [rel for d in DIRS for rel in media_files(d)]:
+            path = os.path.join(CORPUS, rel)
+            theirs = np.round(decode_audio(path).astype(np.float64) * 32768).astype(np.int64)
+            subprocess.run([binary, "bench-decode", "--output", out, path], check=True, capture_output=True)
+            ours = np.fromfile(out, dtype="<i2").astype(np.int64)
+            n = min(len(ours), len(theirs))
+            d = np.abs(ours[:n] - theirs[:n])
+            nz = int(np.count_nonzero(d))
+            total += n
+            differing += nz
+            rms = float(np.sqrt(np.mean((d / 32768.0) ** 2))) if n else 0.0
+            print(f"{rel:40s} pyav {len(theirs):7d} ours {len(ours):7d}  max {int(d.max()) if n else 0:3d} LSB"
+                  f"  differing {nz:6d} ({100 * nz / max(n, 1):6.3f}%)  rms {rms:.2e}")
+    print(f"all files: {differing} of {total} samples differ")
+
+
 def main():
     if not os.path.isdir(os.path.join(CORPUS, "resampled")):
         sys.exit(f"no {CORPUS}/resampled: run `make corpus`")
+    if len(sys.argv) == 3 and sys.argv[1] == "--compare":
+        return compare(sys.argv[2])
     files = [golden(rel) for d in DIRS for rel in media_files(d)]
     doc = {
         "made_by": "Tests/MediaDecodingTests/make-pyav-goldens.py",
