@@ -88,7 +88,9 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
-        .testTarget(name: "MediaDecodingTests", dependencies: ["MediaDecoding"]),
+        .testTarget(name: "MediaDecodingTests",
+                    dependencies: ["MediaDecoding", .product(name: "Crypto", package: "swift-crypto")],
+                    exclude: ["Golden", "make-pyav-goldens.py"]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper", "MediaDecoding", .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Golden", "make-random-models.py", "make-random-model-goldens.py", "random-models.sha256"]),
         .testTarget(name: "VoiceActivityTests", dependencies: ["VoiceActivity"],

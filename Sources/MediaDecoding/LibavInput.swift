@@ -153,6 +153,9 @@ final class LibavInput {
         r = avcodec_parameters_to_context(cctx, par)
         if r < 0 { throw error(.unsupportedCodec, "codec '\(codecName)': \(Self.describe(r))") }
         cctx.pointee.pkt_timebase = stream.pointee.time_base
+        if options.sampleFormat == .s16Quantized {  // PyAV's samples; `.float32` stays the ffmpeg command's
+            Self.applyOpusPreSkip(cctx, containerPadding: Int(par.pointee.initial_padding))
+        }
         cctx.pointee.thread_count = 1
         r = avcodec_open2(cctx, decoder, nil)
         if r < 0 { throw error(.unsupportedCodec, "cannot open the '\(codecName)' decoder: \(Self.describe(r))") }
@@ -160,6 +163,19 @@ final class LibavInput {
         guard let p = av_packet_alloc(), let f = av_frame_alloc() else { throw error(.ioError, "out of memory") }
         packet = p
         frame = f
+    }
+
+    /// Rewrites the pre-skip of an Opus decoder's OpusHead (its own copy of the header) as
+    /// `OpusPreSkipPolicy` says, before the decoder is opened.
+    private static func applyOpusPreSkip(_ cctx: UnsafeMutablePointer<AVCodecContext>, containerPadding: Int) {
+        guard cctx.pointee.codec_id == AV_CODEC_ID_OPUS, cctx.pointee.extradata_size >= 19,
+              let header = cctx.pointee.extradata else { return }
+        let magic: [UInt8] = Array("OpusHead".utf8)
+        guard (0..<8).allSatisfy({ header[$0] == magic[$0] }) else { return }
+        let current = Int(header[10]) | Int(header[11]) << 8
+        guard let preSkip = OpusPreSkipPolicy.preSkip(headerPreSkip: current, containerPadding: containerPadding) else { return }
+        header[10] = UInt8(preSkip & 0xFF)
+        header[11] = UInt8(preSkip >> 8)
     }
 
     /// The format libavformat would detect for the file, found before any demuxer reads it

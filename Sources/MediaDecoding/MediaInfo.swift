@@ -34,7 +34,8 @@ public enum OutputSampleFormat: Sendable, Equatable {
     /// As faster-whisper (PyAV) does: libswresample to signed 16-bit mono 16 kHz, then
     /// divided by 32768. The default, because the Whisper engine's parity depends on it.
     /// Note libswresample normalises a down-mix matrix when the output is integer: stereo
-    /// becomes (L+R)/2.
+    /// becomes (L+R)/2. Where FFmpeg 5.1 and the 8.1 PyAV bundles differ, this follows 8.1
+    /// (`ResampleFormatPolicy`, `OpusPreSkipPolicy`).
     case s16Quantized
     /// As `ffmpeg -i X -ac 1 -ar 16000 -f f32le` does: libswresample straight to float.
     /// For float output libswresample does not normalise the down-mix matrix, so stereo

@@ -9,7 +9,11 @@ enum ResamplerError: Error {
 }
 
 /// Converts decoded frames, whatever their rate, channel layout and sample format, to
-/// 16 kHz mono Float samples (through signed 16-bit first for `.s16Quantized`).
+/// 16 kHz mono Float samples (through signed 16-bit first for `.s16Quantized`), as PyAV's
+/// `AudioResampler` does: its filter graph's auto-inserted `aresample` is a default
+/// libswresample context fed frame by frame and flushed at the end, and it ignores
+/// timestamps (no padding or trimming), so this drives libswresample the same way
+/// (with the working format of `ResampleFormatPolicy`).
 ///
 /// Exists so the decoder's demux/decode loop does not carry libswresample's state: the
 /// parameters it was set up for, the scratch buffers, and the reconfiguration when a
@@ -58,6 +62,11 @@ final class Resampler {
         let outFormat = outputFormat == .s16Quantized ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLT
         var r = swr_alloc_set_opts2(&context, &mono, outFormat, Int32(MediaInfo.outputSampleRate),
                                     &layout, AVSampleFormat(format), f.pointee.sample_rate, 0, nil)
+        if r >= 0, let name = av_get_sample_fmt_name(AVSampleFormat(format)).map({ String(cString: $0) }),
+           let working = ResampleFormatPolicy.internalFormat(input: name, inputRate: Int(f.pointee.sample_rate),
+                                                              outputRate: MediaInfo.outputSampleRate) {
+            r = av_opt_set(UnsafeMutableRawPointer(context), "internal_sample_fmt", working, 0)
+        }
         if r >= 0 { r = swr_init(context) }
         if r < 0 {
             swr_free(&context)

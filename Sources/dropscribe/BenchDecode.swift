@@ -3,7 +3,8 @@ import Foundation
 import MediaDecoding
 
 /// `dropscribe bench-decode`: the media decoder alone on one file, timed, with its peak
-/// memory (hidden; used by packaging/measure-decoder.sh to compare against the ffmpeg CLI).
+/// memory (hidden; used by packaging/measure-decoder.sh to compare against the ffmpeg CLI),
+/// and optionally its samples (make-pyav-goldens.py --compare sets them beside PyAV's).
 /// Lives in the binary rather than the test suite because it measures and asserts nothing.
 struct BenchDecode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,9 @@ struct BenchDecode: AsyncParsableCommand {
     @Option(help: "Output sample format: f32 or s16.")
     var format: String = "s16"
 
+    @Option(help: "Also write the samples to this file: s16le for s16 (the int16 before the division by 32768), f32le for f32.")
+    var output: String?
+
     func run() async throws {
         var options = DecoderOptions()
         switch format {
@@ -29,17 +33,32 @@ struct BenchDecode: AsyncParsableCommand {
         let reset = (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
         let startRSS = Self.statusKilobytes("VmRSS")
         var samples = 0, largestChunk = 0
+        let sink = try output.map { path -> FileHandle in
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot create \(path)") }
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
         let elapsed = try ContinuousClock().measure {
             let decoder = try AudioDecoder(path: file, options: options)
             while let chunk = try decoder.next() {
                 samples += chunk.count
                 largestChunk = max(largestChunk, chunk.count)
+                if let sink { try sink.write(contentsOf: Self.bytes(chunk, options.sampleFormat)) }
             }
         }
+        try sink?.close()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         print("probe file=\(file) format=\(format) samples=\(samples) audio_s=\(samples / 16000) "
               + "decode_s=\(String(format: "%.3f", seconds)) largest_chunk=\(largestChunk) "
               + "rss_at_start_kb=\(startRSS) peak_rss_during_decode_kb=\(reset ? Self.statusKilobytes("VmHWM") : -1)")
+    }
+
+    /// Little-endian bytes of a chunk: int16 for s16 (the samples are exact multiples of
+    /// 1/32768 there), float32 otherwise.
+    static func bytes(_ chunk: [Float], _ format: OutputSampleFormat) -> Data {
+        switch format {
+        case .s16Quantized: chunk.map { Int16(($0 * 32768).rounded()).littleEndian }.withUnsafeBytes { Data($0) }
+        case .float32: chunk.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
+        }
     }
 
     /// A `/proc/self/status` field in kB, or -1 where it cannot be read.

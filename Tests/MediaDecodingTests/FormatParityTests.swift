@@ -22,7 +22,13 @@ struct FormatParityTests {
         #expect(rms < 1e-3, "\(name): RMS difference \(rms)")
     }
 
-    @Test("default s16-quantised output equals faster-whisper's path (ffmpeg -f s16le / 32768)", arguments: formats)
+    /// The command resamples 16-bit input in 16-bit integers (FFmpeg 5.1), the decoder in
+    /// float as PyAV's FFmpeg does (`ResampleFormatPolicy`): up to 3 LSB apart on those files.
+    /// Parity with PyAV itself is `PyAVGoldenTests`.
+    /// Not sample-video.mkv: its Opus starts 208 samples (48 kHz) earlier in PyAV's decode
+    /// than in the command's (`OpusPreSkipPolicy`).
+    @Test("default s16-quantised output is within 1e-4 RMS of `ffmpeg -f s16le` / 32768",
+          arguments: formats.filter { $0 != "sample-video.mkv" })
     func s16MatchesFasterWhisperPath(name: String) throws {
         let path = Corpus.path("formats/" + name)
         let decoder = try AudioDecoder(path: path, options: .quiet)

@@ -44,7 +44,7 @@ enum FFmpegCLI {
         return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    /// `ffmpeg -i X -ac 1 -ar 16000 -f s16le -` divided by 32768: what faster-whisper (PyAV) gets.
+    /// `ffmpeg -i X -ac 1 -ar 16000 -f s16le -` divided by 32768 (close to what PyAV gets, not equal: see PyAVGoldenTests).
     static func s16(_ file: String, extra: [String] = []) throws -> [Float] {
         let d = try run(file, extra + ["-ac", "1", "-ar", "16000", "-f", "s16le"])
         return d.withUnsafeBytes { $0.bindMemory(to: Int16.self).map { Float($0) / 32768 } }
