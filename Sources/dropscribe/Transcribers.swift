@@ -40,6 +40,7 @@ enum Transcribers {
         var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
                                              modelName: (path as NSString).lastPathComponent)
         transcriber.allowPlaylists = config.media.allowPlaylists
+        transcriber.batchSize = config.vad.batchSize
         do { transcriber.speechDetection = try SpeechDetection.load(config) } catch {
             throw CommandFailure.config("vad.model: \(error)")
         }
