@@ -8,7 +8,7 @@ processes measured by /usr/bin/time (wall clock and peak RSS, model load
 included for both), computes WER against the corpus reference with
 Tests/Corpus/wer.py, prints a table and writes BENCHMARKS.md.
 
-    bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
+    bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,tiny-beam5-batch8,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
 """
 import argparse, json, os, platform, re, subprocess, sys, tempfile, time
 
@@ -32,8 +32,12 @@ CASES = {
     # dropscribe bfloat16 (needs AVX512-BF16) against faster-whisper int8, the speed it aims at.
     "tiny-beam5-bf16": ("long/long-10min.flac", "tiny.en", 5),
     "base-beam5-bf16": ("long/long-10min.flac", "base", 5),
+    "tiny-beam5-batch8": ("long/long-10min.flac", "tiny.en", 5),
 }
 VAD_CASES = {"tiny-beam5-vad"}
+# Batched mode on both sides (faster-whisper's BatchedInferencePipeline), with dropscribe's
+# sequential run as a third system in the same alternation.
+BATCH_CASES = {"tiny-beam5-batch8": 8}
 COMPUTE_TYPE = {"tiny-beam5-int8": "int8", "base-beam5-int8": "int8", "tiny-beam5-bf16": "bfloat16", "base-beam5-bf16": "bfloat16"}
 # faster-whisper's compute type where it differs from dropscribe's.
 FW_COMPUTE_TYPE = {"bfloat16": "int8"}
@@ -121,8 +125,14 @@ FW_SCRIPT = r"""
 import json, sys
 from faster_whisper import WhisperModel
 path, model_dir, beam, threads, out, compute, vad = sys.argv[1:8]
+batch = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 m = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=int(threads))
-segs, info = m.transcribe(path, beam_size=int(beam), language="en" if model_dir.endswith(".en") else None, vad_filter=vad == "vad")
+language = "en" if model_dir.endswith(".en") else None
+if batch > 1:
+    from faster_whisper import BatchedInferencePipeline
+    segs, info = BatchedInferencePipeline(m).transcribe(path, beam_size=int(beam), language=language, batch_size=batch)
+else:
+    segs, info = m.transcribe(path, beam_size=int(beam), language=language, vad_filter=vad == "vad")
 json.dump({"segments": [{"start": s.start, "end": s.end, "text": s.text} for s in segs]}, open(out, "w"))
 """
 
@@ -170,7 +180,7 @@ def duration(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,base-beam5-int8,"
-                    "tiny-beam5-bf16,base-beam5-bf16,tiny-beam5-vad,memory-60min," + THROUGHPUT)
+                    "tiny-beam5-bf16,base-beam5-bf16,tiny-beam5-vad,tiny-beam5-batch8,memory-60min," + THROUGHPUT)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
@@ -190,21 +200,25 @@ def main():
         model_dir = os.path.join(MODELS, model)
         length = duration(audio)
         with tempfile.TemporaryDirectory() as tmp:
+            batch = BATCH_CASES.get(name, 0)
             runs = {"dropscribe": [], "faster-whisper": []}
+            if batch:
+                runs["dropscribe sequential"] = []
             # The 60-minute case is there for peak RSS, which does not vary between runs: one run each.
             repeat = 1 if name == "memory-60min" else args.repeat
             # Alternating runs, so a drift in the shared machine's speed hits both systems alike.
             for _ in range(repeat):
-                for system in ("dropscribe", "faster-whisper"):
-                    if system == "dropscribe":
+                for system in list(runs):
+                    if system.startswith("dropscribe"):
                         cmd = [BIN, "transcribe", audio, "--model", model_dir, "--beam-size", str(beam),
                                "--threads", str(args.threads), "--format", "json", "--output-dir", tmp,
-                               "--compute-type", compute] + (["--vad-filter"] if name in VAD_CASES else [])
+                               "--compute-type", compute] + (["--vad-filter"] if name in VAD_CASES else []) \
+                            + (["--batch-size", str(batch)] if batch and system == "dropscribe" else [])
                         out = os.path.join(tmp, os.path.basename(audio) + ".json")
                     else:
                         out = os.path.join(tmp, "fw.json")
                         cmd = [fw_python, "-c", FW_SCRIPT, audio, model_dir, str(beam), str(args.threads), out,
-                               FW_COMPUTE_TYPE.get(compute, compute), "vad" if name in VAD_CASES else "-"]
+                               FW_COMPUTE_TYPE.get(compute, compute), "vad" if name in VAD_CASES else "-", str(batch)]
                     wall, rss = timed(cmd, env)
                     runs[system].append((wall, rss, json.load(open(out))["segments"]))
                     print(f"  {name} {system}: {wall:.1f} s, {rss / 2**20:.0f} MiB", flush=True)
@@ -232,8 +246,11 @@ def main():
     for name, rel, model, beam, compute, length, r in rows:
         d, f = r["dropscribe"], r["faster-whisper"]
         ratio = f"speed {f['wall'] / d['wall']:.2f}×, memory {d['rss'] / f['rss']:.2f}×, WER {d['wer'] - f['wer']:+.4f}"
-        compute = compute + (", vad_filter" if name in VAD_CASES else "")
-        for system, m in (("dropscribe", d), ("faster-whisper", f)):
+        compute = compute + (", vad_filter" if name in VAD_CASES else "") + (f", batch_size {BATCH_CASES[name]}" if name in BATCH_CASES else "")
+        seq = r.get("dropscribe sequential")
+        if seq:
+            ratio += f"; {seq['wall'] / d['wall']:.2f}× dropscribe sequential"
+        for system, m in [("dropscribe", d), ("faster-whisper", f)] + ([("dropscribe sequential", seq)] if seq else []):
             lines.append(f"| {name} ({model}, {compute}, beam {beam}) | {rel} | {length / 60:.1f} min | {system} | {m['wall']:.1f} | "
                          f"{length / m['wall']:.1f} | {m['rss'] / 2**20:.0f} | {m['wer']:.4f} | {ratio if system == 'dropscribe' else ''} |")
     if tp:

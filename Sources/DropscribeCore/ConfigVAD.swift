@@ -13,10 +13,33 @@ extension Configuration {
         /// silero_vad_v6.onnx (`packaging/setup-models.sh vad` fetches it).
         public var model = "./models/silero_vad_v6.onnx"
         public var options = VADOptions()
+        /// Whether `min_silence_duration_ms` was set (batched mode's default is 160, not 2000).
+        public var minSilenceGiven = false
+        /// The top-level `batch_size`: above 1, faster-whisper's `BatchedInferencePipeline`
+        /// (BatchedTranscription.swift); it always runs the VAD, whatever `vad_filter` says.
+        public var batchSize = 1
 
         public init() {}
 
+        /// The VAD options of batched mode: `max_speech_duration_s` is 30 s (a piece's most) and,
+        /// unless set, `min_silence_duration_ms` is 160, as `BatchedInferencePipeline.transcribe`
+        /// chooses them when given no options.
+        public var batchedOptions: VADOptions {
+            var o = options
+            if !minSilenceGiven { o.minSilenceDurationMs = 160 }
+            o.maxSpeechDurationS = 30
+            return o
+        }
+
+        /// Whether jobs run through the VAD: `vad_filter`, or batched mode.
+        public var runs: Bool { filter || batchSize > 1 }
+
+        mutating func readTopLevel(_ key: String, _ value: any TOMLValueConvertible, _ r: Reader) throws(ConfigError) {
+            if key == "batch_size" { batchSize = try r.int(key, value, in: 1...64) } else { filter = try r.bool(key, value) }
+        }
+
         mutating func read(_ key: String, _ value: any TOMLValueConvertible, _ r: Reader) throws(ConfigError) {
+            if key == "vad.min_silence_duration_ms" { minSilenceGiven = true }
             switch key {
             case "vad.model": model = try r.string(key, value, nonEmpty: true)
             case "vad.threshold": options.threshold = try r.double(key, value, in: 0.001...0.999)

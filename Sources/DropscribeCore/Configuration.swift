@@ -226,7 +226,7 @@ public struct Configuration: Sendable, Equatable {
                 default: throw r.unknown(k, v)
                 }
             }
-            case "vad_filter": c.vad.filter = try r.bool(key, value)
+            case "vad_filter", "batch_size": try c.vad.readTopLevel(key, value, r)
             case "vad": try r.read(r.table(key, value), prefix: "vad.") { k, v, r throws(ConfigError) in try c.vad.read(k, v, r) }
             case "media": try r.read(r.table(key, value), prefix: "media.") { k, v, r throws(ConfigError) in
                 switch k {

@@ -18,10 +18,12 @@ public struct SpeechDetection: Sendable {
         self.options = options
     }
 
-    /// Loads the model named by the configuration's `[vad]` section; nil when `vad_filter` is off.
+    /// Loads the model named by the configuration's `[vad]` section; nil when neither `vad_filter`
+    /// nor batched mode is on.
     public static func load(_ config: Configuration) throws(VADError) -> SpeechDetection? {
-        guard config.vad.filter else { return nil }
-        return SpeechDetection(weights: try SileroWeights(path: config.resolve(config.vad.model)), options: config.vad.options)
+        guard config.vad.runs else { return nil }
+        return SpeechDetection(weights: try SileroWeights(path: config.resolve(config.vad.model)),
+                               options: config.vad.batchSize > 1 ? config.vad.batchedOptions : config.vad.options)
     }
 }
 

@@ -27,6 +27,9 @@ public struct WhisperTranscriber: Transcriber {
     public var allowPlaylists = false
     /// The VAD when `vad_filter` is on: only the speech it finds is transcribed (SpeechPass.swift).
     public var speechDetection: SpeechDetection?
+    /// Above 1 (with a VAD), faster-whisper's batched pipeline: pieces of speech of up to 30 s,
+    /// this many decoded together (BatchedTranscription.swift).
+    public var batchSize = 1
 
     public init(model: WhisperModel, options: DecodingOptions, formats: [OutputFormat], modelName: String) {
         self.model = model
@@ -47,20 +50,31 @@ public struct WhisperTranscriber: Transcriber {
         var segments: [Whisper.Segment]
         /// With `vad_filter`, in the first line only: the speech found; `totalSamples` then counts its samples.
         var speech: SpeechRegions? = nil
+        /// In batched mode, every line: the pieces done so far (the head line: none).
+        var batch: BatchProgress? = nil
     }
 
     public func transcribe(_ job: TranscriptionJob) throws(TranscriptionFailure) -> TranscriptionResult {
         let name = job.displayName
-        let (checkpoints, undecodable) = Self.checkpoints(in: job.journal)
+        var (checkpoints, undecodable) = Self.checkpoints(in: job.journal)
         if let undecodable {
             job.logger.warning("checkpoint \(undecodable.index) of the journal cannot be decoded; transcribing again from there",
                                metadata: ["job.id": "\(name)", "checkpoint": "\(undecodable.index)", "error": "\(undecodable.error)"])
+        }
+        let batched = batchSize > 1 && speechDetection != nil
+        if let head = checkpoints.first, (head.batch != nil) != batched {
+            job.logger.warning("the journal was written in \(batched ? "sequential" : "batched") mode; transcribing again from the start",
+                               metadata: ["job.id": "\(name)"])
+            checkpoints = []
         }
         if let size = try? FileManager.default.attributesOfItem(atPath: job.source.string)[.size] as? Int, size == 0 {
             throw TranscriptionFailure(kind: .emptyFile, message: "\(name): the file is empty")
         }
         var decoderOptions = DecoderOptions(logger: job.logger, allowPlaylists: allowPlaylists)
         decoderOptions.followSymlinks = !job.refuseSymlinks
+        if batched, let speechDetection {
+            return try transcribeBatched(job, checkpoints: checkpoints, detection: speechDetection, options: decoderOptions)
+        }
         let longForm = LongFormTranscriber(model: model, options: options)
 
         // Pass 1: the file-wide maximum G and the length, in constant memory.
@@ -168,7 +182,7 @@ public struct WhisperTranscriber: Transcriber {
     }
 
     /// The outputs for `segments` of a file of `samples` samples.
-    private func result(segments: [Whisper.Segment], language: String, probability: Float, samples: Int) -> TranscriptionResult {
+    func result(segments: [Whisper.Segment], language: String, probability: Float, samples: Int) -> TranscriptionResult {
         let transcript = Transcript(
             language: language, languageProbability: Double(probability),
             duration: Double(samples) / Double(LogMelSpectrogram.sampleRate),
@@ -198,7 +212,7 @@ public struct WhisperTranscriber: Transcriber {
         return (checkpoints, nil)
     }
 
-    private func checkpoint(_ job: TranscriptionJob, _ c: Checkpoint, window: Int, progress: Double) throws(TranscriptionFailure) {
+    func checkpoint(_ job: TranscriptionJob, _ c: Checkpoint, window: Int, progress: Double) throws(TranscriptionFailure) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

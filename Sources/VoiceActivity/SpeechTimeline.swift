@@ -1,4 +1,5 @@
 import Foundation
+import Whisper
 
 /// The speech chunks' samples, cut out of a stream of the whole signal: what
 /// faster-whisper's `collect_chunks` (with no maximum duration) concatenates and transcribes.
@@ -85,13 +86,5 @@ public struct SpeechTimestampsMap: Sendable {
     }
 }
 
-/// Python's `round(x, 2)`: to the nearest hundredth of x's exact binary value, ties to even
-/// (glibc's printf rounds the exact value the same way).
-func pythonRound2(_ x: Double) -> Double {
-    guard x.isFinite else { return x }
-    var buffer = [CChar](repeating: 0, count: 64)
-    let n = withVaList([x]) { vsnprintf(&buffer, buffer.count, "%.2f", $0) }
-    guard n > 0 && n < buffer.count else { return x }
-    let digits = buffer[0..<Int(n)].map { UInt8(bitPattern: $0) }
-    return Double(String(decoding: digits, as: UTF8.self)) ?? x
-}
+/// Python's `round(x, 2)` (`PythonRounding`).
+func pythonRound2(_ x: Double) -> Double { PythonRounding.round(x, digits: 2) }

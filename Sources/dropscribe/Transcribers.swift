@@ -39,6 +39,7 @@ enum Transcribers {
         var transcriber = WhisperTranscriber(model: model, options: config.model.decodingOptions, formats: config.formats,
                                              modelName: (model.directory as NSString).lastPathComponent)
         transcriber.allowPlaylists = config.media.allowPlaylists
+        transcriber.batchSize = config.vad.batchSize
         do { transcriber.speechDetection = try SpeechDetection.load(config) } catch {
             throw CommandFailure.config("vad.model: \(error)")
         }

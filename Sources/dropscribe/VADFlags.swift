@@ -11,6 +11,10 @@ struct VADFlags: ParsableArguments {
     @Flag(name: .customLong("vad-filter"), help: "Transcribe only the speech Silero VAD finds (faster-whisper's vad_filter).")
     var filter = false
 
+    @Option(name: .customLong("batch-size"),
+            help: "Above 1: faster-whisper's batched pipeline, speech pieces of up to 30 s, this many decoded together (always with the VAD).")
+    var batchSize: Int?
+
     @Option(name: .customLong("vad-model"), help: ArgumentHelp("silero_vad_v6.onnx (default: [vad] model).", valueName: "file"))
     var model: String?
 
@@ -35,6 +39,11 @@ struct VADFlags: ParsableArguments {
     /// Applies the flags given; a bad value is refused with the config key's own message.
     func apply(to config: inout Configuration, cwd: String) throws {
         if filter { config.vad.filter = true }
+        if let batchSize {
+            guard (1...64).contains(batchSize) else { throw CommandFailure.usage("--batch-size must be between 1 and 64") }
+            config.vad.batchSize = batchSize
+        }
+        if minSilenceDurationMs != nil { config.vad.minSilenceGiven = true }
         if let model { config.vad.model = cwd.appendingPath(model) }
         var o = config.vad.options
         if let threshold { o.threshold = threshold }

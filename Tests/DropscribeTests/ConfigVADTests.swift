@@ -35,6 +35,8 @@ import VoiceActivity
         ("[vad]\nspeech_pad_ms = -1", "vad.speech_pad_ms = -1: must be between"),
         ("[vad]\nmax_speech_duration_s = 0", "vad.max_speech_duration_s = 0: must be between"),
         ("[vad]\nmin_silence_ms = 5", "vad.min_silence_ms = 5: unknown key"),
+        ("batch_size = 0", "batch_size = 0: must be between"),
+        ("batch_size = 8.5", "batch_size = 8.5"),
     ])
     func badVADValuesAreRefusedNamingTheKey(text: String, message: String) {
         do {
@@ -43,5 +45,22 @@ import VoiceActivity
         } catch {
             #expect(error.description.contains(message), "\(error)")
         }
+    }
+
+    /// batch_size turns on the batched pipeline, which always runs the VAD, with max_speech_duration_s
+    /// = 30 and min_silence_duration_ms = 160 unless that key is set (BatchedInferencePipeline's defaults).
+    @Test func batchSizeRunsTheVADWithTheBatchedDefaults() throws {
+        #expect(Configuration().vad.batchSize == 1 && !Configuration().vad.runs)
+        let plain = try Configuration.parse("batch_size = 8")
+        #expect(plain.vad.batchSize == 8 && plain.vad.runs && !plain.vad.filter)
+        var expected = VADOptions()
+        expected.maxSpeechDurationS = 30
+        expected.minSilenceDurationMs = 160
+        #expect(plain.vad.batchedOptions == expected)
+        let other = try Configuration.parse("batch_size = 4\n[vad]\nspeech_pad_ms = 200\nmax_speech_duration_s = 10")
+        expected.speechPadMs = 200
+        #expect(other.vad.batchedOptions == expected, "other options apply; a piece still holds up to 30 s")
+        let silence = try Configuration.parse("batch_size = 4\n[vad]\nmin_silence_duration_ms = 2000")
+        #expect(silence.vad.batchedOptions.minSilenceDurationMs == 2000)
     }
 }

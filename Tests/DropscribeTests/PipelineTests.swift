@@ -76,28 +76,9 @@ struct PipelineTests {
         try FileManager.default.copyItem(atPath: source, toPath: ws.inbox + "/multi.wav")
         let marker = ws.inbox + "/multi.wav.processing"
         let daemon = try ws.startRealDaemon()
-        // Each kill waits for the claim that followed the previous one (the lease's attempt),
-        // for that attempt to have journaled `lines` - 1 checkpoints, and for a worker that
-        // was not killed before: decided from the marker and the pids, never from timing.
-        var killed: [Int32] = []
         // The third kill comes as soon as attempt 3 holds the lease and its worker runs, with two
         // windows carried over: waiting for a third window would race the job's end (the file has three).
-        for (kill, lines) in [2, 3, 3].enumerated() {   // lease + prepass + k windows journaled
-            var worker: Int32?
-            let reached = waitUntil(seconds: 120, poll: 0.05) {
-                let text = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
-                let journal = text.split(separator: "\n")
-                guard journal.count >= lines + 1, leaseAttempt(journal.first) == kill + 1 else { return false }
-                worker = childProcesses(of: daemon.pid).first { !killed.contains($0) }
-                return worker != nil
-            }
-            guard reached, let worker else {
-                Issue.record("attempt \(kill + 1) never journaled \(lines) checkpoints with a live worker: \(daemon.log.suffix(2000))")
-                break
-            }
-            Glibc.kill(worker, SIGKILL)
-            killed.append(worker)
-        }
+        let killed = killWorkers(atJournalLines: [2, 3, 3], marker: marker, daemon: daemon)   // prepass + k windows
         #expect(waitUntil(seconds: 300, poll: 0.5) { FileManager.default.fileExists(atPath: ws.inbox + "/multi.wav.done") },
                 "\(daemon.log.suffix(3000))")
         #expect(daemon.terminate() == 0)
@@ -115,6 +96,31 @@ struct PipelineTests {
         let json = (try? String(contentsOfFile: ws.inbox + "/multi.wav.json", encoding: .utf8)) ?? ""
         #expect(json.components(separatedBy: "\"probability\"").count > 20, "word timings in the json")
     }
+}
+
+/// Kills the job's worker once per entry of `lines`: kill k waits for attempt k+1 to hold the
+/// lease with at least lines[k] checkpoints after it, and for a worker not killed before —
+/// decided from the marker and the pids, never from timing. Returns the killed pids.
+func killWorkers(atJournalLines lines: [Int], marker: String, daemon: DaemonProcess, seconds: Double = 120,
+                 sourceLocation: SourceLocation = #_sourceLocation) -> [Int32] {
+    var killed: [Int32] = []
+    for (kill, count) in lines.enumerated() {
+        var worker: Int32?
+        let reached = waitUntil(seconds: seconds, poll: 0.05) {
+            let journal = ((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard journal.count >= count + 1, leaseAttempt(journal.first) == kill + 1 else { return false }
+            worker = childProcesses(of: daemon.pid).first { !killed.contains($0) }
+            return worker != nil
+        }
+        guard reached, let worker else {
+            Issue.record("attempt \(kill + 1) never journaled \(count) checkpoints with a live worker: \(daemon.log.suffix(2000))",
+                         sourceLocation: sourceLocation)
+            break
+        }
+        Glibc.kill(worker, SIGKILL)
+        killed.append(worker)
+    }
+    return killed
 }
 
 /// The attempt number in a `.processing` marker's lease line, or nil while it is unreadable.

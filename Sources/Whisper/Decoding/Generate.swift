@@ -1,6 +1,32 @@
 import CZlib
 import Foundation
 
+/// Where a decoder prompt's parts are (docs/engine.md §6.3): what is fed before the first
+/// step, whether timestamps are on, and how many tokens may follow.
+///
+/// Exists so the one-window and the batched generate read a prompt the same way.
+struct PromptLayout {
+    /// Index of sot (the no-speech probability is read at this position).
+    let sotIndex: Int
+    /// Tokens fed before the search; the search starts from prompt[startStep].
+    let startStep: Int
+    let timestamps: Bool
+    let maxNew: Int
+
+    init?(_ prompt: [Int], model: WhisperModel, options: DecodingOptions) {
+        let tk = model.tokenizer
+        guard let sot = prompt.firstIndex(of: tk.sot) else { return nil }
+        var promptLength = sot
+        while promptLength < prompt.count, (tk.sot...tk.noTimestamps).contains(prompt[promptLength]) { promptLength += 1 }
+        sotIndex = sot
+        timestamps = !(prompt[promptLength - 1] == tk.noTimestamps)
+        startStep = promptLength - 1
+        var n = min(model.dimensions.textContext / 2, model.dimensions.textContext - startStep)
+        if let m = options.maxNewTokens { n = min(n, m) }
+        maxNew = max(n, 1)
+    }
+}
+
 /// A finished hypothesis of one search.
 struct Hypothesis {
     var tokens: [Int]
@@ -42,17 +68,11 @@ extension WhisperModel {
     func generateLocked(cross: CrossAttentionCache, prompt: [Int], temperature: Float,
                         options: DecodingOptions, rng: inout WhisperRNG) -> WindowResult {
         let tk = tokenizer
-        guard let sotIndex = prompt.firstIndex(of: tk.sot) else {
+        guard let layout = PromptLayout(prompt, model: self, options: options) else {
             return WindowResult(tokens: [], logprobSum: 0, score: 0, avgLogprob: 0, noSpeechProb: 0,
                                 temperature: temperature, compressionRatio: 0)
         }
-        var promptLength = sotIndex
-        while promptLength < prompt.count, (tk.sot...tk.noTimestamps).contains(prompt[promptLength]) { promptLength += 1 }
-        let timestamps = !(prompt[promptLength - 1] == tk.noTimestamps)
-        let startStep = promptLength - 1
-        var maxNew = min(dimensions.textContext / 2, dimensions.textContext - startStep)
-        if let m = options.maxNewTokens { maxNew = min(maxNew, m) }
-        maxNew = max(maxNew, 1)
+        let (sotIndex, startStep, timestamps, maxNew) = (layout.sotIndex, layout.startStep, layout.timestamps, layout.maxNew)
         let suppress = suppressList(options)
 
         var cache = makeCache(batch: 1)
@@ -75,16 +95,24 @@ extension WhisperModel {
                               timestamps: timestamps, options: options, suppress: suppress,
                               noSpeechAtStep0: sotIndex == startStep, noSpeech: &noSpeech)
         }
+        return windowResult(hyps, noSpeech: noSpeech, temperature: temperature, options: options)
+    }
+
+    /// The best of a search's finished hypotheses by CT2's length-normalised score, as a window result.
+    func windowResult(_ hyps: [Hypothesis], noSpeech: Float, temperature: Float, options: DecodingOptions) -> WindowResult {
         let lp = options.lengthPenalty
         func norm(_ h: Hypothesis) -> Float { h.logprobSum / powf(Float(h.tokens.count), lp) }
-        var best = hyps[0]
+        guard var best = hyps.first else {
+            return WindowResult(tokens: [], logprobSum: 0, score: 0, avgLogprob: 0, noSpeechProb: noSpeech,
+                                temperature: temperature, compressionRatio: 0)
+        }
         var bestScore = norm(best)
         for h in hyps.dropFirst() {
             let s = norm(h)
             if s > bestScore { best = h; bestScore = s }
         }
         let n = Float(best.tokens.count)
-        let text = tk.decode(best.tokens)
+        let text = tokenizer.decode(best.tokens)
         return WindowResult(tokens: best.tokens, logprobSum: best.logprobSum, score: bestScore,
                             avgLogprob: best.logprobSum / (n + 1), noSpeechProb: noSpeech, temperature: temperature,
                             compressionRatio: compressionRatio(text))

@@ -50,57 +50,14 @@ enum SearchAlgorithms {
     /// Returns every finished hypothesis (tokens without eot, cumulative log-prob incl. eot).
     static func beamSearch<S: StepModel>(_ model: inout S, first: Int, maxNew: Int, beam: Int, patience: Float, eot: Int,
                                          process: Process, rawStep0: ([Float]) -> Void) -> [Hypothesis] {
-        var alive: [[Int]] = [[]]
-        var scores: [Float] = [0]
-        var inputs = [first]
-        var finished: [Hypothesis] = []
-        let maxCandidates = Int((Float(beam) * patience).rounded())
-        let numCandidates = beam == 1 ? 1 : 2 * beam
-        for step in 0..<maxNew {
-            let rows = model.step(inputs)
-            let isLast = step + 1 == maxNew
-            if step == 0 { rawStep0(rows[0]) }
-            let top = bestCandidates(rows, step: step, alive: alive, scores: scores, k: numCandidates, process: process)
-            if beam == 1 {
-                let best = top[0]
-                let tokens = alive[best.hypothesis]
-                if best.token == eot || isLast {
-                    finished.append(Hypothesis(tokens: best.token == eot ? tokens : tokens + [best.token], logprobSum: best.score))
-                    return finished
-                }
-                alive = [tokens + [best.token]]
-                scores = [best.score]
-                inputs = [best.token]
-                continue
-            }
-            var nextAlive: [[Int]] = [], nextScores: [Float] = [], origins: [Int] = [], nextInputs: [Int] = []
-            var secondary = beam
-            for k in 0..<beam {
-                var chosen = k
-                let candidate = top[k]
-                if candidate.token == eot || isLast {
-                    let tokens = alive[candidate.hypothesis]
-                    finished.append(Hypothesis(tokens: candidate.token == eot ? tokens : tokens + [candidate.token],
-                                               logprobSum: candidate.score))
-                    var j = secondary
-                    while j < top.count {
-                        if top[j].token != eot { chosen = j; secondary = j + 1; break }
-                        j += 1
-                    }
-                }
-                let next = top[chosen]
-                nextAlive.append(alive[next.hypothesis] + [next.token])
-                nextScores.append(next.score)
-                origins.append(next.hypothesis)
-                nextInputs.append(next.token)
-            }
-            if isLast || finished.count >= maxCandidates { return finished }
-            model.reorder(origins)
-            alive = nextAlive
-            scores = nextScores
-            inputs = nextInputs
+        var run = BeamRun(first: first, maxNew: maxNew, beam: beam, patience: patience, eot: eot)
+        while !run.isDone {
+            let rows = model.step(run.inputs)
+            if run.step == 0 { rawStep0(rows[0]) }
+            // Greedy keeps its one row in place; a beam continues from its origins.
+            if let origins = run.consume(rows, process: process), beam > 1 { model.reorder(origins) }
         }
-        return finished
+        return run.finished
     }
 
     /// The k best candidates of one step, sorted descending, ties in

@@ -38,7 +38,9 @@ public struct WindowSplit: Sendable, Equatable {
     ///   - timestampBegin: T.
     ///   - timeOffset: seek · 0.01.
     ///   - segmentSize: the window's frame count.
-    public static func split(tokens: [Int], timestampBegin t: Int, timeOffset: Double, segmentSize: Int) -> WindowSplit {
+    ///   - segmentDuration: a segment without timestamps lasts this long (default segmentSize · 0.01 s).
+    public static func split(tokens: [Int], timestampBegin t: Int, timeOffset: Double, segmentSize: Int,
+                             segmentDuration: Double? = nil) -> WindowSplit {
         let n = tokens.count
         let singleEnd = n >= 2 && tokens[n - 2] < t && tokens[n - 1] >= t
         var cons: [Int] = []
@@ -58,7 +60,7 @@ public struct WindowSplit: Sendable, Equatable {
             }
             if !singleEnd { advance = (tokens[last - 1] - t) * 2 }
         } else {
-            var duration = Double(segmentSize) * 0.01
+            var duration = segmentDuration ?? Double(segmentSize) * 0.01
             let ts = tokens.filter { $0 >= t }
             if let lastTs = ts.last, lastTs != t { duration = Double(lastTs - t) * 0.02 }
             pieces.append(Piece(start: timeOffset, end: timeOffset + duration, tokens: tokens))

@@ -84,8 +84,9 @@ extension WhisperModel {
         BLAS.run { CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv) }) }
     }
 
-    func makeCache(batch: Int) -> SelfAttentionCache {
-        SelfAttentionCache(layers: dimensions.decoderLayers, batch: batch, capacity: dimensions.textContext, d: dimensions.dModel)
+    func makeCache(batch: Int, capacity: Int? = nil) -> SelfAttentionCache {
+        SelfAttentionCache(layers: dimensions.decoderLayers, batch: batch,
+                           capacity: min(capacity ?? dimensions.textContext, dimensions.textContext), d: dimensions.dModel)
     }
 
     /// Runs `count` new tokens per hypothesis (tokens beam-major: batch × count) at
@@ -93,6 +94,16 @@ extension WhisperModel {
     /// states (batch·count × D) and extends the cache. `observeCrossScores` sees
     /// every layer's and head's cross-attention scores before the softmax.
     func decoderForward(tokens: [Int], count: Int, cache: inout SelfAttentionCache, cross: CrossAttentionCache,
+                        observeCrossScores: ((_ layer: Int, _ head: Int, _ scores: UnsafeBufferPointer<Float>) -> Void)? = nil) -> Matrix {
+        decoderForward(tokens: tokens, count: count, cache: &cache, crosses: [(cross, 0..<cache.batch)],
+                       observeCrossScores: observeCrossScores)
+    }
+
+    /// `decoderForward` for hypotheses of several windows: each window's hypotheses (a range of
+    /// the batch) attend to its own encoder output, and every linear layer runs once over all
+    /// rows, so a decoder weight is read once per step for the whole batch.
+    func decoderForward(tokens: [Int], count: Int, cache: inout SelfAttentionCache,
+                        crosses: [(cross: CrossAttentionCache, hypotheses: Range<Int>)],
                         observeCrossScores: ((_ layer: Int, _ head: Int, _ scores: UnsafeBufferPointer<Float>) -> Void)? = nil) -> Matrix {
         let d = dimensions.dModel, heads = dimensions.decoderHeads, dh = d / heads
         let batch = cache.batch
@@ -145,15 +156,17 @@ extension WhisperModel {
             let n2 = layerNorm(x, gamma: layer.cross.norm.gamma, beta: layer.cross.norm.beta)
             let q2 = linear(n2, layer.cross.q)
             var att2 = [Float](repeating: 0, count: rows * d)
-            let kv = cross.layers[l]
-            q2.storage.withUnsafeBufferPointer { q in
-                kv.storage.withUnsafeBufferPointer { kvp in
-                    att2.withUnsafeMutableBufferPointer { o in
-                        AttentionKernel.attend(q: q.baseAddress!, ldq: d, qRows: rows,
-                                               k: kvp.baseAddress!, v: kvp.baseAddress! + d, ldkv: 2 * d,
-                                               kvRows: kv.rows, heads: heads, headDim: dh, causalOffset: nil,
-                                               out: o.baseAddress!, ldo: d,
-                                               observeScores: observeCrossScores.map { f in { h, s in f(l, h, s) } })
+            for (cross, hypotheses) in crosses where !hypotheses.isEmpty {
+                let kv = cross.layers[l], first = hypotheses.lowerBound * count
+                q2.storage.withUnsafeBufferPointer { q in
+                    kv.storage.withUnsafeBufferPointer { kvp in
+                        att2.withUnsafeMutableBufferPointer { o in
+                            AttentionKernel.attend(q: q.baseAddress! + first * d, ldq: d, qRows: hypotheses.count * count,
+                                                   k: kvp.baseAddress!, v: kvp.baseAddress! + d, ldkv: 2 * d,
+                                                   kvRows: kv.rows, heads: heads, headDim: dh, causalOffset: nil,
+                                                   out: o.baseAddress! + first * d, ldo: d,
+                                                   observeScores: observeCrossScores.map { f in { h, s in f(l, h, s) } })
+                        }
                     }
                 }
             }
