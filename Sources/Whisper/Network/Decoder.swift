@@ -103,8 +103,13 @@ extension WhisperModel {
         for b in 0..<batch {
             for t in 0..<count {
                 let tok = tokens[b * count + t], row = b * count + t
-                for i in 0..<d {
-                    x.storage[row * d + i] = decoder.embedding.storage[tok * d + i] + decoder.positions.storage[(p0 + t) * d + i]
+                if let q = decoder.quantizedEmbedding {
+                    let scale = q.scales[tok]
+                    for i in 0..<d { x.storage[row * d + i] = Float(q.values[tok * d + i]) * scale + decoder.positions.storage[(p0 + t) * d + i] }
+                } else {
+                    for i in 0..<d {
+                        x.storage[row * d + i] = decoder.embedding.storage[tok * d + i] + decoder.positions.storage[(p0 + t) * d + i]
+                    }
                 }
             }
         }
