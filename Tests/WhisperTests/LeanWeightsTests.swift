@@ -31,11 +31,11 @@ import Testing
 
     @Test func eachComputeTypeKeepsWhatItMultipliesWith() {
         typealias F = WeightForm
-        // float32: a float16 file stays float16 but for the per-step decoder layers; a
-        // float32 file is read where it lies when aligned; int8 files are dequantised.
+        // float32: a float16 file stays float16; a float32 file is read where it lies
+        // when aligned; int8 files are dequantised.
         #expect(LinearWeights.form(role: .encoder, stored: .f16, compute: .float32, aligned: false) == F.mapped)
         #expect(LinearWeights.form(role: .decoderOnce, stored: .f16, compute: .float32, aligned: true) == F.mapped)
-        #expect(LinearWeights.form(role: .decoderStep, stored: .f16, compute: .float32, aligned: true) == F.widened)
+        #expect(LinearWeights.form(role: .decoderStep, stored: .f16, compute: .float32, aligned: true) == F.mapped)
         #expect(LinearWeights.form(role: .encoder, stored: .f32, compute: .float32, aligned: true) == F.mapped)
         #expect(LinearWeights.form(role: .decoderStep, stored: .f32, compute: .float32, aligned: true) == F.mapped)
         #expect(LinearWeights.form(role: .encoder, stored: .f32, compute: .float32, aligned: false) == F.widened)
@@ -49,8 +49,8 @@ import Testing
         }
     }
 
-    /// A float16 random model loaded for float32 reads its encoder from the file; loaded
-    /// for int8 it keeps no Float copy of any linear layer or of the embedding.
+    /// A float16 random model loaded for float32 reads every linear layer and the
+    /// embedding from the file; loaded for int8 it keeps no Float copy of any of them.
     @Test(.enabled(if: Fixtures.hasModel("base"), "needs the base vocabulary"))
     func aFloat16ModelKeepsItsEncoderInTheFile() throws {
         try withRandomModel(RandomModelWriter(shape: .multilingual, storage: .float16)) { dir, _ in
@@ -61,9 +61,10 @@ import Testing
                 }
             }
             for layer in f32.decoder.layers {
-                #expect(layer.cross.kv.mapped?.element == .float16)
-                #expect(layer.ffn.up.mapped == nil && !layer.ffn.up.w.storage.isEmpty, "per-step layers are widened once")
+                #expect(layer.cross.kv.mapped?.element == .float16 && layer.ffn.up.mapped?.element == .float16)
             }
+            #expect(f32.decoder.embedding.storage.isEmpty && f32.decoder.mappedEmbedding?.element == .float16)
+            #expect(f32.decoder.output.mapped?.element == .float16)
             let int8 = try WhisperModel.load(directory: dir, threads: 1, computeType: .int8)
             let linears = int8.encoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.ffn.up, $0.ffn.down] }
                 + int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.kv, $0.cross.out, $0.ffn.up, $0.ffn.down] }

@@ -29,9 +29,8 @@ enum WeightForm: Equatable, Sendable {
 extension LinearWeights {
     /// The form of a layer's weights stored as `stored` under `compute`. float32 compute
     /// keeps a float32 file's weights in place when they are 4-byte aligned, and a
-    /// float16 file's in place too except for the per-step decoder layers, whose few-row
-    /// products would widen the whole matrix for a handful of dot products each step:
-    /// those (a small share of a large model) are widened once. int8 and int16 files
+    /// float16 file's in place always (products of many rows widen the matrix first, a
+    /// decoding step's few rows read the float16 rows directly). int8 and int16 files
     /// are dequantised once (float32 compute reads Float).
     static func form(role: WeightRole, stored: ModelVariable.DType, compute: ComputeType, aligned: Bool) -> WeightForm {
         switch compute {
@@ -40,7 +39,7 @@ extension LinearWeights {
         case .float32:
             switch stored {
             case .f32: return aligned ? .mapped : .widened
-            case .f16: return role == .decoderStep ? .widened : .mapped
+            case .f16: return .mapped
             default: return .widened
             }
         }
@@ -64,27 +63,43 @@ extension LinearWeights {
 }
 
 extension WeightBuilder {
-    /// The embedding and output projection for the compute type: Float (float32), Float
-    /// plus a packed bfloat16 output (bfloat16), or int8 rows only (int8: the embedding
-    /// is looked up from its int8 rows, as in CTranslate2). A `decoder/projection/weight`
-    /// that is the embedding (an alias, or the same bytes) is the tied layer.
-    func outputLayers(_ decoder: DecoderWeights, vocab: Int, d: Int) throws(WhisperError) -> DecoderWeights {
-        var dec = decoder
+    /// The decoder without its layers: embedding and output projection for the compute
+    /// type, positions and final norm. float32 reads the embedding and projection in place
+    /// (as `form` does any float32/float16 weight), bfloat16 keeps the embedding Float and
+    /// the projection packed, int8 keeps int8 rows only (a token's embedding is its row
+    /// times its scale, as CTranslate2 gathers a quantised embedding). A
+    /// `decoder/projection/weight` that is the embedding (an alias, or the same bytes) is
+    /// the tied layer.
+    func outputLayers(vocab: Int, d: Int, positions: Matrix, norm: LayerNormWeights) throws(WhisperError) -> DecoderWeights {
         let embeddingName = "decoder/embeddings/weight", projectionName = "decoder/projection/weight"
         var untied = false
         if let p = bin.variables[projectionName], let e = bin.variables[embeddingName], p.offset != e.offset {
             guard p.shape == [vocab, d] else { throw .badShape(path: path, name: projectionName, expected: [vocab, d], found: p.shape) }
             untied = p.dtype != e.dtype || !bin.file.bytes[p.byteRange].elementsEqual(bin.file.bytes[e.byteRange])
         }
+        let empty = Matrix(rows: 0, cols: d, storage: [])
+        var dec = DecoderWeights(embedding: empty, output: LinearWeights(w: empty, b: nil), untied: untied,
+                                 positions: positions, layers: [], norm: norm)
         switch computeType {
         case .int8:
             let e = Int8RowMatrix(try matrix(embeddingName, vocab, d))
             dec.quantizedEmbedding = e
-            dec.outputProjection = untied ? Int8RowMatrix(try matrix(projectionName, vocab, d)) : e
-        case .float32, .bfloat16:
+            dec.output.quantized = untied ? Int8RowMatrix(try matrix(projectionName, vocab, d)) : e
+        case .bfloat16:
             dec.embedding = try matrix(embeddingName, vocab, d)
-            if untied { dec.projection = try matrix(projectionName, vocab, d) }
-            if computeType == .bfloat16 { dec.packedOutput = PackedMatrix(bf16: dec.outputWeights, level: level) }
+            dec.output.packed = PackedMatrix(bf16: untied ? try matrix(projectionName, vocab, d) : dec.embedding, level: level)
+        case .float32:
+            func inPlace(_ name: String) throws(WhisperError) -> Bool {
+                let v = try variable(name)
+                return LinearWeights.form(role: .decoderStep, stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
+            }
+            (dec.embedding, dec.mappedEmbedding) = try kept(embeddingName, vocab, d, mapped: try inPlace(embeddingName))
+            if untied {
+                let (w, mapped) = try kept(projectionName, vocab, d, mapped: try inPlace(projectionName))
+                dec.output = LinearWeights(w: w, b: nil, mapped: mapped)
+            } else {
+                dec.output = LinearWeights(w: dec.embedding, b: nil, mapped: dec.mappedEmbedding)
+            }
         }
         return dec
     }

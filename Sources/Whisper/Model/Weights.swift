@@ -76,27 +76,22 @@ struct EncoderWeights: Sendable {
 }
 
 struct DecoderWeights: Sendable {
-    /// (V × D) as Float; empty (0 × D) under compute_type int8, which keeps `quantizedEmbedding`.
+    /// The token embedding (V × D) as Float; empty (0 × D) when `mappedEmbedding` or
+    /// `quantizedEmbedding` holds it.
     var embedding: Matrix
+    /// The embedding read from the mapped model.bin (float32 compute), else nil.
+    var mappedEmbedding: MappedWeights? = nil
     /// The embedding as int8 rows (compute_type int8, as CTranslate2 quantises it), else nil.
     var quantizedEmbedding: Int8RowMatrix? = nil
-    /// `decoder/projection/weight` (V × D) when it is not the embedding (an untied
-    /// output layer); nil when tied, as in every OpenAI checkpoint, and under int8.
-    var projection: Matrix? = nil
-    /// The output projection as int8 rows (compute_type int8; the same rows as
-    /// `quantizedEmbedding` when tied), else nil.
-    var outputProjection: Int8RowMatrix? = nil
-    /// The output projection packed as bfloat16 (compute_type bfloat16), else nil.
-    var packedOutput: PackedMatrix? = nil
+    /// The output projection, logits = h · Wᵀ without bias: the embedding's weights unless
+    /// `untied`, in the form of the compute type (§9 of docs/engine.md).
+    var output: LinearWeights
+    /// Whether `decoder/projection/weight` is a layer of its own rather than the embedding
+    /// (every OpenAI checkpoint ties them).
+    var untied = false
     var positions: Matrix      // (448 × D)
     var layers: [DecoderLayerWeights]
     var norm: LayerNormWeights
-}
-
-/// Builds typed weights from a parsed model.bin, checking every shape.
-extension DecoderWeights {
-    /// The output projection's weights: logits = h · Wᵀ.
-    var outputWeights: Matrix { projection ?? embedding }
 }
 
 /// Reads each tensor of a parsed model.bin into the form `LinearWeights.form` chooses for
@@ -162,6 +157,17 @@ struct WeightBuilder {
         Matrix(rows: rows, cols: cols, storage: try floats(name, shape: [rows, cols]))
     }
 
+    /// A float32-compute weight: read in place (`mapped`, float32 or float16 in the file),
+    /// or widened to a Float matrix.
+    func kept(_ name: String, _ rows: Int, _ cols: Int, mapped: Bool) throws(WhisperError) -> (Matrix, MappedWeights?) {
+        let v = try variable(name)
+        guard mapped, v.dtype == .f16 || v.dtype == .f32 else { return (try matrix(name, rows, cols), nil) }
+        guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
+        return (Matrix(rows: 0, cols: cols, storage: []),
+                MappedWeights(element: v.dtype == .f16 ? .float16 : .float32, rows: rows, cols: cols, offset: v.offset,
+                              file: bin.file, level: level))
+    }
+
     /// A linear layer's weights in the form its role takes under the compute type.
     func linear(_ prefix: String, out: Int, in inDim: Int, role: WeightRole) throws(WhisperError) -> LinearWeights {
         let name = prefix + "/weight"
@@ -171,12 +177,9 @@ struct WeightBuilder {
         let form = LinearWeights.form(role: role, stored: v.dtype, compute: computeType,
                                       aligned: v.offset % 4 == 0)
         switch form {
-        case .mapped:
-            return LinearWeights(w: Matrix(rows: 0, cols: inDim, storage: []), b: b,
-                                 mapped: MappedWeights(element: v.dtype == .f16 ? .float16 : .float32, rows: out, cols: inDim,
-                                                       offset: v.offset, file: bin.file, level: level))
-        case .widened:
-            return LinearWeights(w: try matrix(name, out, inDim), b: b)
+        case .mapped, .widened:
+            let (w, mapped) = try kept(name, out, inDim, mapped: form == .mapped)
+            return LinearWeights(w: w, b: b, mapped: mapped)
         case .int8(let steps):
             return LinearWeights(w: try matrix(name, out, inDim), b: b).int8(level: level, steps: steps)
         case .bf16:
@@ -240,6 +243,11 @@ struct WeightBuilder {
             throw .malformedModel(path: path, reason: "decoder/activation \(bin.floats(act, level: level)) is not GELU (3)")
         }
 
+        // The embedding first: int8 quantises it from a transient Float copy (V × D, the
+        // largest tensor), which then never coexists with the rest of the converted model.
+        var dec = try outputLayers(vocab: vocab, d: d,
+                                   positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
+                                   norm: try norm("decoder/layer_norm", d))
         func selfAttn(_ p: String, _ role: WeightRole) throws(WhisperError) -> SelfAttentionWeights {
             SelfAttentionWeights(norm: try norm(p + "/layer_norm", d),
                                  qkv: try linear(p + "/linear_0", out: 3 * d, in: d, role: role),
@@ -272,9 +280,7 @@ struct WeightBuilder {
             conv2: LinearWeights(w: Matrix(rows: d, cols: d * 3, storage: c2), b: try floats("encoder/conv2/bias", shape: [d])),
             positions: try matrix("encoder/position_encodings/encodings", encPos.shape[0], d),
             layers: encLayers, norm: try norm("encoder/layer_norm", d))
-        let positions = try matrix("decoder/position_encodings/encodings", decPos.shape[0], d)
-        let dec = try outputLayers(DecoderWeights(embedding: Matrix(rows: 0, cols: d, storage: []), positions: positions,
-                                                  layers: decLayers, norm: try norm("decoder/layer_norm", d)), vocab: vocab, d: d)
+        dec.layers = decLayers
         return (dims, enc, dec)
     }
 }

@@ -70,6 +70,11 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
     if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
     if let mapped = layer.mapped {
         precondition(x.cols == mapped.cols, "linear: x.cols \(x.cols) != w.cols \(mapped.cols)")
+        // A decoding step reads float16 rows as they are; anything else (and a CPU
+        // without AVX2) multiplies with the whole matrix widened.
+        if mapped.element == .float16, x.rows <= SmallRowsLinear.maxRows, CPUFeatures.avx2FMA {
+            return linear(x, float16: mapped.base.assumingMemoryBound(to: Float16.self), outs: mapped.rows, layer.b)
+        }
         return mapped.withFloats(threads: BLAS.threads) { linear(x, weights: $0, outs: mapped.rows, layer.b) }
     }
     if let q = layer.quantized, layer.w.rows == 0 {
@@ -81,6 +86,18 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
         return Matrix(rows: x.rows, cols: q.rows, storage: y)
     }
     return linear(x, layer.w, layer.b)
+}
+
+/// y = x · Wᵀ + b for a few rows of x, W as float16 rows.
+private func linear(_ x: Matrix, float16 w: UnsafePointer<Float16>, outs: Int, _ bias: [Float]?) -> Matrix {
+    var y = biasRows(bias, rows: x.rows, outs: outs)
+    y.withUnsafeMutableBufferPointer { yp in
+        x.storage.withUnsafeBufferPointer { xp in
+            SmallRowsLinear.apply(x: xp.baseAddress!, rows: x.rows, k: x.cols, weights: .float16(w), outs: outs,
+                                  y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
+        }
+    }
+    return Matrix(rows: x.rows, cols: outs, storage: y)
 }
 
 /// y = x · Wᵀ + b for a few rows of x, W as int8 rows, x kept Float.

@@ -18,10 +18,20 @@ struct MappedWeights: Sendable {
     /// The instruction set of the widening.
     let level: KernelLevel
 
+    /// The first value's address in the mapping.
+    var base: UnsafeRawPointer { file.bytes.baseAddress! + offset }
+
+    /// Row `r` widened into `out` (cols floats): an embedding lookup.
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        switch element {
+        case .float32: UnsafeMutableRawPointer(out).copyMemory(from: base + 4 * r * cols, byteCount: 4 * cols)
+        case .float16: ds_f16_to_f32(level.cValue, base + 2 * r * cols, out, cols)
+        }
+    }
+
     /// Runs `body` with the weights as Float: in place for float32, else widened into a
     /// buffer that lives for the call, the widening split over `threads`.
     func withFloats<T>(threads: Int, _ body: (UnsafePointer<Float>) -> T) -> T {
-        let base = file.bytes.baseAddress! + offset
         switch element {
         case .float32:
             return body(base.assumingMemoryBound(to: Float.self))
