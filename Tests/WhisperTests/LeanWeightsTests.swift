@@ -66,9 +66,12 @@ import Testing
             #expect(f32.decoder.embedding.storage.isEmpty && f32.decoder.mappedEmbedding?.element == .float16)
             #expect(f32.decoder.output.mapped?.element == .float16)
             let int8 = try WhisperModel.load(directory: dir, threads: 1, computeType: .int8)
-            let linears = int8.encoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.ffn.up, $0.ffn.down] }
-                + int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.kv, $0.cross.out, $0.ffn.up, $0.ffn.down] }
-            #expect(linears.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil })
+            let packed = int8.encoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.ffn.up, $0.ffn.down] }
+                + int8.decoder.layers.map(\.cross.kv)
+            let steps = int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.out, $0.ffn.up, $0.ffn.down] }
+            #expect(packed.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil && $0.quantized == nil })
+            #expect(steps.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed == nil && $0.quantized != nil },
+                    "one int8 copy of each per-step layer")
             #expect(int8.decoder.embedding.storage.isEmpty && int8.decoder.quantizedEmbedding != nil)
         }
     }

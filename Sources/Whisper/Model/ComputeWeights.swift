@@ -15,7 +15,7 @@ enum WeightForm: Equatable, Sendable {
     case mapped
     /// Converted to Float once at load.
     case widened
-    /// int8 rows with one scale each, packed; `steps` keeps the row-major copy decoding steps use.
+    /// int8 rows with one scale each: packed, or with `steps` the row-major copy decoding steps use.
     case int8(steps: Bool)
     /// bfloat16, packed.
     case bf16
@@ -45,12 +45,14 @@ extension LinearWeights {
         }
     }
 
-    /// int8 packed for products of many rows; with `steps`, also the row-major int8 copy
-    /// that decoding steps multiply with Float activations. The Float weights are dropped.
+    /// int8 with one scale per row; the Float weights are dropped. Packed for products of
+    /// many rows, or, with `steps`, only the row-major copy decoding steps multiply with
+    /// Float activations (a prompt's rows then go through it a few at a time): one int8
+    /// copy of each layer, not two.
     func int8(level: KernelLevel, steps: Bool) -> LinearWeights {
         let q = Int8RowMatrix(w)
         var copy = LinearWeights(w: Matrix(rows: 0, cols: w.cols, storage: []), b: b, quantized: steps ? q : nil)
-        copy.packed = PackedMatrix(int8: q, level: level)
+        if !steps { copy.packed = PackedMatrix(int8: q, level: level) }
         return copy
     }
 

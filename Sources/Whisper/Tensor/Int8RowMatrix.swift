@@ -64,7 +64,8 @@ struct Int8RowMatrix: Sendable {
 /// y = x · Wᵀ + b: through the layer's int8 copy with Float activations when it has one
 /// and x is a few rows (a decoding step), else through its packed copy when it has one
 /// (int8 or bfloat16 products), else through the mapped file's weights, else in float32.
-/// An int8 copy alone (the int8 output projection) takes many rows a few at a time.
+/// An int8 copy alone (the decoder's per-step layers and output projection under int8)
+/// takes many rows (a prompt, word alignment) a few at a time.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
     if let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows { return linear(x, q, layer.b) }
     if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
