@@ -9,6 +9,9 @@ included for both), computes WER against the corpus reference with
 Tests/Corpus/wer.py, prints a table and writes BENCHMARKS.md.
 
     bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,tiny-beam5-batch8,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
+
+The turbo-30s and turbo-10min cases (not in the default list: the model is 1.6 GB and made on
+demand, and a 10-minute run takes tens of minutes) are bench/bench_large.py's.
 """
 import argparse, json, os, platform, re, subprocess, sys, tempfile, time
 
@@ -44,6 +47,8 @@ FW_COMPUTE_TYPE = {"bfloat16": "int8"}
 # The instruction-set flags each table records (the kernels are chosen from them).
 CPU_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16",
              "amx_tile", "amx_int8", "amx_bf16"]
+# A full-size large-v3-turbo-shaped model (bench/bench_large.py): seconds of audio per case.
+LARGE_CASES = {"turbo-30s": 30, "turbo-10min": 600}
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
 THROUGHPUT = "throughput-20clips"
@@ -152,15 +157,15 @@ def ensure_venv():
     return py
 
 
-def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes)."""
+def timed(cmd, env=None, with_stderr=False):
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes[, its stderr])."""
     start = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if r.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {r.stderr[-2000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) * 1024
-    return wall, rss
+    return (wall, rss, r.stderr) if with_stderr else (wall, rss)
 
 
 def wer(ref_file, segments):
@@ -187,9 +192,19 @@ def main():
     args = ap.parse_args()
     fw_python = ensure_venv()
     env = dict(os.environ)
-    rows = []
+    rows, large_rows = [], []
     tp = None
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
+    flag_line = f"flags {' '.join(f for f in CPU_FLAGS if f in flags) or 'none of ' + ' '.join(CPU_FLAGS)}"
     for name in args.cases.split(","):
+        if name in LARGE_CASES:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import bench_large
+            bench_large.ensure_model(fw_python)
+            large_rows += bench_large.run_case(name, LARGE_CASES[name], BIN, fw_python, args.threads, args.repeat, CORPUS,
+                                               lambda cmd: timed(cmd, env, with_stderr=True))
+            continue
         if name == THROUGHPUT:
             tp = throughput(fw_python, os.path.join(MODELS, "tiny.en"), args.threads, args.repeat)
             continue
@@ -228,13 +243,19 @@ def main():
                 results[system] = {"wall": median[0], "rss": max(r[1] for r in done), "wer": wer(ref, median[2])}
             rows.append((name, rel, model, beam, compute, length, results))
 
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    if large_rows:
+        import bench_large
+        size = os.path.getsize(os.path.join(bench_large.MODEL, "model.bin"))
+        lines = bench_large.section(large_rows, f"Machine: {cpu}, {os.cpu_count()} cores; {flag_line}.", args.threads, args.repeat, size)
+        print("\n".join(lines))
+        bench_large.write(args.output, cpu, lines)
+    if not rows and not tp:
+        return
     fw_version = subprocess.check_output([fw_python, "-c", "import faster_whisper, ctranslate2; print(faster_whisper.__version__, ctranslate2.__version__)"], text=True).split()
     version = subprocess.check_output([BIN, "--version"], text=True).strip().replace("\n", ", ")
-    flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
     lines = [
         f"<!-- bench:{cpu} -->", f"## {cpu}", "",
-        f"Machine: {cpu}, {os.cpu_count()} cores; flags {' '.join(f for f in CPU_FLAGS if f in flags) or 'none of ' + ' '.join(CPU_FLAGS)}. "
+        f"Machine: {cpu}, {os.cpu_count()} cores; {flag_line}. "
         f"dropscribe {version}; faster-whisper {fw_version[0]} (CTranslate2 {fw_version[1]}); float32 unless the case says int8 or bfloat16 "
         "(the bf16 cases run faster-whisper in int8).",
         f"Same files, models, beam and {args.threads} threads; each system as its own process, model load included, median of {args.repeat} "

@@ -11,8 +11,8 @@ static unsigned long long xgetbv0(void) {
 int ds_cpu_level(void) {
     unsigned int a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return DS_LEVEL_PORTABLE;
-    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-    if (!osxsave || !avx || !fma) return DS_LEVEL_PORTABLE;
+    int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx || !fma || !f16c) return DS_LEVEL_PORTABLE;
     unsigned long long xcr0 = xgetbv0();
     if ((xcr0 & 0x6) != 0x6) return DS_LEVEL_PORTABLE;          /* SSE and AVX state */
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return DS_LEVEL_PORTABLE;

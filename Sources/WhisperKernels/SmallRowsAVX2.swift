@@ -50,6 +50,17 @@ public enum SmallRowsAVX2 {
                     widenOne: { Float($0) })
     }
 
+    /// The same product over float16 weight rows (a model.bin kept in its own precision):
+    /// each chunk is widened exactly (vcvtph2ps) before the same multiply-adds, so the sums
+    /// are the ones Float copies of the weights give.
+    @inline(never)
+    public static func dotsFloat16(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<Float16>, ldw: Int, k: Int,
+                                   range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, rowScales: nil, k: k, range: range, y: y, ldy: ldy,
+                    scale: 1, accumulate: accumulate,
+                    widen: { V(UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Float16>.self)) }, widenOne: { Float($0) })
+    }
+
     /// Horizontal sum as a tree (three vector adds; `sum()` adds the lanes one by one).
     @inline(__always)
     private static func total(_ v: V) -> Float {

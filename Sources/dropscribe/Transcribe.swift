@@ -105,7 +105,9 @@ struct Transcribe: AsyncParsableCommand {
     private func transcribeAll() throws {
         let config = try configuration()
         let cwd = FileManager.default.currentDirectoryPath
-        let logger = Logs.bootstrap(level: "warning")
+        // Quiet at the daemon's default (info): a command's output is its transcript. A
+        // config asking for debug or trace shows the engine's lines too (load time, kernels).
+        let logger = Logs.bootstrap(level: ["debug", "trace"].contains(config.logLevel) ? config.logLevel : "warning")
         var transcriber = try Transcribers.whisper(config: config, logger: logger)
         let bar = isatty(2) == 1 ? ProgressBar() : nil
         var failures = 0

@@ -78,7 +78,7 @@ struct LoaderErrorTests {
 
     @Test func int8WithoutItsScale() throws {
         let path = Fixtures.modelPath("tiny.en") + "/model.bin"
-        var bin = try ModelBinary.parse(WhisperModel.readBytes(path), path: path)
+        var bin = try ModelBinary.parse(MappedFile(path: path), path: path)
         let name = "decoder/layer_1/ffn/linear_0/weight"
         bin.variables[name]?.dtype = .i8
         #expect(throws: WhisperError.unsupportedWeightType(path: path, name: name, dtype: "int8 without \(name)_scale")) {

@@ -61,3 +61,19 @@ enum WAV {
 
     enum WAVError: Error { case notWAV(String), unsupported(String) }
 }
+
+extension ModelBinary {
+    /// Parses `data` as model.bin, through a mapping of a temporary file holding it (the
+    /// file is gone once mapped; the mapping keeps its pages).
+    static func parse(_ data: [UInt8], path: String) throws(WhisperError) -> ModelBinary {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString).bin")
+        do { try Data(data).write(to: file) } catch { throw .unreadable(path: file.path, reason: "\(error)") }
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try ModelBinary.parse(MappedFile(path: file.path), path: path)
+    }
+
+    /// The values of variable `name` as Float (empty when there is none).
+    func values(_ name: String) -> [Float] {
+        variables[name].map { floats($0, level: .portable) } ?? []
+    }
+}

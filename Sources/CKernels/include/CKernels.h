@@ -17,7 +17,7 @@
 /* Kernel levels, lowest first; each includes the ones below it. */
 enum {
     DS_LEVEL_PORTABLE = 0,
-    DS_LEVEL_AVX2 = 1,        /* AVX2 + FMA */
+    DS_LEVEL_AVX2 = 1,        /* AVX2 + FMA (+ F16C) */
     DS_LEVEL_AVX512 = 2,      /* AVX-512 F/BW/VL */
     DS_LEVEL_AVX512_VNNI = 3, /* + AVX512-VNNI */
     DS_LEVEL_AVX512_BF16 = 4, /* + AVX512-BF16 */
@@ -56,5 +56,9 @@ void ds_bf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *out, 
    Needs DS_LEVEL_AVX512_BF16; any lower level runs the portable reference loop. */
 void ds_bf16_gemm(int level, const uint16_t *a, int m, int kp, const uint16_t *packed, int n, int block0, int block1,
                   float *c, int ldc, int accumulate);
+
+/* dst[i] = the float16 value at src + 2·i (little-endian, any alignment), exactly;
+   F16C's vcvtph2ps at DS_LEVEL_AVX2 and above, a bit-level loop below. */
+void ds_f16_to_f32(int level, const void *src, float *dst, size_t n);
 
 #endif

@@ -1,15 +1,58 @@
-/// The weight copies each compute type adds at load (docs/engine.md §9).
+/// Where a linear layer's weights are used, which decides how they are kept.
+enum WeightRole: Sendable {
+    /// The encoder's projections: products of 1500 rows, once per window.
+    case encoder
+    /// Decoder projections run at every decoding step (a few rows each).
+    case decoderStep
+    /// The cross-attention K/V projection: 1500 rows, once per window.
+    case decoderOnce
+}
+
+/// How one linear layer's weights are held in memory (docs/engine.md §9).
+enum WeightForm: Equatable, Sendable {
+    /// Read from the mapped model.bin at each product: float32 in place, float16 widened
+    /// into a buffer of the product's own just before it.
+    case mapped
+    /// Converted to Float once at load.
+    case widened
+    /// int8 rows with one scale each: packed, or with `steps` the row-major copy decoding steps use.
+    case int8(steps: Bool)
+    /// bfloat16, packed.
+    case bf16
+}
+
+/// The weight copies each compute type makes at load (docs/engine.md §9).
 ///
-/// Exists to keep one place that decides which layers run in int8 or bfloat16: every
-/// linear layer of the encoder and decoder, while the convolutions stay float32 (a
-/// small share of the time, and the input of everything after them).
+/// Exists to keep in one place which layers run in int8 or bfloat16 (every linear layer
+/// of the encoder and decoder, while the convolutions stay float32: a small share of the
+/// time, and the input of everything after them) and which are read in place.
 extension LinearWeights {
-    /// int8 packed for products of many rows; with `steps`, also the row-major int8 copy
-    /// that decoding steps multiply with Float activations. The Float weights are dropped.
+    /// The form of a layer's weights stored as `stored` under `compute`. float32 compute
+    /// keeps a float32 file's weights in place when they are 4-byte aligned, and a
+    /// float16 file's in place always (products of many rows widen the matrix first, a
+    /// decoding step's few rows read the float16 rows directly). int8 and int16 files
+    /// are dequantised once (float32 compute reads Float).
+    static func form(role: WeightRole, stored: ModelVariable.DType, compute: ComputeType, aligned: Bool) -> WeightForm {
+        switch compute {
+        case .int8: return .int8(steps: role == .decoderStep)
+        case .bfloat16: return .bf16
+        case .float32:
+            switch stored {
+            case .f32: return aligned ? .mapped : .widened
+            case .f16: return .mapped
+            default: return .widened
+            }
+        }
+    }
+
+    /// int8 with one scale per row; the Float weights are dropped. Packed for products of
+    /// many rows, or, with `steps`, only the row-major copy decoding steps multiply with
+    /// Float activations (a prompt's rows then go through it a few at a time): one int8
+    /// copy of each layer, not two.
     func int8(level: KernelLevel, steps: Bool) -> LinearWeights {
         let q = Int8RowMatrix(w)
         var copy = LinearWeights(w: Matrix(rows: 0, cols: w.cols, storage: []), b: b, quantized: steps ? q : nil)
-        copy.packed = PackedMatrix(int8: q, level: level)
+        if !steps { copy.packed = PackedMatrix(int8: q, level: level) }
         return copy
     }
 
@@ -21,56 +64,46 @@ extension LinearWeights {
     }
 }
 
-extension EncoderWeights {
-    /// Every layer's projections converted by `convert`; the convolutions are kept.
-    func converted(_ convert: (LinearWeights) -> LinearWeights) -> EncoderWeights {
-        var copy = self
-        copy.layers = layers.map { layer in
-            var l = layer
-            l.attn.qkv = convert(l.attn.qkv)
-            l.attn.out = convert(l.attn.out)
-            l.ffn.up = convert(l.ffn.up)
-            l.ffn.down = convert(l.ffn.down)
-            return l
+extension WeightBuilder {
+    /// The decoder without its layers: embedding and output projection for the compute
+    /// type, positions and final norm. float32 reads the embedding and projection in place
+    /// (as `form` does any float32/float16 weight), bfloat16 keeps the embedding Float and
+    /// the projection packed, int8 keeps int8 rows only (a token's embedding is its row
+    /// times its scale, as CTranslate2 gathers a quantised embedding). A
+    /// `decoder/projection/weight` that is the embedding (an alias, or the same bytes) is
+    /// the tied layer.
+    func outputLayers(vocab: Int, d: Int, positions: Matrix, norm: LayerNormWeights) throws(WhisperError) -> DecoderWeights {
+        let embeddingName = "decoder/embeddings/weight", projectionName = "decoder/projection/weight"
+        var untied = false
+        if let p = bin.variables[projectionName], let e = bin.variables[embeddingName], p.offset != e.offset {
+            guard p.shape == [vocab, d] else { throw .badShape(path: path, name: projectionName, expected: [vocab, d], found: p.shape) }
+            untied = p.dtype != e.dtype || !bin.file.bytes[p.byteRange].elementsEqual(bin.file.bytes[e.byteRange])
         }
-        return copy
-    }
-}
-
-extension DecoderWeights {
-    /// Every layer's projections converted; `perStep` says whether the projection runs at
-    /// every decoding step (all but the cross-attention K/V, which runs once per window).
-    func converted(_ convert: (LinearWeights, _ perStep: Bool) -> LinearWeights) -> DecoderWeights {
-        var copy = self
-        copy.layers = layers.map { layer in
-            var l = layer
-            l.attn.qkv = convert(l.attn.qkv, true)
-            l.attn.out = convert(l.attn.out, true)
-            l.cross.q = convert(l.cross.q, true)
-            l.cross.kv = convert(l.cross.kv, false)
-            l.cross.out = convert(l.cross.out, true)
-            l.ffn.up = convert(l.ffn.up, true)
-            l.ffn.down = convert(l.ffn.down, true)
-            return l
+        let empty = Matrix(rows: 0, cols: d, storage: [])
+        var dec = DecoderWeights(embedding: empty, output: LinearWeights(w: empty, b: nil), untied: untied,
+                                 positions: positions, layers: [], norm: norm)
+        switch computeType {
+        case .int8:
+            let e = Int8RowMatrix(try matrix(embeddingName, vocab, d))
+            dec.quantizedEmbedding = e
+            dec.output.quantized = untied ? Int8RowMatrix(try matrix(projectionName, vocab, d)) : e
+        case .bfloat16:
+            dec.embedding = try matrix(embeddingName, vocab, d)
+            dec.output.packed = PackedMatrix(bf16: untied ? try matrix(projectionName, vocab, d) : dec.embedding, level: level)
+        case .float32:
+            func inPlace(_ name: String) throws(WhisperError) -> Bool {
+                let v = try variable(name)
+                return LinearWeights.form(role: .decoderStep, stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
+            }
+            (dec.embedding, dec.mappedEmbedding) = try kept(embeddingName, vocab, d, mapped: try inPlace(embeddingName))
+            if untied {
+                let (w, mapped) = try kept(projectionName, vocab, d, mapped: try inPlace(projectionName))
+                dec.output = LinearWeights(w: w, b: nil, mapped: mapped)
+            } else {
+                dec.output = LinearWeights(w: dec.embedding, b: nil, mapped: dec.mappedEmbedding)
+            }
         }
-        return copy
-    }
-}
-
-/// The encoder and decoder weights for a compute type at a kernel level.
-func weights(for type: ComputeType, level: KernelLevel, encoder: EncoderWeights,
-             decoder: DecoderWeights) -> (EncoderWeights, DecoderWeights) {
-    switch type {
-    case .float32:
-        return (encoder, decoder)
-    case .int8:
-        var dec = decoder.converted { $0.int8(level: level, steps: $1) }
-        dec.outputProjection = Int8RowMatrix(decoder.outputWeights)
-        return (encoder.converted { $0.int8(level: level, steps: false) }, dec)
-    case .bfloat16:
-        var dec = decoder.converted { w, _ in w.bf16(level: level) }
-        dec.packedOutput = PackedMatrix(bf16: decoder.outputWeights, level: level)
-        return (encoder.converted { $0.bf16(level: level) }, dec)
+        return dec
     }
 }
 

@@ -1,30 +1,38 @@
+import CKernels
 import Foundation
 
-/// One variable of a CTranslate2 `model.bin`, widened to Float32.
+/// One variable of a CTranslate2 `model.bin`: where its values lie in the file.
 ///
-/// Exists so the loader can index weights by name and check shapes before the
-/// network code ever sees them.
-public struct ModelVariable: Sendable, Equatable {
-    public enum DType: UInt8, Sendable { case f32 = 0, i8 = 1, i16 = 2, i32 = 3, f16 = 4, bf16 = 5 }
-    public var shape: [Int]
-    public var dtype: DType
-    /// Values converted to Float (integers as their numeric value, not dequantised).
-    public var values: [Float]
+/// Exists so the loader can index weights by name and check shapes before anything is
+/// read: each tensor is then read in place or converted once, as its compute type needs.
+struct ModelVariable: Sendable, Equatable {
+    enum DType: UInt8, Sendable { case f32 = 0, i8 = 1, i16 = 2, i32 = 3, f16 = 4, bf16 = 5 }
+    var shape: [Int]
+    var dtype: DType
+    /// Byte offset of the first value in the file.
+    var offset: Int
+    /// Number of values (the product of `shape`).
+    var count: Int
+
+    /// The bytes of the values in the file.
+    var byteRange: Range<Int> { offset ..< offset + count * dtype.itemSize }
 }
 
-/// A parsed CTranslate2 `model.bin` (format in docs/engine.md §2.1).
+/// A parsed CTranslate2 `model.bin` (format in docs/engine.md §2.1) over its mapping.
 ///
 /// Exists to separate the binary format from the Whisper architecture: it knows
 /// strings, dtypes and aliases, nothing about layers.
-public struct ModelBinary: Sendable {
-    public var binaryVersion: UInt32
-    public var specName: String
-    public var specRevision: UInt32
-    public var variables: [String: ModelVariable]
+struct ModelBinary: Sendable {
+    var binaryVersion: UInt32
+    var specName: String
+    var specRevision: UInt32
+    var variables: [String: ModelVariable]
+    /// The mapped file the variables point into.
+    let file: MappedFile
 
-    /// Parses `data` (the whole file); `path` only names the file in errors.
-    public static func parse(_ data: [UInt8], path: String) throws(WhisperError) -> ModelBinary {
-        var r = ByteReader(bytes: data, path: path)
+    /// Parses the mapped `file`; `path` names it in errors.
+    static func parse(_ file: MappedFile, path: String) throws(WhisperError) -> ModelBinary {
+        var r = ByteReader(bytes: file.bytes, path: path)
         let version = try r.u32()
         guard (1...6).contains(version) else { throw .unsupportedBinaryVersion(path: path, version: version) }
         var specName = "", specRevision: UInt32 = 1
@@ -80,8 +88,9 @@ public struct ModelBinary: Sendable {
             guard nbytes == elems * dtype.itemSize else {
                 throw .malformedModel(path: path, reason: "variable \(name) at byte \(shapeOffset): \(nbytes) bytes for shape \(shape) of \(dtype)")
             }
-            let values = try r.floats(count: elems, dtype: dtype)
-            vars[name] = ModelVariable(shape: shape, dtype: dtype, values: values)
+            try r.need(nbytes)
+            vars[name] = ModelVariable(shape: shape, dtype: dtype, offset: r.offset, count: elems)
+            r.offset += nbytes
         }
         if version >= 3 {
             let na = Int(try r.u32())
@@ -95,10 +104,37 @@ public struct ModelBinary: Sendable {
                 if let s = vars[target + "_scale"] { vars[alias + "_scale"] = s }
             }
         }
-        guard r.offset == data.count else {
-            throw .malformedModel(path: path, reason: "\(data.count - r.offset) trailing bytes")
+        guard r.offset == file.bytes.count else {
+            throw .malformedModel(path: path, reason: "\(file.bytes.count - r.offset) trailing bytes")
         }
-        return ModelBinary(binaryVersion: version, specName: specName, specRevision: specRevision, variables: vars)
+        return ModelBinary(binaryVersion: version, specName: specName, specRevision: specRevision, variables: vars, file: file)
+    }
+
+    /// The values of `v` as Float (integers as their numeric value, not dequantised).
+    func floats(_ v: ModelVariable, level: KernelLevel) -> [Float] {
+        [Float](unsafeUninitializedCapacity: v.count) { out, initialized in
+            if let base = out.baseAddress { ModelBinary.widen(file.bytes.baseAddress! + v.offset, dtype: v.dtype, count: v.count, into: base, level: level) }
+            initialized = v.count
+        }
+    }
+
+    /// Writes `count` values of `dtype` at `p` (any alignment) as Float into `out`.
+    static func widen(_ p: UnsafeRawPointer, dtype: ModelVariable.DType, count: Int, into out: UnsafeMutablePointer<Float>,
+                      level: KernelLevel) {
+        switch dtype {
+        case .f32:
+            UnsafeMutableRawPointer(out).copyMemory(from: p, byteCount: 4 * count)
+        case .f16:
+            ds_f16_to_f32(level.cValue, p, out, count)
+        case .bf16:
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16) }
+        case .i8:
+            for i in 0..<count { out[i] = Float(Int8(bitPattern: p.load(fromByteOffset: i, as: UInt8.self))) }
+        case .i16:
+            for i in 0..<count { out[i] = Float(Int16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)) }
+        case .i32:
+            for i in 0..<count { out[i] = Float(Int32(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)) }
+        }
     }
 }
 
@@ -118,7 +154,7 @@ extension ModelVariable.DType {
 
 /// Sequential little-endian reader with unaligned loads.
 struct ByteReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     let path: String
     var offset = 0
 
@@ -151,40 +187,9 @@ struct ByteReader {
         }
         return String(decoding: bytes[offset ..< offset + n - 1], as: UTF8.self)
     }
-    mutating func floats(count: Int, dtype: ModelVariable.DType) throws(WhisperError) -> [Float] {
-        let nbytes = count * dtype.itemSize
-        try need(nbytes)
-        let start = offset
-        offset += nbytes
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            bytes.withUnsafeBytes { raw in
-                let p = raw.baseAddress! + start
-                switch dtype {
-                case .f32:
-                    for i in 0..<count { out[i] = Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-                case .f16:
-                    halfTable.withUnsafeBufferPointer { table in
-                        for i in 0..<count { out[i] = table[Int(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)] }
-                    }
-                case .bf16:
-                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16) }
-                case .i8:
-                    for i in 0..<count { out[i] = Float(Int8(bitPattern: p.load(fromByteOffset: i, as: UInt8.self))) }
-                case .i16:
-                    for i in 0..<count { out[i] = Float(Int16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)) }
-                case .i32:
-                    for i in 0..<count { out[i] = Float(Int32(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)) }
-                }
-            }
-            initialized = count
-        }
-    }
 }
 
-/// All 65536 half-precision values widened to Float (a 256 KiB lookup table).
-let halfTable: [Float] = (0..<65536).map { halfToFloat(UInt16($0)) }
-
-/// IEEE half → single, exact (subnormals, inf, NaN included).
+/// IEEE half → single, exact (subnormals, inf, NaN included): the reference `ds_f16_to_f32` is tested against.
 @inline(__always)
 func halfToFloat(_ h: UInt16) -> Float {
     let sign = UInt32(h & 0x8000) << 16

@@ -7,11 +7,14 @@ struct LinearWeights: Sendable {
     /// W packed for the int8 or bfloat16 products; when set, `w` may be empty (its
     /// Float values are then never read).
     var packed: PackedMatrix? = nil
+    /// W read in place from model.bin at each product (float32 compute); `w` is then empty.
+    var mapped: MappedWeights? = nil
 
-    init(w: Matrix, b: [Float]?, quantized: Int8RowMatrix? = nil) {
+    init(w: Matrix, b: [Float]?, quantized: Int8RowMatrix? = nil, mapped: MappedWeights? = nil) {
         self.w = w
         self.b = b
         self.quantized = quantized
+        self.mapped = mapped
     }
 }
 
@@ -73,28 +76,32 @@ struct EncoderWeights: Sendable {
 }
 
 struct DecoderWeights: Sendable {
-    var embedding: Matrix      // (V × D)
-    /// `decoder/projection/weight` (V × D) when it is not the embedding (an untied
-    /// output layer); nil when tied, as in every OpenAI checkpoint.
-    var projection: Matrix? = nil
-    /// An int8 copy of the output projection (compute_type int8), else nil.
-    var outputProjection: Int8RowMatrix? = nil
-    /// The output projection packed as bfloat16 (compute_type bfloat16), else nil.
-    var packedOutput: PackedMatrix? = nil
+    /// The token embedding (V × D) as Float; empty (0 × D) when `mappedEmbedding` or
+    /// `quantizedEmbedding` holds it.
+    var embedding: Matrix
+    /// The embedding read from the mapped model.bin (float32 compute), else nil.
+    var mappedEmbedding: MappedWeights? = nil
+    /// The embedding as int8 rows (compute_type int8, as CTranslate2 quantises it), else nil.
+    var quantizedEmbedding: Int8RowMatrix? = nil
+    /// The output projection, logits = h · Wᵀ without bias: the embedding's weights unless
+    /// `untied`, in the form of the compute type (§9 of docs/engine.md).
+    var output: LinearWeights
+    /// Whether `decoder/projection/weight` is a layer of its own rather than the embedding
+    /// (every OpenAI checkpoint ties them).
+    var untied = false
     var positions: Matrix      // (448 × D)
     var layers: [DecoderLayerWeights]
     var norm: LayerNormWeights
 }
 
-/// Builds typed weights from a parsed model.bin, checking every shape.
-extension DecoderWeights {
-    /// The output projection's weights: logits = h · Wᵀ.
-    var outputWeights: Matrix { projection ?? embedding }
-}
-
+/// Reads each tensor of a parsed model.bin into the form `LinearWeights.form` chooses for
+/// the compute type, one tensor at a time, handing back the file's pages of every tensor
+/// it converted, so loading never holds more than the result and one tensor's Floats.
 struct WeightBuilder {
     let bin: ModelBinary
     let path: String
+    var computeType: ComputeType = .float32
+    var level: KernelLevel = .portable
 
     func variable(_ name: String) throws(WhisperError) -> ModelVariable {
         guard let v = bin.variables[name] else { throw .missingTensor(path: path, name: name) }
@@ -106,23 +113,25 @@ struct WeightBuilder {
     func floats(_ name: String, shape: [Int]) throws(WhisperError) -> [Float] {
         let v = try variable(name)
         guard v.shape == shape else { throw .badShape(path: path, name: name, expected: shape, found: v.shape) }
+        defer { bin.file.release(v.byteRange) }
         switch v.dtype {
-        case .f32, .f16: return v.values
+        case .f32, .f16: return bin.floats(v, level: level)
         case .bf16: throw .unsupportedWeightType(path: path, name: name, dtype: "bfloat16")
         case .i8, .i16:
             guard let s = bin.variables[name + "_scale"] else {
                 throw .unsupportedWeightType(path: path, name: name, dtype: "\(v.dtype == .i8 ? "int8" : "int16") without \(name)_scale")
             }
             let rows = shape.first ?? 1
-            let perRow = rows > 0 ? v.values.count / rows : 0
-            var out = v.values
-            if s.values.count == rows {
+            let perRow = rows > 0 ? v.count / rows : 0
+            var out = bin.floats(v, level: level)
+            let scales = bin.floats(s, level: level)
+            if scales.count == rows {
                 for r in 0..<rows {
-                    let sc = s.values[r]
+                    let sc = scales[r]
                     for i in 0..<perRow { out[r * perRow + i] /= sc }
                 }
-            } else if s.values.count == 1 {
-                let sc = s.values[0]
+            } else if scales.count == 1 {
+                let sc = scales[0]
                 for i in out.indices { out[i] /= sc }
             } else {
                 throw .badShape(path: path, name: name + "_scale", expected: [rows], found: s.shape)
@@ -135,10 +144,11 @@ struct WeightBuilder {
 
     func scalar(_ name: String) throws(WhisperError) -> Int {
         let v = try variable(name)
-        guard v.values.count == 1 else { throw .badShape(path: path, name: name, expected: [], found: v.shape) }
+        guard v.count == 1 else { throw .badShape(path: path, name: name, expected: [], found: v.shape) }
+        let x = bin.floats(v, level: level)[0]
         // Int(Float) traps on NaN, infinities and values beyond Int: those are damage.
-        guard let value = Int(exactly: v.values[0].rounded(.towardZero)) else {
-            throw .malformedModel(path: path, reason: "\(name) is \(v.values[0]), not an integer")
+        guard let value = Int(exactly: x.rounded(.towardZero)) else {
+            throw .malformedModel(path: path, reason: "\(name) is \(x), not an integer")
         }
         return value
     }
@@ -147,9 +157,34 @@ struct WeightBuilder {
         Matrix(rows: rows, cols: cols, storage: try floats(name, shape: [rows, cols]))
     }
 
-    func linear(_ prefix: String, out: Int, in inDim: Int, bias: Bool = true) throws(WhisperError) -> LinearWeights {
-        LinearWeights(w: try matrix(prefix + "/weight", out, inDim),
-                      b: bias ? try floats(prefix + "/bias", shape: [out]) : nil)
+    /// A float32-compute weight: read in place (`mapped`, float32 or float16 in the file),
+    /// or widened to a Float matrix.
+    func kept(_ name: String, _ rows: Int, _ cols: Int, mapped: Bool) throws(WhisperError) -> (Matrix, MappedWeights?) {
+        let v = try variable(name)
+        guard mapped, v.dtype == .f16 || v.dtype == .f32 else { return (try matrix(name, rows, cols), nil) }
+        guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
+        return (Matrix(rows: 0, cols: cols, storage: []),
+                MappedWeights(element: v.dtype == .f16 ? .float16 : .float32, rows: rows, cols: cols, offset: v.offset,
+                              file: bin.file, level: level))
+    }
+
+    /// A linear layer's weights in the form its role takes under the compute type.
+    func linear(_ prefix: String, out: Int, in inDim: Int, role: WeightRole) throws(WhisperError) -> LinearWeights {
+        let name = prefix + "/weight"
+        let v = try variable(name)
+        guard v.shape == [out, inDim] else { throw .badShape(path: path, name: name, expected: [out, inDim], found: v.shape) }
+        let b = try floats(prefix + "/bias", shape: [out])
+        let form = LinearWeights.form(role: role, stored: v.dtype, compute: computeType,
+                                      aligned: v.offset % 4 == 0)
+        switch form {
+        case .mapped, .widened:
+            let (w, mapped) = try kept(name, out, inDim, mapped: form == .mapped)
+            return LinearWeights(w: w, b: b, mapped: mapped)
+        case .int8(let steps):
+            return LinearWeights(w: try matrix(name, out, inDim), b: b).int8(level: level, steps: steps)
+        case .bf16:
+            return LinearWeights(w: try matrix(name, out, inDim), b: b).bf16(level: level)
+        }
     }
 
     func norm(_ prefix: String, _ d: Int) throws(WhisperError) -> LayerNormWeights {
@@ -204,33 +239,39 @@ struct WeightBuilder {
         guard dims.encoderLayers > 0, dims.decoderLayers > 0 else {
             throw .malformedModel(path: path, reason: "no encoder or decoder layers")
         }
-        if let act = bin.variables["decoder/activation"], act.values.first != 3 {
-            throw .malformedModel(path: path, reason: "decoder/activation \(act.values) is not GELU (3)")
+        if let act = bin.variables["decoder/activation"], act.count != 1 || bin.floats(act, level: level)[0] != 3 {
+            throw .malformedModel(path: path, reason: "decoder/activation \(bin.floats(act, level: level)) is not GELU (3)")
         }
 
-        func selfAttn(_ p: String) throws(WhisperError) -> SelfAttentionWeights {
+        // The embedding first: int8 quantises it from a transient Float copy (V × D, the
+        // largest tensor), which then never coexists with the rest of the converted model.
+        var dec = try outputLayers(vocab: vocab, d: d,
+                                   positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
+                                   norm: try norm("decoder/layer_norm", d))
+        func selfAttn(_ p: String, _ role: WeightRole) throws(WhisperError) -> SelfAttentionWeights {
             SelfAttentionWeights(norm: try norm(p + "/layer_norm", d),
-                                 qkv: try linear(p + "/linear_0", out: 3 * d, in: d),
-                                 out: try linear(p + "/linear_1", out: d, in: d))
+                                 qkv: try linear(p + "/linear_0", out: 3 * d, in: d, role: role),
+                                 out: try linear(p + "/linear_1", out: d, in: d, role: role))
         }
-        func ffnW(_ p: String) throws(WhisperError) -> FFNWeights {
+        func ffnW(_ p: String, _ role: WeightRole) throws(WhisperError) -> FFNWeights {
             FFNWeights(norm: try norm(p + "/layer_norm", d),
-                       up: try linear(p + "/linear_0", out: ffn, in: d),
-                       down: try linear(p + "/linear_1", out: d, in: ffn))
+                       up: try linear(p + "/linear_0", out: ffn, in: d, role: role),
+                       down: try linear(p + "/linear_1", out: d, in: ffn, role: role))
         }
         var encLayers: [EncoderLayerWeights] = []
         for l in 0..<dims.encoderLayers {
             let p = "encoder/layer_\(l)"
-            encLayers.append(EncoderLayerWeights(attn: try selfAttn(p + "/self_attention"), ffn: try ffnW(p + "/ffn")))
+            encLayers.append(EncoderLayerWeights(attn: try selfAttn(p + "/self_attention", .encoder), ffn: try ffnW(p + "/ffn", .encoder)))
         }
         var decLayers: [DecoderLayerWeights] = []
         for l in 0..<dims.decoderLayers {
             let p = "decoder/layer_\(l)"
             let cross = CrossAttentionWeights(norm: try norm(p + "/attention/layer_norm", d),
-                                              q: try linear(p + "/attention/linear_0", out: d, in: d),
-                                              kv: try linear(p + "/attention/linear_1", out: 2 * d, in: d),
-                                              out: try linear(p + "/attention/linear_2", out: d, in: d))
-            decLayers.append(DecoderLayerWeights(attn: try selfAttn(p + "/self_attention"), cross: cross, ffn: try ffnW(p + "/ffn")))
+                                              q: try linear(p + "/attention/linear_0", out: d, in: d, role: .decoderStep),
+                                              kv: try linear(p + "/attention/linear_1", out: 2 * d, in: d, role: .decoderOnce),
+                                              out: try linear(p + "/attention/linear_2", out: d, in: d, role: .decoderStep))
+            decLayers.append(DecoderLayerWeights(attn: try selfAttn(p + "/self_attention", .decoderStep), cross: cross,
+                                                 ffn: try ffnW(p + "/ffn", .decoderStep)))
         }
         let c1 = try floats("encoder/conv1/weight", shape: [d, nMels, 3])
         let c2 = try floats("encoder/conv2/weight", shape: [d, d, 3])
@@ -239,16 +280,7 @@ struct WeightBuilder {
             conv2: LinearWeights(w: Matrix(rows: d, cols: d * 3, storage: c2), b: try floats("encoder/conv2/bias", shape: [d])),
             positions: try matrix("encoder/position_encodings/encodings", encPos.shape[0], d),
             layers: encLayers, norm: try norm("encoder/layer_norm", d))
-        let embedding = try matrix("decoder/embeddings/weight", vocab, d)
-        var projection: Matrix? = nil
-        if bin.variables["decoder/projection/weight"] != nil {
-            let p = try matrix("decoder/projection/weight", vocab, d)
-            if p.storage != embedding.storage { projection = p }
-        }
-        let dec = DecoderWeights(
-            embedding: embedding, projection: projection,
-            positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
-            layers: decLayers, norm: try norm("decoder/layer_norm", d))
+        dec.layers = decLayers
         return (dims, enc, dec)
     }
 }

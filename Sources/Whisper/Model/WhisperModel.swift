@@ -33,7 +33,7 @@ public struct WhisperConfig: Sendable, Codable, Equatable {
     }
 }
 
-/// A loaded Whisper model: immutable fp32 weights, configuration and tokenizer.
+/// A loaded Whisper model: immutable weights, configuration and tokenizer.
 ///
 /// Exists as the one shareable (Sendable) object of the engine: load it once per
 /// worker, then run any number of windows against it; all per-run state (KV
@@ -70,7 +70,8 @@ public final class WhisperModel: Sendable {
     }
 
     /// Loads a CTranslate2 Whisper directory as faster-whisper does: model.bin (float32,
-    /// float16 or int8 weights, widened to float32), config.json, vocabulary.json or
+    /// float16 or int8 weights; mapped, each tensor kept or converted as the compute type
+    /// needs: docs/engine.md §9), config.json, vocabulary.json or
     /// vocabulary.txt, preprocessor_config.json when present (the mel bins); tokenizer.json
     /// is optional, needed for encoding prompts and for faster-whisper's suppress list.
     /// - Parameters:
@@ -83,11 +84,12 @@ public final class WhisperModel: Sendable {
         if let kernelLevel { level = min(kernelLevel, KernelLevel.detected) } else { level = try KernelLevel.fromEnvironment() }
         BLAS.setThreads(threads)
         let files = try ModelFiles(directory: directory)
-        let bin = try ModelBinary.parse(try readBytes(files.modelBinPath), path: files.modelBinPath)
+        let bin = try ModelBinary.parse(try MappedFile(path: files.modelBinPath), path: files.modelBinPath)
         guard bin.binaryVersion < 2 || bin.specName == "WhisperSpec" else {
             throw .notWhisperModel(path: files.modelBinPath, spec: bin.specName)
         }
-        let (dims, enc, dec) = try WeightBuilder(bin: bin, path: files.modelBinPath).build()
+        let type = effectiveComputeType(computeType, level: level)
+        let (dims, encoder, decoder) = try WeightBuilder(bin: bin, path: files.modelBinPath, computeType: type, level: level).build()
         var config = try files.config()
         let vocab = try files.vocabulary()
         guard vocab.count == dims.vocabSize else {
@@ -109,8 +111,6 @@ public final class WhisperModel: Sendable {
         // faster-whisper computes the list from the tokenizer (docs/engine.md §6.4); without
         // merges it cannot encode the symbols, and config.json's list is the converter's.
         if !merges.isEmpty { config.suppressIds = SuppressTokens.fasterWhisper(tokenizer) }
-        let type = effectiveComputeType(computeType, level: level)
-        let (encoder, decoder) = weights(for: type, level: level, encoder: enc, decoder: dec)
         return WhisperModel(directory: directory, dimensions: dims, config: config, tokenizer: tokenizer,
                             encoder: encoder, decoder: decoder, computeType: type, kernelLevel: level,
                             computeTypeNote: type == computeType ? nil

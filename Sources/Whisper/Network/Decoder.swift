@@ -114,8 +114,16 @@ extension WhisperModel {
         for b in 0..<batch {
             for t in 0..<count {
                 let tok = tokens[b * count + t], row = b * count + t
-                for i in 0..<d {
-                    x.storage[row * d + i] = decoder.embedding.storage[tok * d + i] + decoder.positions.storage[(p0 + t) * d + i]
+                if let q = decoder.quantizedEmbedding {
+                    let scale = q.scales[tok]
+                    for i in 0..<d { x.storage[row * d + i] = Float(q.values[tok * d + i]) * scale + decoder.positions.storage[(p0 + t) * d + i] }
+                } else if let m = decoder.mappedEmbedding {
+                    x.storage.withUnsafeMutableBufferPointer { m.row(tok, into: $0.baseAddress! + row * d) }
+                    for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }
+                } else {
+                    for i in 0..<d {
+                        x.storage[row * d + i] = decoder.embedding.storage[tok * d + i] + decoder.positions.storage[(p0 + t) * d + i]
+                    }
                 }
             }
         }
@@ -179,8 +187,6 @@ extension WhisperModel {
 
     /// logits = h · Wᵀ for each row of `hidden` (rows × V); W is the embedding unless untied.
     func logits(_ hidden: Matrix) -> Matrix {
-        var layer = LinearWeights(w: decoder.outputWeights, b: nil, quantized: decoder.outputProjection)
-        layer.packed = decoder.packedOutput
-        return linear(hidden, layer)
+        linear(hidden, decoder.output)
     }
 }

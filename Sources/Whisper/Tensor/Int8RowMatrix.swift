@@ -63,22 +63,56 @@ struct Int8RowMatrix: Sendable {
 
 /// y = x · Wᵀ + b: through the layer's int8 copy with Float activations when it has one
 /// and x is a few rows (a decoding step), else through its packed copy when it has one
-/// (int8 or bfloat16 products), else in float32.
+/// (int8 or bfloat16 products), else through the mapped file's weights, else in float32.
+/// An int8 copy alone (the decoder's per-step layers and output projection under int8)
+/// takes many rows (a prompt, word alignment) a few at a time.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
-    guard let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows else {
-        if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
-        return linear(x, layer.w, layer.b)
+    if let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows { return linear(x, q, layer.b) }
+    if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
+    if let mapped = layer.mapped {
+        precondition(x.cols == mapped.cols, "linear: x.cols \(x.cols) != w.cols \(mapped.cols)")
+        // A decoding step reads float16 rows as they are; anything else (and a CPU
+        // without AVX2) multiplies with the whole matrix widened.
+        if mapped.element == .float16, x.rows <= SmallRowsLinear.maxRows, CPUFeatures.avx2FMA {
+            return linear(x, float16: mapped.base.assumingMemoryBound(to: Float16.self), outs: mapped.rows, layer.b)
+        }
+        return mapped.withFloats(threads: BLAS.threads) { linear(x, weights: $0, outs: mapped.rows, layer.b) }
     }
+    if let q = layer.quantized, layer.w.rows == 0 {
+        var y: [Float] = []
+        y.reserveCapacity(x.rows * q.rows)
+        for start in stride(from: 0, to: x.rows, by: SmallRowsLinear.maxRows) {
+            y += linear(x.rows(start ..< min(x.rows, start + SmallRowsLinear.maxRows)), q, layer.b).storage
+        }
+        return Matrix(rows: x.rows, cols: q.rows, storage: y)
+    }
+    return linear(x, layer.w, layer.b)
+}
+
+/// y = x · Wᵀ + b for a few rows of x, W as float16 rows.
+private func linear(_ x: Matrix, float16 w: UnsafePointer<Float16>, outs: Int, _ bias: [Float]?) -> Matrix {
+    var y = biasRows(bias, rows: x.rows, outs: outs)
+    y.withUnsafeMutableBufferPointer { yp in
+        x.storage.withUnsafeBufferPointer { xp in
+            SmallRowsLinear.apply(x: xp.baseAddress!, rows: x.rows, k: x.cols, weights: .float16(w), outs: outs,
+                                  y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
+        }
+    }
+    return Matrix(rows: x.rows, cols: outs, storage: y)
+}
+
+/// y = x · Wᵀ + b for a few rows of x, W as int8 rows, x kept Float.
+private func linear(_ x: Matrix, _ q: Int8RowMatrix, _ bias: [Float]?) -> Matrix {
     precondition(x.cols == q.cols, "linear: x.cols \(x.cols) != w.cols \(q.cols)")
     let n = x.rows, out = q.rows
-    var y = biasRows(layer.b, rows: n, outs: out)
+    var y = biasRows(bias, rows: n, outs: out)
     y.withUnsafeMutableBufferPointer { yp in
         x.storage.withUnsafeBufferPointer { xp in
             q.values.withUnsafeBufferPointer { vp in
                 q.scales.withUnsafeBufferPointer { sp in
                     SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: q.cols,
                                           weights: .int8(values: vp.baseAddress!, scales: sp.baseAddress!), outs: out,
-                                          y: yp.baseAddress!, accumulate: layer.b != nil, threads: BLAS.threads)
+                                          y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
                 }
             }
         }

@@ -9,7 +9,8 @@ import Foundation
 public enum KernelLevel: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     /// Baseline x86-64 (SSE2): plain loops.
     case portable = 0
-    /// AVX2 and FMA: the float kernels of WhisperKernels, int8 by 16-bit pair sums.
+    /// AVX2, FMA and F16C: the float kernels of WhisperKernels, int8 by 16-bit pair sums,
+    /// float16 widened by vcvtph2ps.
     case avx2 = 1
     /// AVX-512 F/BW/VL: as AVX2 for the products, AVX-512 activation quantisation.
     case avx512 = 2

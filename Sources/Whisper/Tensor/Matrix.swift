@@ -132,24 +132,27 @@ func biasRows(_ bias: [Float]?, rows n: Int, outs: Int) -> [Float] {
 /// y = x · Wᵀ + bias for x (n×in), W (out×in) stored as in CTranslate2.
 func linear(_ x: Matrix, _ w: Matrix, _ bias: [Float]?) -> Matrix {
     precondition(x.cols == w.cols, "linear: x.cols \(x.cols) != w.cols \(w.cols)")
-    let n = x.rows, out = w.rows
+    return w.storage.withUnsafeBufferPointer { wp in linear(x, weights: wp.baseAddress!, outs: w.rows, bias) }
+}
+
+/// y = x · Wᵀ + bias for W (outs × x.cols, row-major) at `weights`.
+func linear(_ x: Matrix, weights wp: UnsafePointer<Float>, outs out: Int, _ bias: [Float]?) -> Matrix {
+    let n = x.rows, k = x.cols
     var y = biasRows(bias, rows: n, outs: out)
     x.storage.withUnsafeBufferPointer { xp in
-        w.storage.withUnsafeBufferPointer { wp in
-            y.withUnsafeMutableBufferPointer { yp in
-                if n <= 2 && !CPUFeatures.avx2FMA {
-                    // GEMV avoids packing the whole weight matrix for a single row.
-                    for r in 0..<n {
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(w.cols), 1, wp.baseAddress!, Int32(w.cols),
-                                    xp.baseAddress! + r * x.cols, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
-                    }
-                } else if n <= SmallRowsLinear.maxRows {
-                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: x.cols, weights: .float32(wp.baseAddress!), outs: out,
-                                          y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
-                } else {
-                    parallelSgemm(false, true, m: n, n: out, k: x.cols, a: xp.baseAddress!, lda: x.cols,
-                          b: wp.baseAddress!, ldb: w.cols, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
+        y.withUnsafeMutableBufferPointer { yp in
+            if n <= 2 && !CPUFeatures.avx2FMA {
+                // GEMV avoids packing the whole weight matrix for a single row.
+                for r in 0..<n {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(k), 1, wp, Int32(k),
+                                xp.baseAddress! + r * k, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
                 }
+            } else if n <= SmallRowsLinear.maxRows {
+                SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: k, weights: .float32(wp), outs: out,
+                                      y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
+            } else {
+                parallelSgemm(false, true, m: n, n: out, k: k, a: xp.baseAddress!, lda: k,
+                              b: wp, ldb: k, beta: bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
             }
         }
     }

@@ -22,13 +22,15 @@ enum SmallRowsLinear {
     enum Weights: @unchecked Sendable {
         case float32(UnsafePointer<Float>)
         case int8(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+        /// float16 rows (the mapped model.bin's); AVX2 only (`linear` widens them elsewhere).
+        case float16(UnsafePointer<Float16>)
 
         /// Fewest weights worth a split over threads: a split costs a thread
         /// hand-off (microseconds), about the time to stream 1 MB of Float rows or
         /// 512 KB of int8 rows and widen them.
         var smallestSplit: Int {
             switch self {
-            case .float32: return 1 << 18
+            case .float32, .float16: return 1 << 18
             case .int8: return 1 << 19
             }
         }
@@ -59,6 +61,10 @@ enum SmallRowsLinear {
             } else {
                 portable(x: x, rows: rows, k: k, w: w, outs: outs, range: range, y: y, accumulate: accumulate)
             }
+        case .float16(let w):
+            precondition(CPUFeatures.avx2FMA, "float16 small-row products need AVX2")
+            SmallRowsAVX2.dotsFloat16(x: x, ldx: k, rows: rows, w: w, ldw: k, k: k, range: range, y: y, ldy: outs,
+                                      accumulate: accumulate)
         case .int8(let values, let scales):
             if CPUFeatures.avx2FMA {
                 SmallRowsAVX2.dotsInt8(x: x, ldx: k, rows: rows, q: values, ldq: k, rowScales: scales, k: k,
