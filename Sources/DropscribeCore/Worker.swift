@@ -77,6 +77,17 @@ public struct WorkerRunner: Sendable {
         self.logger = logger
     }
 
+    /// What became of the source since its claim: nil while it is still the claimed file and content.
+    static func sourceFate(_ path: FilePath, claimed: Fingerprint, relativePath: String) -> WorkerOutcome? {
+        guard let now = try? Fingerprint.of(path, followSymlinks: true) else {
+            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the source file was deleted during transcription")
+        }
+        guard now.sameContent(as: claimed), now.inode == claimed.inode else {
+            return WorkerOutcome(status: .abandoned, kind: .sourceChanged, message: "\(relativePath): the source changed during transcription")
+        }
+        return nil
+    }
+
     /// Runs the job at `relativePath` and returns what to report to the daemon.
     public func run(relativePath: String, ownerPID: Int32) -> WorkerOutcome {
         run(relativePath: relativePath, ownerPID: ownerPID, stop: StopFlag.installingSignalHandler())
@@ -133,15 +144,13 @@ public struct WorkerRunner: Sendable {
             result = try transcriber.transcribe(transcription)
         } catch {
             if error.kind == .interrupted { return WorkerOutcome(status: .interrupted, kind: .interrupted, message: error.message) }
+            // A source deleted or replaced under the decoder fails its read: that is the source's
+            // fate, reported as such, not an I/O fault of the job to retry.
+            if let moved = Self.sourceFate(job.path, claimed: lease.fingerprint, relativePath: relativePath) { return moved }
             return WorkerOutcome(status: .failed, kind: error.kind, message: error.message)
         }
         // Publish only what is still ours, of the content we were given.
-        guard let after = try? Fingerprint.of(job.path, followSymlinks: true) else {
-            return WorkerOutcome(status: .abandoned, message: "\(relativePath): the source file was deleted during transcription")
-        }
-        guard after.sameContent(as: lease.fingerprint), after.inode == lease.fingerprint.inode else {
-            return WorkerOutcome(status: .abandoned, kind: .sourceChanged, message: "\(relativePath): the source changed during transcription")
-        }
+        if let moved = Self.sourceFate(job.path, claimed: lease.fingerprint, relativePath: relativePath) { return moved }
         guard journal.stillOurs() else {
             return WorkerOutcome(status: .abandoned, message: "\(relativePath): the lease was taken over by another daemon")
         }
