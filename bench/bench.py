@@ -182,6 +182,19 @@ def duration(path):
     return float(out.strip())
 
 
+def cpu_label():
+    """The CPU's model name with its cpuid family and model: machines of one brand name
+    (an AVX2 EPYC and an AVX-512 one) keep separate tables."""
+    info = {}
+    for line in open("/proc/cpuinfo"):
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    name = info.get("model name") or platform.processor()
+    if "cpu family" in info and "model" in info:
+        name += f" (family {info['cpu family']}, model {info['model']})"
+    return name
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", default="tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,base-beam5-int8,"
@@ -194,7 +207,7 @@ def main():
     env = dict(os.environ)
     rows, large_rows = [], []
     tp = None
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    cpu = cpu_label()
     flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
     flag_line = f"flags {' '.join(f for f in CPU_FLAGS if f in flags) or 'none of ' + ' '.join(CPU_FLAGS)}"
     for name in args.cases.split(","):
