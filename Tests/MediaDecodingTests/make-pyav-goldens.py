@@ -12,7 +12,11 @@ compared with other audio), the number of 16 kHz samples, the sha256 of the int1
 samples (little-endian; decode_audio's float32 is int16 / 32768, so this is lossless),
 their sum of squares, and SAMPLED of them at fixed positions
 ((2i + 1) * count // (2 * SAMPLED), i < SAMPLED) for files the test allows to differ.
-PyAVGoldenTests.swift compares dropscribe's decode with it.
+PyAVGoldenTests.swift compares dropscribe's decode with it. libopus (CELT and hybrid modes)
+encodes the same input to other bytes on other CPUs (an Intel Xeon and an AMD EPYC with the
+same AVX2/FMA/AVX-512 flags did), so entries made on other machines, for their versions of
+a file, are kept, each with the CPU that made it (`made_on`); run the script on each machine
+kind the tests run on.
 
     .venv-parity/bin/python Tests/MediaDecodingTests/make-pyav-goldens.py --compare .build/release/dropscribe
 writes nothing: it sets every sample of dropscribe's decode (`dropscribe bench-decode
@@ -52,6 +56,19 @@ def cpu_flags():
         return sorted(set(flags) & {"avx", "avx2", "fma"})
     except (OSError, StopIteration):
         return []
+
+
+def cpu_label():
+    """The CPU that made a golden's corpus file: its model name, cpuid family and model."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return f"{info.get('model name', platform.processor())} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
 
 
 def golden(rel):
@@ -100,7 +117,14 @@ def main():
         sys.exit(f"no {CORPUS}/resampled: run `make corpus`")
     if len(sys.argv) == 3 and sys.argv[1] == "--compare":
         return compare(sys.argv[2])
-    files = [golden(rel) for d in DIRS for rel in media_files(d)]
+    made_on = cpu_label()
+    files = [dict(golden(rel), made_on=made_on) for d in DIRS for rel in media_files(d)]
+    # Some encoders (libopus in its CELT modes) write other bytes on other CPUs, so a corpus
+    # file can exist in several versions: keep the goldens other machines made for theirs.
+    fresh = {(f["file"], f["sha256"]) for f in files}
+    if os.path.exists(OUT):
+        files += [f for f in json.load(open(OUT))["files"] if (f["file"], f["sha256"]) not in fresh]
+    files.sort(key=lambda f: (f["file"], f.get("made_on", "")))
     doc = {
         "made_by": "Tests/MediaDecodingTests/make-pyav-goldens.py",
         "faster_whisper": faster_whisper.__version__,
