@@ -52,7 +52,7 @@ extension WhisperTranscriber {
             pass.passed(samples: total)
             if job.shouldStop() { throw .interrupted(name) }
         }
-        probabilities.append(vad.finish())
+        probabilities += vad.finish()
         pass.finish()
         let chunks = SpeechTimestamps.chunks(probabilities: probabilities, sampleCount: total, options: detection.options)
         let speech = chunks.reduce(0) { $0 + $1.end - $1.start }
