@@ -11,7 +11,11 @@ The target (issue: long-form): the worker's peak on the 3-hour file is at most 1
 its peak on the 1-minute file. Prints a table and writes it into BENCHMARKS.md
 between the markers <!-- memory --> and <!-- /memory --> (the rest is left alone).
 
-    bench/bench-memory.py [--files long-01min,long-60min,long-180min] [--corpus DIR]
+    bench/bench-memory.py [--files long-01min,long-60min,long-180min] [--corpus DIR] [--batch-size 8]
+
+With --batch-size N the worker runs batched mode (vad_filter and batch_size = N: the VAD
+pass, then pieces of speech N at a time); its table goes between <!-- memory-batched -->
+and <!-- /memory-batched --> instead.
 """
 import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time
 
@@ -22,6 +26,7 @@ BIN = os.path.join(ROOT, ".build", "release", "dropscribe")
 CONFIG = """
 workers = 1
 formats = ["txt", "srt", "vtt", "tsv", "json"]
+{batched}
 [model]
 path = "{model}"
 [watch]
@@ -40,7 +45,7 @@ def vm_hwm(pid):
     return None
 
 
-def run_one(path, model):
+def run_one(path, model, batch_size=1):
     with tempfile.TemporaryDirectory(prefix="dropscribe-bench-memory-") as tmp:
         inbox = os.path.join(tmp, "inbox")
         os.mkdir(inbox)
@@ -51,7 +56,9 @@ def run_one(path, model):
             shutil.copyfile(path, os.path.join(inbox, name))
         cfg = os.path.join(tmp, "config.toml")
         with open(cfg, "w") as f:
-            f.write(CONFIG.format(model=os.path.join(MODELS, model)))
+            batched = "" if batch_size <= 1 else (
+                f"vad_filter = true\nbatch_size = {batch_size}\n[vad]\nmodel = \"{os.path.join(MODELS, 'silero_vad_v6.onnx')}\"")
+            f.write(CONFIG.format(model=os.path.join(MODELS, model), batched=batched))
         log = open(os.path.join(tmp, "daemon.log"), "w")
         daemon = subprocess.Popen([BIN, "watch", inbox, "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
         done = os.path.join(inbox, name + ".done")
@@ -85,21 +92,24 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(ROOT, ".corpus-long"))
     ap.add_argument("--model", default="tiny.en")
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--batch-size", type=int, default=1)
     args = ap.parse_args()
+    tag = "memory-batched" if args.batch_size > 1 else "memory"
     rows = []
     for stem in args.files.split(","):
         path = os.path.join(args.corpus, "long", stem + ".flac")
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: run `Tests/Corpus/make-corpus.sh {args.corpus} --long` (make bench-memory does)")
         print(f"  {stem}: transcribing through the daemon ...", flush=True)
-        r = run_one(path, args.model)
+        r = run_one(path, args.model, args.batch_size)
         rows.append(r)
         print(f"  {stem}: worker peak {r['worker_peak'] / 2**20:.1f} MiB, wall {r['wall']:.0f} s", flush=True)
     base = rows[0]["worker_peak"]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    lines = ["<!-- memory -->", "## Memory against file length (`make bench-memory`)", "",
+    mode = f", vad_filter and batch_size = {args.batch_size}" if args.batch_size > 1 else ""
+    lines = [f"<!-- {tag} -->", f"## Memory against file length (`make bench-memory`{mode})", "",
              f"Machine: {cpu}, {os.cpu_count()} cores. The real daemon (`dropscribe watch`, workers = 1, {args.model}, "
-             "beam 5, all five output formats) on an inbox holding one file; the worker's peak RSS (getrusage) "
+             f"beam 5{mode}, all five output formats) on an inbox holding one file; the worker's peak RSS (getrusage) "
              "and wall time come from its X.done; the daemon's peak is its VmHWM.", "",
              "| file | audio | wall s | × real time | worker peak RSS MiB | vs first file | daemon peak RSS MiB |",
              "|---|---|---|---|---|---|---|"]
@@ -108,13 +118,13 @@ def main():
         lines.append(f"| {r['file']} | {audio / 60:.0f} min | {r['wall']:.0f} | {audio / r['wall']:.1f} | "
                      f"{r['worker_peak'] / 2**20:.1f} | {r['worker_peak'] / base:.3f}× | "
                      f"{(r['daemon_peak'] or 0) / 2**20:.1f} |")
-    lines.append("<!-- /memory -->")
+    lines.append(f"<!-- /{tag} -->")
     section = "\n".join(lines) + "\n"
     print(section)
     text = open(args.output).read() if os.path.exists(args.output) else "# Benchmarks\n"
-    if "<!-- memory -->" in text and "<!-- /memory -->" in text:
-        head, rest = text.split("<!-- memory -->", 1)
-        tail = rest.split("<!-- /memory -->", 1)[1].lstrip("\n")
+    if f"<!-- {tag} -->" in text and f"<!-- /{tag} -->" in text:
+        head, rest = text.split(f"<!-- {tag} -->", 1)
+        tail = rest.split(f"<!-- /{tag} -->", 1)[1].lstrip("\n")
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section

@@ -48,10 +48,11 @@ public struct JournalSeal: Sendable {
     }
 
     /// What is signed: every field of the entry and what binds it to its job, NUL-separated
-    /// (a path cannot hold a NUL), with the doubles in their round-tripping text form.
+    /// (a path cannot hold a NUL), with the doubles in their round-tripping text form. A
+    /// progress line's phase is signed after the state (a checkpoint's message is unchanged).
     func message(_ entry: JournalEntry) -> [UInt8] {
         let fields = ["dropscribe-journal-v1", job, "\(size)", "\(mtimeNanoseconds)", "\(entry.window)",
-                      "\(entry.progress)", "\(entry.time)", entry.state]
+                      "\(entry.progress)", "\(entry.time)", entry.state] + (entry.phase.map { ["phase", $0.rawValue] } ?? [])
         return Array(fields.joined(separator: "\0").utf8)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HotFolder
 import Logging
 import MediaDecoding
 import SystemPackage
@@ -44,18 +45,53 @@ extension WhisperTranscriber {
         var vad = VoiceActivityDetector(weights: detection.weights)
         var probabilities: [Float] = []
         var total = 0
+        var pass = PassProgress(job: job, phase: .vad, declaredSeconds: decoder.info.duration)
         while let chunk = try read(decoder, name: name) {
             total += chunk.count
             probabilities += vad.append(chunk)
+            pass.passed(samples: total)
             if job.shouldStop() { throw .interrupted(name) }
         }
-        probabilities.append(vad.finish())
+        probabilities += vad.finish()
+        pass.finish()
         let chunks = SpeechTimestamps.chunks(probabilities: probabilities, sampleCount: total, options: detection.options)
         let speech = chunks.reduce(0) { $0 + $1.end - $1.start }
         job.logger.info("VAD kept \(chunks.count) speech chunks, \(String(format: "%.1f", Double(speech) / 16000)) of \(String(format: "%.1f", Double(total) / 16000)) s",
                         metadata: ["job.id": "\(name)"])
         return SpeechRegions(chunks: chunks, totalSamples: total)
     }
+}
+
+/// Tells the job how far a pass over the whole file has got, for `status`: at its start, each
+/// time another twentieth of the file's declared length is passed, and at its end (about 22
+/// journal lines a pass). Without a declared length only the start and the end are told.
+struct PassProgress {
+    let job: TranscriptionJob
+    let phase: JobPhase
+    /// The samples the container declares (nil or 0: unknown).
+    let expected: Double
+    var step = 0
+    static let steps = 20
+
+    init(job: TranscriptionJob, phase: JobPhase, declaredSeconds: Double?) {
+        self.job = job
+        self.phase = phase
+        expected = (declaredSeconds ?? 0) * Double(LogMelSpectrogram.sampleRate)
+        job.reportPhase(phase, 0)
+    }
+
+    /// `samples` of the file have been through the pass.
+    mutating func passed(samples: Int) {
+        guard expected.isFinite, expected > 0 else { return }
+        let fraction = min(1, Double(samples) / expected)
+        let reached = Int(fraction * Double(Self.steps))
+        if reached > step, reached < Self.steps {
+            step = reached
+            job.reportPhase(phase, fraction)
+        }
+    }
+
+    func finish() { job.reportPhase(phase, 1) }
 }
 
 /// The original-timeline sample where speech sample `position` (of the concatenated chunks) lies.

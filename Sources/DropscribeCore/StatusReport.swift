@@ -13,6 +13,10 @@ public struct StatusReport: Codable, Sendable {
         public var pid: Int32?
         public var attempt: Int?
         public var percent: Double
+        /// Before the first checkpoint: the pass the job is in ("vad", "levels") and how far
+        /// through the file's samples it is, in percent (nil once windows are transcribed).
+        public var phase: String?
+        public var phasePercent: Double?
         public var elapsedSeconds: Double?
         public var remainingSeconds: Double?
         public var stale: Bool
@@ -79,12 +83,15 @@ public struct StatusReport: Codable, Sendable {
             switch state {
             case .processing:
                 let info = queue.readProcessing(entry.job)
-                let progress = info?.journal.last?.progress ?? 0
+                let progress = info?.journal.last { $0.phase == nil }?.progress ?? 0
+                // A pass's progress line after the last checkpoint: the job is in that pass.
+                let pass = info?.journal.last.flatMap { $0.phase == nil ? nil : $0 }
                 let elapsed = info?.lease.map { now - $0.started }
-                let remaining = elapsed.flatMap { e in progress > 0 ? e / progress * (1 - progress) : nil }
+                let remaining = elapsed.flatMap { e in progress > 0 && pass == nil ? e / progress * (1 - progress) : nil }
                 let stale = info.map { queue.isStale(lease: $0.lease, modified: $0.modified, now: now) } ?? true
                 running.append(Running(job: rel, host: info?.lease?.host, pid: info?.lease?.pid, attempt: info?.lease?.attempt,
-                                       percent: (progress * 1000).rounded() / 10, elapsedSeconds: elapsed,
+                                       percent: Self.percent(progress), phase: pass?.phase?.rawValue,
+                                       phasePercent: pass.map { Self.percent($0.progress) }, elapsedSeconds: elapsed,
                                        remainingSeconds: remaining, stale: stale, rule: info?.lease?.rule))
             case .failed:
                 if let f = queue.readFailed(entry.job) {
@@ -107,6 +114,18 @@ public struct StatusReport: Codable, Sendable {
                             failed: failed, retrying: retrying, done: done)
     }
 
+    /// A fraction as a percentage with one decimal.
+    static func percent(_ fraction: Double) -> Double { (fraction * 1000).rounded() / 10 }
+
+    /// How a pass is named in the human-readable form.
+    static func passName(_ phase: String) -> String {
+        switch JobPhase(rawValue: phase) {
+        case .vad?: "VAD pass"
+        case .levels?: "level pass"
+        case nil: UntrustedText.printable(phase, limit: 64)
+        }
+    }
+
     /// How many failures the human-readable form lists before it says how many more there are.
     public static let failuresShown = 20
 
@@ -121,6 +140,7 @@ public struct StatusReport: Codable, Sendable {
             lines.append("processing:")
             for r in processing {
                 var s = "  \(Self.quote(r.job))  \(String(format: "%5.1f", r.percent))%"
+                if let phase = r.phase, let p = r.phasePercent { s += "  \(Self.passName(phase)) \(String(format: "%.1f", p))%" }
                 if let e = r.elapsedSeconds { s += "  elapsed \(Self.duration(e))" }
                 if let left = r.remainingSeconds { s += "  left ~\(Self.duration(left))" }
                 s += "  on \(r.host.map { UntrustedText.printable($0, limit: 256) } ?? "?") pid \(r.pid.map(String.init) ?? "?")"

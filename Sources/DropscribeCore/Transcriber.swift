@@ -37,6 +37,9 @@ public struct TranscriptionJob: Sendable {
     public var limits: JobLimits
     /// Told the audio length as soon as it is known (or a growing lower bound): the worker's deadline.
     public var reportAudioSeconds: @Sendable (Double) -> Void
+    /// Told how far a pass before the first checkpoint has got (the VAD, the level pass), as a
+    /// fraction of the file's samples: the worker journals it as a progress line for `status`.
+    public var reportPhase: @Sendable (JobPhase, Double) -> Void = { _, _ in }
     /// The source path has no symlink to follow (the worker resolved and checked it): open it
     /// with O_NOFOLLOW, so a symlink swapped in after the check is refused.
     public var refuseSymlinks = false

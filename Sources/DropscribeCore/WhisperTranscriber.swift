@@ -98,7 +98,11 @@ public struct WhisperTranscriber: Transcriber {
             var firstWindow: [Float] = []
             let firstWindowSamples = longForm.firstWindowSampleCount
             var reported = 0.0
+            var pass = PassProgress(job: job, phase: .levels, declaredSeconds: decoder.info.duration)
+            var passed = 0
             while let samples = try read(decoder, name: name) {
+                passed += samples.count
+                pass.passed(samples: passed)
                 let chunk = filter?.keep(samples) ?? samples
                 if firstWindow.count < firstWindowSamples { firstWindow += chunk.prefix(firstWindowSamples - firstWindow.count) }
                 acc.feed(chunk)
@@ -110,6 +114,7 @@ public struct WhisperTranscriber: Transcriber {
                     reported = decoded
                 }
             }
+            pass.finish()
             for w in decoder.warnings { job.logger.warning("\(w)", metadata: ["job.id": "\(name)"]) }
             let total = acc.sampleCount
             let g = acc.finish()

@@ -110,7 +110,8 @@ public struct WorkerRunner: Sendable {
         }
         let seal = JournalSeal(key: journalKey, job: relativePath, fingerprint: lease.fingerprint)
         let journal: JournalAppender
-        var resumeFrom = info.journal
+        // A resumed job starts from the checkpoints; the progress lines of a pass are for `status` only.
+        var resumeFrom = info.journal.filter { $0.phase == nil }
         do {
             journal = try JournalAppender(marker: job.marker(.processing), seal: seal)
             if let refused = seal.trusted(info.journal).refused {
@@ -139,6 +140,10 @@ public struct WorkerRunner: Sendable {
             checkpoint: { entry in try journal.append(entry) }, shouldStop: { stop.isSet }, logger: logger,
             limits: configuration.limits, reportAudioSeconds: WorkerProgressLine.report)
         transcription.refuseSymlinks = true
+        // Progress lines are for `status` only: one that cannot be written is not worth failing the job.
+        transcription.reportPhase = { phase, fraction in
+            try? journal.append(.progress(phase, fraction: fraction, time: Date().timeIntervalSince1970))
+        }
         let result: TranscriptionResult
         do {
             result = try transcriber.transcribe(transcription)

@@ -185,24 +185,45 @@ public struct LeaseHeader: Codable, Sendable, Equatable {
 /// One line of the checkpoint journal in `X.processing`, appended after each finished window.
 ///
 /// `state` is the transcriber's own resumable state as JSON text: the queue
-/// stores and returns it without looking inside.
+/// stores and returns it without looking inside. A line with a `phase` is not a checkpoint
+/// but how far a pass before the first checkpoint has got (`status` shows it); a resumed
+/// job skips such lines.
 public struct JournalEntry: Codable, Sendable, Equatable {
     public var window: Int
-    /// Fraction of the job done, 0...1, for `status`.
+    /// Fraction of the job done, 0...1, for `status` (with a `phase`: of that pass).
     public var progress: Double
     public var time: Double
     public var state: String
     /// HMAC-SHA256 (hex) of this entry under the journal key, which lives outside the inbox:
     /// anyone can write a journal into a marker, only a worker can make one that is trusted.
     public var mac: String?
+    /// Nil for a checkpoint; otherwise the pass this progress line is about.
+    public var phase: JobPhase?
 
-    public init(window: Int, progress: Double, time: Double, state: String, mac: String? = nil) {
+    public init(window: Int, progress: Double, time: Double, state: String, mac: String? = nil, phase: JobPhase? = nil) {
         self.window = window
         self.progress = progress
         self.time = time
         self.state = state
         self.mac = mac
+        self.phase = phase
     }
+
+    /// A progress line through `phase`: `fraction` of the file's samples passed.
+    public static func progress(_ phase: JobPhase, fraction: Double, time: Double) -> JournalEntry {
+        JournalEntry(window: 0, progress: min(1, max(0, fraction.isFinite ? fraction : 0)), time: time, state: "", phase: phase)
+    }
+}
+
+/// A pass over the whole file that runs before a job's first checkpoint.
+///
+/// It exists so `status` can say where a job is while no window has been transcribed yet
+/// (on an hour of audio these passes take a while).
+public enum JobPhase: String, Codable, Sendable {
+    /// Voice activity detection (`vad_filter`, batched mode): Silero VAD over every sample.
+    case vad
+    /// The log-mel level pass (the file-wide maximum the features are scaled by).
+    case levels
 }
 
 /// Contents of `X.done`: the summary of a finished job.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MediaDecoding
 import VoiceActivity
+import Whisper
 
 /// `dropscribe bench-vad`: what the VAD pass costs on a file, apart from decoding (hidden; used by `make bench`).
 struct BenchVAD: AsyncParsableCommand {
@@ -16,24 +17,33 @@ struct BenchVAD: AsyncParsableCommand {
     @Option(help: ArgumentHelp("silero_vad_v6.onnx.", valueName: "file"))
     var model: String
 
+    @Option(help: ArgumentHelp("Threads (default: all cores), as `transcribe --threads`.", valueName: "n"))
+    var threads = 0
+
     func run() async throws {
+        BLAS.setThreads(threads)
         let weights = try SileroWeights(path: model)
         let decoder = try AudioDecoder(path: file)
-        var samples: [Float] = []
-        while let chunk = try decoder.next() { samples += chunk }
+        // The decoder's chunks, fed to the VAD one by one as the job's VAD pass feeds them.
+        var chunks: [[Float]] = []
+        while let chunk = try decoder.next() { chunks.append(chunk) }
+        let count = chunks.reduce(0) { $0 + $1.count }
         var cpu = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
         let cpuStart = Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9
         let started = Date()
-        let probabilities = VoiceActivityDetector.probabilities(samples, weights: weights)
-        let chunks = SpeechTimestamps.chunks(probabilities: probabilities, sampleCount: samples.count, options: VADOptions())
+        var vad = VoiceActivityDetector(weights: weights)
+        var probabilities: [Float] = []
+        for chunk in chunks { probabilities += vad.append(chunk) }
+        probabilities += vad.finish()
+        let speech = SpeechTimestamps.chunks(probabilities: probabilities, sampleCount: count, options: VADOptions())
         let wall = Date().timeIntervalSince(started)
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
         let report: [String: Any] = [
-            "audioSeconds": Double(samples.count) / 16000, "vadSeconds": wall,
+            "audioSeconds": Double(count) / 16000, "vadSeconds": wall,
             "vadCPUSeconds": Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9 - cpuStart,
-            "windows": probabilities.count, "chunks": chunks.count,
-            "speechSeconds": Double(chunks.reduce(0) { $0 + $1.end - $1.start }) / 16000,
+            "windows": probabilities.count, "chunks": speech.count,
+            "speechSeconds": Double(speech.reduce(0) { $0 + $1.end - $1.start }) / 16000, "threads": BLAS.threads,
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }

@@ -87,4 +87,24 @@ import Testing
         let mixed = seal.trusted([entries[0], edited, entries[2]])
         #expect(mixed.journal.isEmpty && mixed.refused == 1, "one bad checkpoint: the job starts from the beginning")
     }
+
+    @Test func aPassProgressLineIsSealedWithItsPhaseAndCheckpointsKeepTheirMAC() throws {
+        let ws = Workspace()
+        let key = try JournalKey.load(path: ws.root + "/journal.key", creating: true)
+        let seal = JournalSeal(key: key, job: "talk.wav", fingerprint: Self.fingerprint)
+        let line = seal.sealed(.progress(.vad, fraction: 0.35, time: 5))
+        let decoded = try JSONDecoder().decode(JournalEntry.self, from: JSONEncoder().encode(line))
+        #expect(decoded.phase == .vad && decoded.progress == 0.35)
+        #expect(seal.isAuthentic(decoded))
+        var moved = decoded
+        moved.phase = .levels
+        #expect(!seal.isAuthentic(moved), "the phase is signed")
+        moved.phase = nil
+        #expect(!seal.isAuthentic(moved), "a progress line cannot pass as a checkpoint")
+        // A checkpoint's message is the one journals written before phases existed were signed with.
+        let checkpoint = JournalEntry(window: 1, progress: 0.5, time: 2, state: "{}")
+        let v1 = ["dropscribe-journal-v1", "talk.wav", "48000", "1700000000000000000", "1", "0.5", "2.0", "{}"].joined(separator: "\0")
+        #expect(seal.message(checkpoint) == Array(v1.utf8))
+        #expect(!String(decoding: try JSONEncoder().encode(checkpoint), as: UTF8.self).contains("phase"), "no phase key in a checkpoint line")
+    }
 }

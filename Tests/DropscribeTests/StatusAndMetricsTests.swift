@@ -69,6 +69,42 @@ import Testing
         #expect((json["processing"] as? [[String: Any]])?.first?["remaining_seconds"] as? Double == 90)
     }
 
+    @Test func aJobInItsVADPassShowsThePassAndHowFarItIs() throws {
+        let (ws, layout) = try folderWithEveryState()
+        defer { withExtendedLifetime(ws) {} }
+        _ = FileManager.default.createFile(atPath: ws.inbox + "/f.wav", contents: Data("audio".utf8))
+        let queue = JobQueue(layout: layout, options: QueueOptions())
+        let job = layout.job(relativePath: "f.wav")
+        try queue.markPending(job, fingerprint: try Fingerprint.of(job.path), now: now)
+        _ = try #require(try queue.claim(job, now: now))
+        func append(_ entry: JournalEntry) throws {
+            let fd = try FileDescriptor.open(job.marker(.processing), .writeOnly, options: [.append])
+            _ = try fd.writeAll(Array(try JSONEncoder().encode(entry)) + [10])
+            try fd.close()
+        }
+        func shown() throws -> StatusReport.Running {
+            try #require(StatusReport.collect(layout: layout, options: QueueOptions(), now: now + 20).processing.first { $0.job == "f.wav" })
+        }
+        try append(.progress(.vad, fraction: 0.35, time: now + 10))
+        var running = try shown()
+        #expect(running.phase == "vad" && running.phasePercent == 35 && running.percent == 0)
+        #expect(running.remainingSeconds == nil, "a pass's share of the job is not known: no estimate")
+        let report = StatusReport.collect(layout: layout, options: QueueOptions(), now: now + 20)
+        #expect(report.render().contains("f.wav    0.0%  VAD pass 35.0%  elapsed 0m20s"), "\(report.render())")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let f = (json["processing"] as? [[String: Any]])?.first { $0["job"] as? String == "f.wav" }
+        #expect(f?["phase"] as? String == "vad" && f?["phase_percent"] as? Double == 35)
+        try append(.progress(.levels, fraction: 1, time: now + 12))
+        running = try shown()
+        #expect(running.phase == "levels" && running.phasePercent == 100)
+        // The first checkpoint ends the passes: the job's own progress again.
+        try append(JournalEntry(window: 0, progress: 0, time: now + 13, state: "{}"))
+        try append(JournalEntry(window: 1, progress: 0.25, time: now + 15, state: "{}"))
+        running = try shown()
+        #expect(running.phase == nil && running.phasePercent == nil && running.percent == 25)
+        #expect(running.remainingSeconds == 60)
+    }
+
     @Test func aLeaseWhoseOwnerIsGoneIsShownStale() throws {
         let (ws, layout) = try folderWithEveryState()
         defer { withExtendedLifetime(ws) {} }

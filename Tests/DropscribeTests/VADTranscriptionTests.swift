@@ -88,6 +88,53 @@ struct VADTranscriptionTests {
         #expect(resumed.outputs.map(\.contents) == whole.outputs.map(\.contents))
     }
 
+    /// While the passes before the first checkpoint run, their progress lines reach the job's
+    /// marker and `status` shows them: the VAD pass from 0 to 100% of the file's samples in
+    /// twentieths, then (sequential mode) the level pass, then the job's own progress. The job
+    /// is stopped at its first window, so only the passes run.
+    @Test(arguments: [1, 8]) func statusFollowsTheVADPassThroughTheFile(batchSize: Int) throws {
+        let ws = Workspace()
+        defer { withExtendedLifetime(ws) {} }
+        let path = ws.inbox + "/talk.flac"
+        try FileManager.default.copyItem(atPath: Assets.corpus + "/long/long-01min.flac", toPath: path)
+        let layout = InboxLayout(root: FilePath(ws.inbox))
+        let queue = JobQueue(layout: layout, options: QueueOptions())
+        let job = layout.job(relativePath: "talk.flac")
+        try queue.markPending(job, fingerprint: try Fingerprint.of(job.path), now: 0)
+        _ = try #require(try queue.claim(job, now: 0))
+        let seen = Mutex<[String]>([])
+        let checkpoints = Mutex(0)
+        @Sendable func append(_ entry: JournalEntry) throws {
+            let fd = try FileDescriptor.open(job.marker(.processing), .writeOnly, options: [.append])
+            defer { try? fd.close() }
+            _ = try fd.writeAll(Array(try JSONEncoder().encode(entry)) + [10])
+            let running = StatusReport.collect(layout: layout, options: QueueOptions()).processing.first
+            seen.withLock { $0.append(running.map { r in r.phase.map { "\($0) \(r.phasePercent ?? -1)" } ?? "window \(r.percent)" } ?? "none") }
+        }
+        var t = try transcriber()
+        t.batchSize = batchSize
+        var transcription = TranscriptionJob(source: FilePath(path), displayName: "talk.flac", journal: [],
+                                             checkpoint: { entry in try append(entry); checkpoints.withLock { $0 += 1 } },
+                                             shouldStop: { checkpoints.withLock { $0 > 0 } }, logger: Self.logger)
+        transcription.reportPhase = { phase, fraction in try? append(.progress(phase, fraction: fraction, time: 0)) }
+        #expect(throws: TranscriptionFailure.self) { try t.transcribe(transcription) }
+        let lines = seen.withLock { $0 }
+        let twentieths = (0...20).map { "vad \(Double($0 * 5))" }
+        let vad = lines.filter { $0.hasPrefix("vad ") }
+        #expect(vad.count == 21 && vad.first == "vad 0.0" && vad.last == "vad 100.0", "\(lines)")
+        // Each line is the first decoded chunk past its twentieth: a little past it, never before.
+        for (line, floor) in zip(vad, twentieths) {
+            let value = Double(line.dropFirst(4)) ?? -1, step = Double(floor.dropFirst(4)) ?? 0
+            #expect(value >= step && value < step + 5, "\(line) should be in its twentieth \(floor)")
+        }
+        let afterVAD = Array(lines.drop { $0.hasPrefix("vad ") })
+        if batchSize == 1 {
+            #expect(afterVAD.first == "levels 0.0" && afterVAD.filter { $0.hasPrefix("levels ") }.count == 21, "\(lines)")
+        }
+        #expect(afterVAD.last == "window 0.0", "the head checkpoint ends the passes: \(lines)")
+        #expect(lines.count == vad.count + (batchSize == 1 ? 21 : 0) + 1, "\(lines)")
+    }
+
     /// 16-bit mono 16 kHz WAV bytes.
     func wav16(_ samples: [Float]) -> Data {
         var d = Data()

@@ -57,7 +57,7 @@ struct VADGoldenTests {
             at = end
             step = step * 3 + 7
         }
-        streamed.append(d.finish())
+        streamed += d.finish()
         try #require(streamed.count == whole.count)
         let worst = zip(streamed, whole).map { abs($0 - $1) }.max() ?? 0
         #expect(worst < 1e-5, "streamed probabilities differ from the whole signal's by up to \(worst)")

@@ -33,7 +33,9 @@ import WhisperKernels
         return y
     }
 
-    @Test(arguments: [(1, 37, 13), (3, 64, 8), (4, 384, 5), (5, 384, 1001), (6, 72, 9), (8, 100, 33), (7, 1536, 384)])
+    /// Rows above 8 are a batched decoding step's (groups of five or eight, weight blocks of 128).
+    @Test(arguments: [(1, 37, 13), (3, 64, 8), (4, 384, 5), (5, 384, 1001), (6, 72, 9), (8, 100, 33), (7, 1536, 384),
+                      (13, 100, 300), (40, 384, 1001), (64, 72, 129)])
     func smallRowsLinearMatchesScalarArithmetic(rows: Int, k: Int, outs: Int) {
         let x = Self.random(rows * k, seed: 1), w = Self.random(outs * k, seed: 2), bias = Self.random(outs, seed: 3)
         let y = linear(Matrix(rows: rows, cols: k, storage: x), Matrix(rows: outs, cols: k, storage: w), bias)
@@ -45,7 +47,7 @@ import WhisperKernels
         #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
     }
 
-    @Test(arguments: [(1, 37, 13), (5, 384, 1001), (8, 100, 33)])
+    @Test(arguments: [(1, 37, 13), (5, 384, 1001), (8, 100, 33), (40, 384, 257)])
     func int8RowsAreWithinHalfAStepOfTheWeights(rows: Int, k: Int, outs: Int) {
         let x = Self.random(rows * k, seed: 4), w = Self.random(outs * k, seed: 5, scale: 0.2)
         let q = Int8RowMatrix(Matrix(rows: outs, cols: k, storage: w))
@@ -64,6 +66,29 @@ import WhisperKernels
         var worst = 0.0
         for r in 0..<rows { for o in 0..<outs { worst = max(worst, abs(Double(y[r, o]) - expected[r * outs + o])) } }
         #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
+    }
+
+    /// A batched step's product gives each row what that row's own group gives alone, whatever
+    /// the thread count: the rows of one window do not depend on the other windows' rows.
+    @Test(arguments: [1, 2]) func blockedRowsEqualTheirGroupRunAlone(threads: Int) {
+        let (rows, k, outs) = (40, 384, 1001)
+        let x = Self.random(rows * k, seed: 6), w = Self.random(outs * k, seed: 7)
+        var blocked = [Float](repeating: 0, count: rows * outs), alone = blocked
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                blocked.withUnsafeMutableBufferPointer { yp in
+                    SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: rows, k: k, weights: .float32(wp.baseAddress!), outs: outs,
+                                                 y: yp.baseAddress!, accumulate: false, threads: threads)
+                }
+                alone.withUnsafeMutableBufferPointer { yp in
+                    for r in stride(from: 0, to: rows, by: 5) {
+                        SmallRowsLinear.apply(x: xp.baseAddress! + r * k, rows: 5, k: k, weights: .float32(wp.baseAddress!), outs: outs,
+                                              y: yp.baseAddress! + r * outs, accumulate: false, threads: 1)
+                    }
+                }
+            }
+        }
+        #expect(blocked == alone)
     }
 
     /// The vector quantiser gives exactly what `(w / scale).rounded()` gives: ties go

@@ -67,13 +67,13 @@ struct Int8RowMatrix: Sendable {
 /// An int8 copy alone (the decoder's per-step layers and output projection under int8)
 /// takes many rows (a prompt, word alignment) a few at a time.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
-    if let q = layer.quantized, x.rows <= SmallRowsLinear.maxRows { return linear(x, q, layer.b) }
+    if let q = layer.quantized, x.rows <= SmallRowsLinear.maxBlockedRows { return linear(x, q, layer.b) }
     if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
     if let mapped = layer.mapped {
         precondition(x.cols == mapped.cols, "linear: x.cols \(x.cols) != w.cols \(mapped.cols)")
         // A decoding step reads float16 rows as they are; anything else (and a CPU
         // without AVX2) multiplies with the whole matrix widened.
-        if mapped.element == .float16, x.rows <= SmallRowsLinear.maxRows, CPUFeatures.avx2FMA {
+        if mapped.element == .float16, x.rows <= SmallRowsLinear.maxBlockedRows, CPUFeatures.avx2FMA {
             return linear(x, float16: mapped.base.assumingMemoryBound(to: Float16.self), outs: mapped.rows, layer.b)
         }
         return mapped.withFloats(threads: BLAS.threads) { linear(x, weights: $0, outs: mapped.rows, layer.b) }
@@ -89,19 +89,19 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
     return linear(x, layer.w, layer.b)
 }
 
-/// y = x · Wᵀ + b for a few rows of x, W as float16 rows.
+/// y = x · Wᵀ + b for a few rows of x (up to a batched step's), W as float16 rows.
 private func linear(_ x: Matrix, float16 w: UnsafePointer<Float16>, outs: Int, _ bias: [Float]?) -> Matrix {
     var y = biasRows(bias, rows: x.rows, outs: outs)
     y.withUnsafeMutableBufferPointer { yp in
         x.storage.withUnsafeBufferPointer { xp in
-            SmallRowsLinear.apply(x: xp.baseAddress!, rows: x.rows, k: x.cols, weights: .float16(w), outs: outs,
+            SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: x.rows, k: x.cols, weights: .float16(w), outs: outs,
                                   y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
         }
     }
     return Matrix(rows: x.rows, cols: outs, storage: y)
 }
 
-/// y = x · Wᵀ + b for a few rows of x, W as int8 rows, x kept Float.
+/// y = x · Wᵀ + b for a few rows of x (up to a batched step's), W as int8 rows, x kept Float.
 private func linear(_ x: Matrix, _ q: Int8RowMatrix, _ bias: [Float]?) -> Matrix {
     precondition(x.cols == q.cols, "linear: x.cols \(x.cols) != w.cols \(q.cols)")
     let n = x.rows, out = q.rows
@@ -110,7 +110,7 @@ private func linear(_ x: Matrix, _ q: Int8RowMatrix, _ bias: [Float]?) -> Matrix
         x.storage.withUnsafeBufferPointer { xp in
             q.values.withUnsafeBufferPointer { vp in
                 q.scales.withUnsafeBufferPointer { sp in
-                    SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: q.cols,
+                    SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: n, k: q.cols,
                                           weights: .int8(values: vp.baseAddress!, scales: sp.baseAddress!), outs: out,
                                           y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
                 }

@@ -147,8 +147,8 @@ func linear(_ x: Matrix, weights wp: UnsafePointer<Float>, outs out: Int, _ bias
                     cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(k), 1, wp, Int32(k),
                                 xp.baseAddress! + r * k, 1, bias == nil ? 0 : 1, yp.baseAddress! + r * out, 1)
                 }
-            } else if n <= SmallRowsLinear.maxRows {
-                SmallRowsLinear.apply(x: xp.baseAddress!, rows: n, k: k, weights: .float32(wp), outs: out,
+            } else if n <= SmallRowsLinear.maxRows || (n <= SmallRowsLinear.maxBlockedRows && CPUFeatures.avx2FMA) {
+                SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: n, k: k, weights: .float32(wp), outs: out,
                                       y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
             } else {
                 parallelSgemm(false, true, m: n, n: out, k: k, a: xp.baseAddress!, lda: k,

@@ -13,8 +13,14 @@ import WhisperKernels
 /// output is one dot product whatever the split, so the result does not
 /// depend on the thread count.
 enum SmallRowsLinear {
-    /// Largest row count worth this path; above it sgemm's blocking wins.
+    /// Largest row count one pass of the kernel takes (its input rows stay in L1).
     static let maxRows = 8
+    /// Largest row count worth `applyBlocked` (a batched decoding step: eight windows' beams);
+    /// above it sgemm's packing is paid back.
+    static let maxBlockedRows = 64
+    /// Weight rows per block of `applyBlocked`: read from memory by the first group of input
+    /// rows, from L2 by the others (128 rows of 1536 float16 weights: 384 KB).
+    static let blockOutputs = 128
 
     /// The weight rows of one product: Float, or int8 with one Float scale per row
     /// (row o is values[o, ·] · scales[o]; see `Int8RowMatrix`). Sendable so the
@@ -49,6 +55,34 @@ enum SmallRowsLinear {
             guard !part.isEmpty else { return }
             kernel(x: xs.raw, rows: rows, k: k, weights: weights, outs: outs, range: part, y: ys.raw,
                    accumulate: accumulate)
+        }
+    }
+
+    /// `apply` for up to `maxBlockedRows` rows (a batched decoding step): the rows go in groups
+    /// of at most `maxRows` through the same kernel, one block of `blockOutputs` weight rows at
+    /// a time, so each weight is read from memory once for all the rows (sgemm packed the whole
+    /// matrix on every call instead, and a float16 matrix had to be widened first). Each output
+    /// is still one dot product, so the result does not depend on the thread count.
+    static func applyBlocked(x: UnsafePointer<Float>, rows: Int, k: Int, weights: Weights, outs: Int,
+                             y: UnsafeMutablePointer<Float>, accumulate: Bool, threads: Int) {
+        precondition(rows <= maxBlockedRows)
+        if rows <= maxRows {
+            apply(x: x, rows: rows, k: k, weights: weights, outs: outs, y: y, accumulate: accumulate, threads: threads)
+            return
+        }
+        // Groups of five when the rows are whole beams of 5 (the kernel's widest block), else of eight.
+        let group = rows % 5 == 0 ? 5 : maxRows
+        let parts = outs * k >= weights.smallestSplit ? max(1, threads) : 1
+        let (xs, ys) = (SharedPointer(x), SharedPointer(y))
+        Parallel.split(parts) { p in
+            let part = Parallel.range(p, of: parts, count: outs)
+            for lo in stride(from: part.lowerBound, to: part.upperBound, by: blockOutputs) {
+                let block = lo ..< min(part.upperBound, lo + blockOutputs)
+                for r in stride(from: 0, to: rows, by: group) {
+                    kernel(x: xs.raw + r * k, rows: min(group, rows - r), k: k, weights: weights, outs: outs, range: block,
+                           y: ys.raw + r * outs, accumulate: accumulate)
+                }
+            }
         }
     }
 
