@@ -2,8 +2,15 @@
    thread: oneDNN's int8 (u8·s8→s32, per-output scales) and bf16 matmuls against
    dropscribe's own kernels (Sources/CKernels), in GOP/s. The measurement behind
    the kernel choice in BENCHMARKS.md; built and run by `make kernel-compare`
-   (needs libdnnl-dev). Usage: kernel-compare [d_model ...] */
+   (needs libdnnl-dev). Usage: kernel-compare [d_model ...]
+
+   Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time: on a
+   machine shared with other work a descheduled thread then costs nothing, so the
+   ratios hold under load (oneDNN runs on the calling thread with OMP_NUM_THREADS=1;
+   Debian's libdnnl 2.6 is built with OpenMP, libgomp). The last line is one core's
+   register-only vpdpbusd rate, the ceiling of every int8 figure above it. */
 #include <dnnl.h>
+#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +19,7 @@
 
 #define CHECK(x) do { dnnl_status_t s_ = (x); if (s_ != dnnl_success) { fprintf(stderr, "%s: %d\n", #x, s_); exit(1); } } while (0)
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 
 typedef struct { dnnl_primitive_t prim; dnnl_memory_t src, wei, dst; dnnl_stream_t stream; } Onednn;
 
@@ -98,6 +105,23 @@ static double own_bf16(int level, int m, int n, int k, int repeats) {
     return best;
 }
 
+/* One core's vpdpbusd rate with 16 independent accumulators and no memory traffic. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni_peak(void) {
+    __m512i acc[16], a = _mm512_set1_epi32(3), b = _mm512_set1_epi32(5);
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_epi32(i);
+    const long iterations = 20000000;
+    double t0 = now();
+    for (long n = 0; n < iterations; n++) {
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+        __asm__ volatile("" : "+v"(a));
+    }
+    double t = now() - t0;
+    volatile int sink = 0;
+    for (int i = 0; i < 16; i++) sink += _mm512_reduce_add_epi32(acc[i]);
+    (void)sink;
+    return iterations * 16.0 * 128 / t / 1e9;
+}
+
 int main(int argc, char **argv) {
     dnnl_engine_t eng;
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
@@ -129,5 +153,6 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 5; i++) printf(" %10.1f", ops / tot[i] / 1e9);
         printf("\n");
     }
+    if (level >= DS_LEVEL_AVX512_VNNI) printf("vpdpbusd peak, one core, registers only: %.1f GOP/s\n", vnni_peak());
     return 0;
 }

@@ -58,14 +58,28 @@ import WhisperKernels
                 #expect(abs(Float(q.values[o * k + i]) * q.scales[o] - w[o * k + i]) <= q.scales[o] / 2 * 1.0001)
             }
         }
-        // The int8 product equals the exact product of the dequantised weights.
-        let layer = LinearWeights(w: Matrix(rows: outs, cols: k, storage: w), b: nil, quantized: q)
-        let y = linear(Matrix(rows: rows, cols: k, storage: x), layer)
+        // The output projection's rows keep Float activations: the exact product of the
+        // dequantised weights.
         let dequantised = (0..<(outs * k)).map { Float(q.values[$0]) * q.scales[$0 / k] }
         let expected = Self.reference(x, rows: rows, dequantised, outs: outs, k: k)
+        let projection = linear(Matrix(rows: rows, cols: k, storage: x),
+                                LinearWeights(w: Matrix(rows: 0, cols: k, storage: []), b: nil, quantized: q))
         var worst = 0.0
-        for r in 0..<rows { for o in 0..<outs { worst = max(worst, abs(Double(y[r, o]) - expected[r * outs + o])) } }
+        for r in 0..<rows { for o in 0..<outs { worst = max(worst, abs(Double(projection[r, o]) - expected[r * outs + o])) } }
         #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
+        // A few rows (a decoding step) go through the packed int8 product of the other layers: within half
+        // an activation step (max|x|/254 per value) of it, at every kernel level.
+        for level in KernelLevel.allCases where level <= KernelLevel.detected {
+            let layer = LinearWeights(w: Matrix(rows: outs, cols: k, storage: w), b: nil).int8(level: level)
+            let y = linear(Matrix(rows: rows, cols: k, storage: x), layer)
+            for r in 0..<rows {
+                let step = Double((0..<k).map { abs(x[r * k + $0]) }.max()!) / 254
+                for o in 0..<outs {
+                    let bound = (0..<k).reduce(0.0) { $0 + abs(Double(dequantised[o * k + $1])) } * step * 1.0001 + 1e-5
+                    #expect(abs(Double(y[r, o]) - expected[r * outs + o]) <= bound, "\(level) row \(r) out \(o)")
+                }
+            }
+        }
     }
 
     /// A batched step's product gives each row what that row's own group gives alone, whatever

@@ -40,11 +40,11 @@ import Testing
         #expect(LinearWeights.form(role: .decoderStep, stored: .f32, compute: .float32, aligned: true) == F.mapped)
         #expect(LinearWeights.form(role: .encoder, stored: .f32, compute: .float32, aligned: false) == F.widened)
         #expect(LinearWeights.form(role: .encoder, stored: .i8, compute: .float32, aligned: true) == F.widened)
-        // int8 and bfloat16 convert every layer; only per-step layers keep the row-major int8 copy.
+        // int8 and bfloat16 convert every layer, each into its packed form only.
         for stored in [ModelVariable.DType.f32, .f16, .i8] {
-            #expect(LinearWeights.form(role: .encoder, stored: stored, compute: .int8, aligned: true) == F.int8(steps: false))
-            #expect(LinearWeights.form(role: .decoderOnce, stored: stored, compute: .int8, aligned: true) == F.int8(steps: false))
-            #expect(LinearWeights.form(role: .decoderStep, stored: stored, compute: .int8, aligned: true) == F.int8(steps: true))
+            #expect(LinearWeights.form(role: .encoder, stored: stored, compute: .int8, aligned: true) == F.int8)
+            #expect(LinearWeights.form(role: .decoderOnce, stored: stored, compute: .int8, aligned: true) == F.int8)
+            #expect(LinearWeights.form(role: .decoderStep, stored: stored, compute: .int8, aligned: true) == F.int8)
             #expect(LinearWeights.form(role: .encoder, stored: stored, compute: .bfloat16, aligned: true) == F.bf16)
         }
     }
@@ -67,12 +67,31 @@ import Testing
             #expect(f32.decoder.output.mapped?.element == .float16)
             let int8 = try WhisperModel.load(directory: dir, threads: 1, computeType: .int8)
             let packed = int8.encoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.ffn.up, $0.ffn.down] }
-                + int8.decoder.layers.map(\.cross.kv)
-            let steps = int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.out, $0.ffn.up, $0.ffn.down] }
-            #expect(packed.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil && $0.quantized == nil })
-            #expect(steps.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed == nil && $0.quantized != nil },
-                    "one int8 copy of each per-step layer")
+                + int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.kv, $0.cross.out, $0.ffn.up, $0.ffn.down] }
+            #expect(packed.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil }, "one packed int8 copy of each layer")
             #expect(int8.decoder.embedding.storage.isEmpty && int8.decoder.quantizedEmbedding != nil)
+            #expect(int8.decoder.output.quantized != nil && int8.decoder.output.w.storage.isEmpty)
+            // Quantised straight from the file's float16 rows: the same packed bytes, sums and
+            // scales as quantising a Float copy of the matrix.
+            let pairs = [(f32.encoder.layers[0].attn.qkv, int8.encoder.layers[0].attn.qkv),
+                         (f32.decoder.layers[0].ffn.down, int8.decoder.layers[0].ffn.down)]
+            for (float, packed) in pairs {
+                let m = float.mapped!
+                let reference = m.withFloats(threads: 1) { w in
+                    PackedMatrix(int8: Int8RowMatrix(Matrix(rows: m.rows, cols: m.cols, storage: Array(UnsafeBufferPointer(start: w, count: m.rows * m.cols)))),
+                                 level: int8.kernelLevel)
+                }
+                guard case let .int8(v0, s0, c0) = reference.values, case let .int8(v1, s1, c1)? = packed.packed?.values else {
+                    Issue.record("not int8")
+                    continue
+                }
+                #expect(v0 == v1 && s0 == s1 && c0 == c1)
+            }
+            let embedding = f32.decoder.mappedEmbedding!.withFloats(threads: 1) { w in
+                Int8RowMatrix(Matrix(rows: f32.decoder.mappedEmbedding!.rows, cols: f32.decoder.mappedEmbedding!.cols,
+                                     storage: Array(UnsafeBufferPointer(start: w, count: f32.decoder.mappedEmbedding!.rows * f32.decoder.mappedEmbedding!.cols))))
+            }
+            #expect(int8.decoder.quantizedEmbedding?.values == embedding.values && int8.decoder.quantizedEmbedding?.scales == embedding.scales)
         }
     }
 }

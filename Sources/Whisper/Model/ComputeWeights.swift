@@ -15,8 +15,8 @@ enum WeightForm: Equatable, Sendable {
     case mapped
     /// Converted to Float once at load.
     case widened
-    /// int8 rows with one scale each: packed, or with `steps` the row-major copy decoding steps use.
-    case int8(steps: Bool)
+    /// int8 rows with one scale each, packed for the int8 products.
+    case int8
     /// bfloat16, packed.
     case bf16
 }
@@ -34,7 +34,7 @@ extension LinearWeights {
     /// are dequantised once (float32 compute reads Float).
     static func form(role: WeightRole, stored: ModelVariable.DType, compute: ComputeType, aligned: Bool) -> WeightForm {
         switch compute {
-        case .int8: return .int8(steps: role == .decoderStep)
+        case .int8: return .int8
         case .bfloat16: return .bf16
         case .float32:
             switch stored {
@@ -45,14 +45,15 @@ extension LinearWeights {
         }
     }
 
-    /// int8 with one scale per row; the Float weights are dropped. Packed for products of
-    /// many rows, or, with `steps`, only the row-major copy decoding steps multiply with
-    /// Float activations (a prompt's rows then go through it a few at a time): one int8
-    /// copy of each layer, not two.
-    func int8(level: KernelLevel, steps: Bool) -> LinearWeights {
-        let q = Int8RowMatrix(w)
-        var copy = LinearWeights(w: Matrix(rows: 0, cols: w.cols, storage: []), b: b, quantized: steps ? q : nil)
-        if !steps { copy.packed = PackedMatrix(int8: q, level: level) }
+    /// int8 with one scale per row, packed, for every product (a decoding step's few rows
+    /// included: their activations are quantised per row as CTranslate2 does, and VNNI's
+    /// products keep a step bound by reading the weights); the Float weights are dropped.
+    func int8(level: KernelLevel) -> LinearWeights { Self.int8(Int8RowMatrix(w), bias: b, level: level) }
+
+    /// The int8 layer of rows quantised already (`WeightBuilder.int8Rows`).
+    static func int8(_ q: Int8RowMatrix, bias: [Float]?, level: KernelLevel) -> LinearWeights {
+        var copy = LinearWeights(w: Matrix(rows: 0, cols: q.cols, storage: []), b: bias)
+        copy.packed = PackedMatrix(int8: q, level: level)
         return copy
     }
 
@@ -84,9 +85,9 @@ extension WeightBuilder {
                                  positions: positions, layers: [], norm: norm)
         switch computeType {
         case .int8:
-            let e = Int8RowMatrix(try matrix(embeddingName, vocab, d))
+            let e = try int8Rows(embeddingName, vocab, d)
             dec.quantizedEmbedding = e
-            dec.output.quantized = untied ? Int8RowMatrix(try matrix(projectionName, vocab, d)) : e
+            dec.output.quantized = untied ? try int8Rows(projectionName, vocab, d) : e
         case .bfloat16:
             dec.embedding = try matrix(embeddingName, vocab, d)
             dec.output.packed = PackedMatrix(bf16: untied ? try matrix(projectionName, vocab, d) : dec.embedding, level: level)

@@ -2,7 +2,8 @@
 struct LinearWeights: Sendable {
     var w: Matrix
     var b: [Float]?
-    /// An int8 copy of W for decoding steps (compute_type int8), else nil.
+    /// An int8 copy of W whose few-row products keep Float activations: the output
+    /// projection under compute_type int8 (docs/engine.md §9), else nil.
     var quantized: Int8RowMatrix? = nil
     /// W packed for the int8 or bfloat16 products; when set, `w` may be empty (its
     /// Float values are then never read).
@@ -157,6 +158,19 @@ struct WeightBuilder {
         Matrix(rows: rows, cols: cols, storage: try floats(name, shape: [rows, cols]))
     }
 
+    /// `name` quantised to int8 rows: straight from the mapped file when it holds float32
+    /// or float16 values (no Float copy of the matrix), else from its Float values
+    /// (int8/int16 files dequantised first). The same rows either way.
+    func int8Rows(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> Int8RowMatrix {
+        let v = try variable(name)
+        guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
+        guard v.dtype == .f16 || v.dtype == .f32, let base = bin.file.bytes.baseAddress else {
+            return Int8RowMatrix(try matrix(name, rows, cols))
+        }
+        defer { bin.file.release(v.byteRange) }
+        return Int8RowMatrix(rows: rows, cols: cols, mapped: base + v.offset, dtype: v.dtype, level: level)
+    }
+
     /// A float32-compute weight: read in place (`mapped`, float32 or float16 in the file),
     /// or widened to a Float matrix.
     func kept(_ name: String, _ rows: Int, _ cols: Int, mapped: Bool) throws(WhisperError) -> (Matrix, MappedWeights?) {
@@ -180,8 +194,8 @@ struct WeightBuilder {
         case .mapped, .widened:
             let (w, mapped) = try kept(name, out, inDim, mapped: form == .mapped)
             return LinearWeights(w: w, b: b, mapped: mapped)
-        case .int8(let steps):
-            return LinearWeights(w: try matrix(name, out, inDim), b: b).int8(level: level, steps: steps)
+        case .int8:
+            return LinearWeights.int8(try int8Rows(name, out, inDim), bias: b, level: level)
         case .bf16:
             return LinearWeights(w: try matrix(name, out, inDim), b: b).bf16(level: level)
         }

@@ -7,8 +7,8 @@ import WhisperKernels
 public enum ComputeType: String, Sendable, CaseIterable {
     case float32
     /// int8 weights with one scale per row (as CTranslate2 quantises) in every linear
-    /// layer of the encoder and decoder; activations quantised per row on the fly for
-    /// products of many rows, kept Float for a decoding step's few rows.
+    /// layer of the encoder and decoder and the output projection; activations quantised
+    /// per row on the fly.
     case int8
     /// bfloat16 weights and activations with float32 sums in every linear layer and the
     /// output projection; needs AVX512-BF16, else the model runs float32 (see `WhisperModel.load`).
@@ -28,19 +28,49 @@ struct Int8RowMatrix: Sendable {
 
     /// Symmetric per-row quantisation: scale = max|w| / 127, q = round(w / scale).
     init(_ m: Matrix) {
-        rows = m.rows
-        cols = m.cols
-        let (rowCount, k) = (m.rows, m.cols)
+        let k = m.cols
+        guard m.rows > 0, k > 0 else {
+            self.init(rows: m.rows, cols: k, values: [], scales: [Float](repeating: 1, count: m.rows))
+            return
+        }
+        self = m.storage.withUnsafeBufferPointer { w in
+            let ws = SharedPointer(w.baseAddress!)
+            return Int8RowMatrix(rows: m.rows, cols: k) { r, _ in UnsafePointer(ws.raw + r * k) }
+        }
+    }
+
+    /// The same quantisation of `rows` rows of float16 or float32 values at `base` (the
+    /// mapped model.bin), each row widened into a buffer of its thread's own: no Float
+    /// copy of the whole matrix (it cost a page-faulted buffer per tensor at load).
+    init(rows: Int, cols: Int, mapped base: UnsafeRawPointer, dtype: ModelVariable.DType, level: KernelLevel) {
+        let b = SharedPointer(base.assumingMemoryBound(to: UInt8.self)), size = dtype.itemSize
+        self.init(rows: rows, cols: cols) { r, scratch in
+            ModelBinary.widen(UnsafeRawPointer(b.raw + r * cols * size), dtype: dtype, count: cols, into: scratch, level: level)
+            return UnsafePointer(scratch)
+        }
+    }
+
+    private init(rows: Int, cols: Int, values: [Int8], scales: [Float]) {
+        (self.rows, self.cols, self.values, self.scales) = (rows, cols, values, scales)
+    }
+
+    /// Quantises the rows `row(r, scratch)` returns (row r's cols Floats, in `scratch`,
+    /// room for cols Floats, or elsewhere), split over the engine's threads.
+    private init(rows rowCount: Int, cols k: Int, row: @Sendable (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
+        rows = rowCount
+        cols = k
         var values = [Int8](repeating: 0, count: rowCount * k)
-        var scales = [Float](repeating: 0, count: rowCount)
-        let parts = BLAS.threads
-        m.storage.withUnsafeBufferPointer { w in
+        var scales = [Float](repeating: 1, count: rowCount)
+        let parts = rowCount * k >= 1 << 16 ? BLAS.threads : 1
+        if rowCount > 0 && k > 0 {
             values.withUnsafeMutableBufferPointer { v in
                 scales.withUnsafeMutableBufferPointer { sc in
-                    let (ws, vs, ss) = (SharedPointer(w.baseAddress!), SharedPointer(v.baseAddress!), SharedPointer(sc.baseAddress!))
+                    let (vs, ss) = (SharedPointer(v.baseAddress!), SharedPointer(sc.baseAddress!))
                     Parallel.split(parts) { p in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
+                        defer { scratch.deallocate() }
                         for r in Parallel.range(p, of: parts, count: rowCount) {
-                            let row = ws.raw + r * k, out = vs.raw + r * k
+                            let row = row(r, scratch), out = vs.raw + r * k
                             if CPUFeatures.avx2FMA {
                                 ss.raw[r] = VectorKernelsAVX2.quantizeRow(row, count: k, into: out)
                                 continue
@@ -61,13 +91,11 @@ struct Int8RowMatrix: Sendable {
     }
 }
 
-/// y = x · Wᵀ + b: through the layer's int8 copy with Float activations when it has one
-/// and x is a few rows (a decoding step), else through its packed copy when it has one
-/// (int8 or bfloat16 products), else through the mapped file's weights, else in float32.
-/// An int8 copy alone (the decoder's per-step layers and output projection under int8)
-/// takes many rows (a prompt, word alignment) a few at a time.
+/// y = x · Wᵀ + b: through the layer's packed copy when it has one (int8 or bfloat16
+/// products, any number of rows), else through the mapped file's weights, else through
+/// its int8 rows with Float activations (the int8 output projection, up to a batched
+/// step's rows at a time), else in float32.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
-    if let q = layer.quantized, x.rows <= SmallRowsLinear.maxBlockedRows { return linear(x, q, layer.b) }
     if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
     if let mapped = layer.mapped {
         precondition(x.cols == mapped.cols, "linear: x.cols \(x.cols) != w.cols \(mapped.cols)")
@@ -81,8 +109,8 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
     if let q = layer.quantized, layer.w.rows == 0 {
         var y: [Float] = []
         y.reserveCapacity(x.rows * q.rows)
-        for start in stride(from: 0, to: x.rows, by: SmallRowsLinear.maxRows) {
-            y += linear(x.rows(start ..< min(x.rows, start + SmallRowsLinear.maxRows)), q, layer.b).storage
+        for start in stride(from: 0, to: x.rows, by: SmallRowsLinear.maxBlockedRows) {
+            y += linear(x.rows(start ..< min(x.rows, start + SmallRowsLinear.maxBlockedRows)), q, layer.b).storage
         }
         return Matrix(rows: x.rows, cols: q.rows, storage: y)
     }

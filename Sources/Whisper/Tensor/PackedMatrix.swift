@@ -36,15 +36,26 @@ struct PackedMatrix: Sendable {
         rows = q.rows
         cols = q.cols
         self.level = level
-        let padded = (q.rows + 15) / 16 * 16
-        var packed = [Int8](repeating: 0, count: Int(ds_i8_packed_bytes(Int32(q.rows), Int32(q.cols))))
+        let padded = (q.rows + 15) / 16 * 16, kp = (q.cols + 3) / 4 * 4
         var sums = [Int32](repeating: 0, count: padded)
-        q.values.withUnsafeBufferPointer { v in
-            packed.withUnsafeMutableBufferPointer { p in
-                sums.withUnsafeMutableBufferPointer { s in
-                    ds_i8_pack(v.baseAddress!, Int32(q.rows), Int32(q.cols), p.baseAddress!, s.baseAddress!)
+        // Blocks of 16 rows are packed independently, so the threads take shares of them
+        // (ds_i8_pack writes every byte of its blocks, padding included).
+        let packed = [Int8](unsafeUninitializedCapacity: padded * kp) { p, initialized in
+            let parts = q.rows * q.cols >= 1 << 18 ? BLAS.threads : 1
+            if padded * kp > 0 {
+                q.values.withUnsafeBufferPointer { v in
+                    sums.withUnsafeMutableBufferPointer { s in
+                        let (vs, ps, ss) = (SharedPointer(v.baseAddress!), SharedPointer(p.baseAddress!), SharedPointer(s.baseAddress!))
+                        Parallel.split(parts) { part in
+                            let rows = Parallel.range(part, of: parts, count: q.rows, align: 16)
+                            guard !rows.isEmpty else { return }
+                            ds_i8_pack(vs.raw + rows.lowerBound * q.cols, Int32(rows.count), Int32(q.cols),
+                                       ps.raw + rows.lowerBound * kp, ss.raw + rows.lowerBound)
+                        }
+                    }
                 }
             }
+            initialized = padded * kp
         }
         values = .int8(values: packed, sums: sums, scales: q.scales + [Float](repeating: 0, count: padded - q.rows))
     }
