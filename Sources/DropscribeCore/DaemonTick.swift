@@ -76,7 +76,7 @@ extension Daemon {
             do {
                 if let claim = try queue.claim(job, now: now, rule: config.rule(for: job.relativePath)?.applied) {
                     logger.info("processing", metadata: ["job.id": "\(job)", "attempt": "\(claim.lease.attempt)",
-                                                        "resume.checkpoints": "\(claim.journal.count)"])
+                                                        "resume.checkpoints": "\(claim.journal.filter { $0.phase == nil }.count)"])
                     claims.append(claim)
                     free -= 1
                 }

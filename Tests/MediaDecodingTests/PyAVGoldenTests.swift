@@ -59,10 +59,12 @@ struct PyAVGoldenTests {
         return goldens.files.first { $0.file == name && $0.sha256 == digest }
     }
 
+    /// This machine's /proc/cpuinfo (empty where there is none).
+    static let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+
     /// The x86 flags that pick libswresample's float kernels, as the script records them.
     static let cpuFlags: [String] = {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let line = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         return Set(line.split(separator: " ").map(String.init)).intersection(["avx", "avx2", "fma"]).sorted()
     }()
 
@@ -129,9 +131,8 @@ struct PyAVGoldenTests {
 
     /// "model name (family F, model M)" from /proc/cpuinfo, as make-pyav-goldens.py labels a golden.
     static let cpuLabel: String = {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         func field(_ key: String) -> String {
-            for line in info.split(separator: "\n") {
+            for line in cpuinfo.split(separator: "\n") {
                 let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 if parts.count == 2 && parts[0] == key { return parts[1] }
             }

@@ -171,23 +171,30 @@ final class Seen: @unchecked Sendable {
 
 /// The self-attention cache after beam reorders: every hypothesis must see exactly
 /// its origin's history, whether the reorder was a permutation (no copy), a
-/// duplicate origin (one copy into a free row), a growth or a shrink of the batch.
+/// duplicate origin (one copy into a free row), a growth or a shrink of the batch,
+/// and after the rows grew to hold more positions (`reserve`).
 @Suite struct SelfAttentionCacheTests {
-    @Test func eachHypothesisKeepsItsOriginsHistoryThroughReorders() {
-        let d = 3, capacity = 12
-        var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: capacity, d: d)
+    @Test func eachHypothesisKeepsItsOriginsHistoryThroughReordersAndGrowth() {
+        let d = 3, limit = 150
+        var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: limit, d: d)
+        #expect(cache.capacity == SelfAttentionCache.initialCapacity, "rows start small, not at the limit")
         var histories: [[Float]] = [[]]
         var rng = WhisperRNG(seed: 9)
         let plans: [[Int]] = [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4], [1, 0, 3, 2, 4], [0, 0, 1, 1, 2], [4, 4, 4, 4, 4],
                               [2, 3, 4, 0, 1], [0, 1, 2], [2, 2, 1], [0, 1, 2, 2, 0]]
-        for (step, origins) in plans.enumerated() {
+        var capacities: Set<Int> = []
+        for step in 0..<limit {
+            let origins = plans[step % plans.count].map { min($0, cache.batch - 1) }
             // Append one token per hypothesis, then reorder.
+            cache.reserve(cache.length + 1)
+            capacities.insert(cache.capacity)
+            let stride = cache.capacity * d
             for b in 0..<cache.batch {
                 let value = Float(step * 100 + b) + Float(rng.nextUnit())
                 for l in 0..<2 {
                     for i in 0..<d {
-                        cache.keys[l][cache.slots[b] * capacity * d + cache.length * d + i] = value + Float(l * 10 + i)
-                        cache.values[l][cache.slots[b] * capacity * d + cache.length * d + i] = -value - Float(l * 10 + i)
+                        cache.keys[l][cache.slots[b] * stride + cache.length * d + i] = value + Float(l * 10 + i)
+                        cache.values[l][cache.slots[b] * stride + cache.length * d + i] = -value - Float(l * 10 + i)
                     }
                 }
                 histories[b].append(value)
@@ -197,16 +204,16 @@ final class Seen: @unchecked Sendable {
             histories = origins.map { histories[$0] }
             #expect(Set(cache.slots).count == cache.batch, "each hypothesis has its own row")
             for b in 0..<cache.batch {
-                for (t, value) in histories[b].enumerated() {
-                    for l in 0..<2 {
-                        for i in 0..<d {
-                            #expect(cache.keys[l][cache.slots[b] * capacity * d + t * d + i] == value + Float(l * 10 + i),
-                                    "step \(step) hypothesis \(b) position \(t)")
-                            #expect(cache.values[l][cache.slots[b] * capacity * d + t * d + i] == -value - Float(l * 10 + i))
-                        }
-                    }
+                for l in 0..<2 {
+                    let row = cache.slots[b] * stride
+                    let keys = Array(cache.keys[l][row ..< row + cache.length * d])
+                    let values = Array(cache.values[l][row ..< row + cache.length * d])
+                    let expected = histories[b].flatMap { v in (0..<d).map { v + Float(l * 10 + $0) } }
+                    #expect(keys == expected, "step \(step) hypothesis \(b) layer \(l)")
+                    #expect(values == expected.map { -$0 }, "step \(step) hypothesis \(b) layer \(l)")
                 }
             }
         }
+        #expect(capacities == [64, 128, 150], "the rows grew by doubling, up to the limit")
     }
 }

@@ -21,7 +21,14 @@ public struct CrossAttentionCache: Sendable {
 /// hypothesis takes over its origin's row, and only a second hypothesis from the
 /// same origin gets a copy.
 struct SelfAttentionCache {
-    let capacity: Int
+    /// Positions a stored row starts with room for; it doubles as tokens are added.
+    static let initialCapacity = 64
+    /// Most positions a hypothesis can hold (the model's text context, or the caller's bound).
+    let limit: Int
+    /// Positions each stored row has room for now. It grows with the tokens decoded
+    /// (`reserve`) rather than starting at `limit`: eight pieces of five beams each at
+    /// tiny.en's 448 positions held 220 MB of zeros, most of it never written.
+    private(set) var capacity: Int
     let d: Int
     private(set) var batch: Int
     private(set) var length = 0
@@ -31,13 +38,40 @@ struct SelfAttentionCache {
     /// The stored row of each hypothesis.
     private(set) var slots: [Int]
 
-    init(layers: Int, batch: Int, capacity: Int, d: Int) {
-        self.capacity = capacity
+    init(layers: Int, batch: Int, capacity limit: Int, d: Int) {
+        self.limit = limit
+        capacity = min(limit, Self.initialCapacity)
         self.d = d
         self.batch = batch
         keys = Array(repeating: [Float](repeating: 0, count: batch * capacity * d), count: layers)
         values = keys
         slots = Array(0..<batch)
+    }
+
+    /// Room for `positions` positions in every stored row, their contents kept.
+    mutating func reserve(_ positions: Int) {
+        precondition(positions <= limit, "decoder context exceeded")
+        guard positions > capacity else { return }
+        var grown = capacity
+        while grown < positions { grown = min(limit, max(1, grown) * 2) }
+        let (oldStride, newStride, used) = (capacity * d, grown * d, length * d)
+        let storedRows = oldStride > 0 ? (keys.first?.count ?? 0) / oldStride : 0
+        func widened(_ rows: [Float]) -> [Float] {
+            var out = [Float](repeating: 0, count: storedRows * newStride)
+            rows.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for r in 0..<storedRows where used > 0 {
+                        (dst.baseAddress! + r * newStride).update(from: src.baseAddress! + r * oldStride, count: used)
+                    }
+                }
+            }
+            return out
+        }
+        for l in keys.indices {
+            keys[l] = widened(keys[l])
+            values[l] = widened(values[l])
+        }
+        capacity = grown
     }
 
     /// New batch where hypothesis i continues hypothesis origins[i].
@@ -109,7 +143,7 @@ extension WhisperModel {
         let batch = cache.batch
         precondition(tokens.count == batch * count)
         let p0 = cache.length
-        precondition(p0 + count <= cache.capacity, "decoder context exceeded")
+        cache.reserve(p0 + count)
         var x = Matrix(zeros: batch * count, d)
         for b in 0..<batch {
             for t in 0..<count {
