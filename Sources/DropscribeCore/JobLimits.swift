@@ -68,9 +68,10 @@ final class AttemptDeadline: Sendable {
         self.started = started
     }
 
-    /// Reads the worker's progress lines in its stdout so far.
+    /// Reads the worker's progress lines in `text` (whole lines as `PooledWorker` delivers
+    /// them; an unfinished line does not parse and is ignored).
     func observe(workerOutput text: String) {
-        for line in text.split(separator: "\n").dropLast() where line.hasPrefix(#"{"audio_seconds""#) {
+        for line in text.split(separator: "\n") where line.hasPrefix(#"{"audio_seconds""#) {
             guard let progress = try? JSONDecoder().decode(WorkerProgressLine.self, from: Data(line.utf8)) else { continue }
             state.withLock { s in s.audioSeconds = max(s.audioSeconds ?? 0, progress.audioSeconds) }
         }

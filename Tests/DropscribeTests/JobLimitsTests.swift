@@ -41,4 +41,17 @@ import Testing
         #expect(!d.expire(now: 6000), "killed once")
         #expect(d.expiredAfter == 4000)
     }
+
+    /// A pooled worker's stdout reaches the deadline one whole line at a time, newline
+    /// included: that single line must move it (it once was dropped as if unfinished,
+    /// and every job was cut off at job_timeout_min_seconds).
+    @Test func aSingleWholeLineMovesTheDeadline() {
+        let d = AttemptDeadline(limits: Self.limits, started: 1000)
+        d.observe(workerOutput: #"{"audio_seconds":1000}"# + "\n")
+        #expect(!d.expire(now: 1301), "1000 s of audio: 4000 s allowed, not the 300-s floor")
+        #expect(d.expire(now: 5001))
+        let partial = AttemptDeadline(limits: Self.limits, started: 1000)
+        partial.observe(workerOutput: #"{"audio_seconds":10"#)
+        #expect(partial.expire(now: 1301), "an unfinished line is not a report")
+    }
 }
