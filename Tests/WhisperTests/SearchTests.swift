@@ -177,7 +177,7 @@ final class Seen: @unchecked Sendable {
     @Test func eachHypothesisKeepsItsOriginsHistoryThroughReordersAndGrowth() {
         let d = 3, limit = 150
         var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: limit, d: d)
-        #expect(cache.capacity == SelfAttentionCache.initialCapacity, "rows start small, not at the limit")
+        #expect(cache.capacity == SelfAttentionCache.growthStep, "rows start small, not at the limit")
         var histories: [[Float]] = [[]]
         var rng = WhisperRNG(seed: 9)
         let plans: [[Int]] = [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4], [1, 0, 3, 2, 4], [0, 0, 1, 1, 2], [4, 4, 4, 4, 4],
@@ -214,6 +214,6 @@ final class Seen: @unchecked Sendable {
                 }
             }
         }
-        #expect(capacities == [64, 128, 150], "the rows grew by doubling, up to the limit")
+        #expect(capacities == [64, 128, 150], "the rows grew a step at a time, up to the limit")
     }
 }

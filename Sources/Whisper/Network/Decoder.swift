@@ -21,8 +21,9 @@ public struct CrossAttentionCache: Sendable {
 /// hypothesis takes over its origin's row, and only a second hypothesis from the
 /// same origin gets a copy.
 struct SelfAttentionCache {
-    /// Positions a stored row starts with room for; it doubles as tokens are added.
-    static let initialCapacity = 64
+    /// Positions a stored row starts with room for, and grows by as tokens are added
+    /// (steps, not doubling: a 30-s piece's 150 tokens need 192 positions, not 256).
+    static let growthStep = 64
     /// Most positions a hypothesis can hold (the model's text context, or the caller's bound).
     let limit: Int
     /// Positions each stored row has room for now. It grows with the tokens decoded
@@ -40,7 +41,7 @@ struct SelfAttentionCache {
 
     init(layers: Int, batch: Int, capacity limit: Int, d: Int) {
         self.limit = limit
-        capacity = min(limit, Self.initialCapacity)
+        capacity = min(limit, Self.growthStep)
         self.d = d
         self.batch = batch
         keys = Array(repeating: [Float](repeating: 0, count: batch * capacity * d), count: layers)
@@ -53,7 +54,7 @@ struct SelfAttentionCache {
         precondition(positions <= limit, "decoder context exceeded")
         guard positions > capacity else { return }
         var grown = capacity
-        while grown < positions { grown = min(limit, max(1, grown) * 2) }
+        while grown < positions { grown = min(limit, grown + Self.growthStep) }
         let (oldStride, newStride, used) = (capacity * d, grown * d, length * d)
         let storedRows = oldStride > 0 ? (keys.first?.count ?? 0) / oldStride : 0
         func widened(_ rows: [Float]) -> [Float] {
