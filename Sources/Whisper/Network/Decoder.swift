@@ -115,8 +115,8 @@ extension WhisperModel {
             for t in 0..<count {
                 let tok = tokens[b * count + t], row = b * count + t
                 if let q = decoder.quantizedEmbedding {
-                    let scale = q.scales[tok]
-                    for i in 0..<d { x.storage[row * d + i] = Float(q.values[tok * d + i]) * scale + decoder.positions.storage[(p0 + t) * d + i] }
+                    x.storage.withUnsafeMutableBufferPointer { q.dequantizedRow(tok, into: $0.baseAddress! + row * d) }
+                    for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }
                 } else if let m = decoder.mappedEmbedding {
                     x.storage.withUnsafeMutableBufferPointer { m.row(tok, into: $0.baseAddress! + row * d) }
                     for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }
