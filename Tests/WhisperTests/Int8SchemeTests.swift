@@ -68,15 +68,8 @@ import Testing
             }
         }
         for level in Self.levels {
-            let packed = PackedMatrix(int8: q, level: level)
-            let y = packed.apply(Matrix(rows: m, cols: k, storage: x), bias: bias, threads: 2)
+            let y = PackedMatrix(int8: q, level: level).apply(Matrix(rows: m, cols: k, storage: x), bias: bias, threads: 2)
             #expect(y.storage == expected, "\(level) \(shape)")
-            // A quantised embedding row is q · (1/s), as CTranslate2's Dequantize gives it.
-            var row = [Float](repeating: 0, count: k)
-            for o in [0, 17, n - 1] {
-                row.withUnsafeMutableBufferPointer { packed.dequantizedRow(o, into: $0.baseAddress!) }
-                #expect(row == (0..<k).map { Float(q.values[o * k + $0]) * (1 / q.scales[o]) }, "\(level) row \(o)")
-            }
         }
     }
 }

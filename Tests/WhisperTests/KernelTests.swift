@@ -58,11 +58,18 @@ import WhisperKernels
                 #expect(abs(Float(q.values[o * k + i]) / q.scales[o] - w[o * k + i]) <= 1 / q.scales[o] / 2 * 1.0001)
             }
         }
-        // Every product (a decoding step's few rows included) quantises its activations:
+        // Every other product (a decoding step's few rows included) quantises its activations:
         // within half an activation step (max|x|/254 per value) of the exact product of the
         // dequantised weights, at every kernel level.
         let dequantised = (0..<(outs * k)).map { Float(q.values[$0]) / q.scales[$0 / k] }
         let expected = Self.reference(x, rows: rows, dequantised, outs: outs, k: k)
+        // The output projection's rows keep Float activations: the exact product of the
+        // dequantised weights.
+        let projection = linear(Matrix(rows: rows, cols: k, storage: x),
+                                LinearWeights(w: Matrix(rows: 0, cols: k, storage: []), b: nil, quantized: q))
+        var worst = 0.0
+        for r in 0..<rows { for o in 0..<outs { worst = max(worst, abs(Double(projection[r, o]) - expected[r * outs + o])) } }
+        #expect(worst <= 1e-5 * Double(k).squareRoot(), "worst |Δ| \(worst)")
         for level in KernelLevel.allCases where level <= KernelLevel.detected {
             let layer = LinearWeights(w: Matrix(rows: outs, cols: k, storage: w), b: nil).int8(level: level)
             let y = linear(Matrix(rows: rows, cols: k, storage: x), layer)

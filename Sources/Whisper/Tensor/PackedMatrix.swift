@@ -142,15 +142,6 @@ struct PackedMatrix: Sendable {
         return Matrix(rows: m, cols: rows, storage: y)
     }
 
-    /// Row o of an int8 matrix dequantised into `out` (cols Floats): q · (1/scale), as
-    /// CTranslate2 gathers a quantised embedding. The packed layout is read in place, so
-    /// the tied embedding and output projection share one copy.
-    func dequantizedRow(_ o: Int, into out: UnsafeMutablePointer<Float>) {
-        guard case let .int8(values, _, scales) = values else { preconditionFailure("dequantizedRow: not int8") }
-        let inverse = 1 / scales[o], base = (o / 16) * paddedCols * 16 + (o % 16) * 4
-        for i in 0..<cols { out[i] = Float(values[base + (i / 4) * 64 + i % 4]) * inverse }
-    }
-
     /// Runs `body(rows, blocks)` on `parts` disjoint pieces: rows in multiples of 16, or
     /// all rows and a share of the weight blocks.
     private static func split(parts: Int, byRows: Bool, m: Int, blocks: Int,
