@@ -1,11 +1,14 @@
 /* The int8 products: AVX2 (signed by the sign trick, exact in 16 bits) and
    AVX512-VNNI (unsigned activations, shifted by 128, with the weights' row sums
    taking the shift back out), each built for its own target so the library runs
-   on any x86-64. Tiles of 4 rows × up to 4 blocks of 16 outputs. */
+   on any x86-64. Tiles of 4 rows × up to 4 blocks of 16 outputs. Outputs are
+   dequantised in CTranslate2's order, acc · (1/s_a) / s_w (+ c), with s = 127/max|·|. */
 #include "CKernels.h"
 #include <immintrin.h>
 #include <string.h>
 #include "tiles.h"
+
+#pragma STDC FP_CONTRACT OFF
 
 #define INLINE static inline __attribute__((always_inline))
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -35,7 +38,7 @@ VNNI INLINE void vnni_tile(const int MR, const int NB, const uint8_t *a, int kp,
         __m512 ws = _mm512_loadu_ps(wscale + o);
         for (int r = 0; r < MR; r++) {
             __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], shift));
-            v = _mm512_mul_ps(_mm512_mul_ps(v, ws), _mm512_set1_ps(ascale[r]));
+            v = _mm512_div_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.0f / ascale[r])), ws);
             float *dst = c + (size_t)r * ldc + o;
             if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, dst));
             _mm512_mask_storeu_ps(dst, mask, v);
@@ -80,9 +83,9 @@ AVX2 INLINE void avx2_tile(const int MR, const int8_t *a, int kp, const int8_t *
     __m256 ws0 = _mm256_loadu_ps(wscale + o0), ws1 = _mm256_loadu_ps(wscale + o0 + 8);
     for (int r = 0; r < MR; r++) {
         float out[16];
-        __m256 as = _mm256_set1_ps(ascale[r]);
-        _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), ws0), as));
-        _mm256_storeu_ps(out + 8, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), ws1), as));
+        __m256 ra = _mm256_set1_ps(1.0f / ascale[r]);
+        _mm256_storeu_ps(out, _mm256_div_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), ra), ws0));
+        _mm256_storeu_ps(out + 8, _mm256_div_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), ra), ws1));
         float *dst = c + (size_t)r * ldc + o0;
         for (int j = 0; j < valid; j++) dst[j] = accumulate ? dst[j] + out[j] : out[j];
     }

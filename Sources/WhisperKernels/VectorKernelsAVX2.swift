@@ -138,46 +138,6 @@ public enum VectorKernelsAVX2 {
         return count
     }
 
-    /// One weight row to int8 with its scale (max|w| / 127, 1 for a zero row), each
-    /// value round(w / scale) with halves away from zero, as `Float.rounded()` does.
-    /// Returns the scale. The int8 compute type quantises every decoder row at load
-    /// time, and with a libm call per weight that took a quarter of a second.
-    @inline(never)
-    public static func quantizeRow(_ w: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Int8>) -> Float {
-        var largest = V()
-        var i = 0
-        while i + 8 <= count {
-            let v = vectorLoad(w + i)
-            largest = largest.replacing(with: -v, where: -v .> largest).replacing(with: v, where: v .> largest)
-            i += 8
-        }
-        var top = largest.max()
-        for j in i..<count { top = Swift.max(top, Swift.abs(w[j])) }
-        let scale = top > 0 ? top / 127 : 1
-        let inverse = 1 / scale
-        @inline(__always) func roundOne(_ x: Float) -> Int8 { Int8(Swift.max(-127, Swift.min(127, (x * inverse).rounded()))) }
-        let factor = V(repeating: inverse), magic = V(repeating: 12_582_912)
-        i = 0
-        while i + 8 <= count {
-            let x = vectorLoad(w + i) * factor
-            // Adding 1.5·2²³ rounds |x| (≤ 127 here) to nearest, ties to even, into the low
-            // mantissa bits; a tie (|x| − n exactly 0.5) then goes up, away from zero.
-            // Only compares with `replacing` here: mask algebra and SIMD's Float→Int
-            // conversions are per-lane generic code.
-            let magnitude = x.replacing(with: -x, where: x .< 0)
-            var n = (magnitude + magic) - magic
-            n = n.replacing(with: n + 1, where: magnitude - n .== 0.5)
-            n = n.replacing(with: 127, where: n .> 127)
-            let signed = n.replacing(with: -n, where: x .< 0)
-            let clamped = unsafeBitCast(signed + magic, to: SIMD8<Int32>.self) &- 0x4B40_0000
-            // (SIMD8<Int8>(truncatingIfNeeded:) is a generic call too.)
-            for lane in 0..<8 { out[i + lane] = Int8(truncatingIfNeeded: clamped[lane]) }
-            i += 8
-        }
-        for j in i..<count { out[j] = roundOne(w[j]) }
-        return scale
-    }
-
     /// Σ e^(p[i] − shift) over p[0..<count].
     @inline(never)
     public static func sumExp(_ p: UnsafePointer<Float>, count: Int, shift: Float) -> Float {

@@ -70,7 +70,7 @@ import Testing
                 + int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.kv, $0.cross.out, $0.ffn.up, $0.ffn.down] }
             #expect(packed.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil }, "one packed int8 copy of each layer")
             #expect(int8.decoder.embedding.storage.isEmpty && int8.decoder.quantizedEmbedding != nil)
-            #expect(int8.decoder.output.quantized != nil && int8.decoder.output.w.storage.isEmpty)
+            #expect(int8.decoder.output.quantized != nil && int8.decoder.output.packed == nil && int8.decoder.output.w.storage.isEmpty)
             // Quantised straight from the file's float16 rows: the same packed bytes, sums and
             // scales as quantising a Float copy of the matrix.
             let pairs = [(f32.encoder.layers[0].attn.qkv, int8.encoder.layers[0].attn.qkv),
@@ -92,6 +92,7 @@ import Testing
                                      storage: Array(UnsafeBufferPointer(start: w, count: f32.decoder.mappedEmbedding!.rows * f32.decoder.mappedEmbedding!.cols))))
             }
             #expect(int8.decoder.quantizedEmbedding?.values == embedding.values && int8.decoder.quantizedEmbedding?.scales == embedding.scales)
+            #expect(int8.decoder.output.quantized?.values == embedding.values, "the tied projection shares the embedding's rows")
         }
     }
 }

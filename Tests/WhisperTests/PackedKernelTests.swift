@@ -76,7 +76,7 @@ import Testing
             let y = PackedMatrix(int8: q, level: level)
                 .apply(Matrix(rows: c.m, cols: c.k, storage: c.x), bias: c.bias, threads: 2)
             let (worst, allowed) = c.check(y) { r, o, magnitude in
-                let da = Double(xMax[r]) / 127 / 2, dw = Double(q.scales[o]) / 2
+                let da = Double(xMax[r]) / 127 / 2, dw = 1 / Double(q.scales[o]) / 2
                 return dw * xAbs[r] + da * wAbs[o] + Double(c.k) * da * dw + 1e-5 * (magnitude + 1)
             }
             #expect(worst <= allowed, "int8 at \(level), \(shape): |Δ| \(worst) > \(allowed)")

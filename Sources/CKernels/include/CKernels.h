@@ -33,14 +33,19 @@ int ds_cpu_has_amx(void);
 size_t ds_i8_packed_bytes(int n, int k);
 void ds_i8_pack(const int8_t *w, int n, int k, int8_t *packed, int32_t *sums);
 
-/* Quantises m rows of a (lda floats apart, k used) symmetrically per row:
-   scale = max|a|/127 (1 for a zero row), q = round-half-even(a/scale) in [-127, 127],
-   zero-padded to kp; with `shift`, q + 128 is stored (unsigned, for VNNI). `level` picks
-   the instructions only: every level gives the same bytes. */
-void ds_i8_quantize_rows(int level, const float *a, int m, int k, int lda, int8_t *q, int kp, float *scales, int shift);
+/* What ds_i8_quantize_rows writes: CTranslate2's weight form, or an activation row in
+   the form its u8·s8 product takes (shift added before rounding), stored signed or unsigned. */
+enum { DS_I8_WEIGHTS = 0, DS_I8_SIGNED = 1, DS_I8_UNSIGNED = 2 };
 
-/* c[r·ldc + o] (+)= (Σᵢ q[r·kp + i]·w[o, i]) · ascale[r] · wscale[o] for r < m and o in
-   [16·block0, min(n, 16·block1)). `q` must be shifted iff ds_i8_wants_shift(level);
+/* Quantises m rows of a (lda floats apart, k used) per row as CTranslate2 4.8 does:
+   scale s = 127/max|a| (1 for a zero row) written to scales; weights q = round(a·s);
+   activations u = round(a·s + 128), stored as u (DS_I8_UNSIGNED) or u − 128 (DS_I8_SIGNED);
+   halves to even, zero-padded to kp (128 unsigned). `level` picks the instructions only:
+   every level gives the same bytes. */
+void ds_i8_quantize_rows(int level, const float *a, int m, int k, int lda, int8_t *q, int kp, float *scales, int form);
+
+/* c[r·ldc + o] (+)= (Σᵢ q[r·kp + i]·w[o, i]) · (1/ascale[r]) / wscale[o] for r < m and o in
+   [16·block0, min(n, 16·block1)), the scales ds_i8_quantize_rows wrote (CTranslate2's order). `q` must be shifted iff ds_i8_wants_shift(level);
    `sums` and `wscale` hold n rounded up to 16 entries. */
 void ds_i8_gemm(int level, const int8_t *q, int m, int kp, const float *ascale,
                 const int8_t *packed, const int32_t *sums, const float *wscale, int n, int block0, int block1,

@@ -69,8 +69,9 @@ extension WeightBuilder {
     /// The decoder without its layers: embedding and output projection for the compute
     /// type, positions and final norm. float32 reads the embedding and projection in place
     /// (as `form` does any float32/float16 weight), bfloat16 keeps the embedding Float and
-    /// the projection packed, int8 keeps int8 rows only (a token's embedding is its row
-    /// times its scale, as CTranslate2 gathers a quantised embedding). A
+    /// the projection packed, int8 keeps int8 rows only, quantised as CTranslate2 does (a
+    /// token's embedding is its row times 1/scale, as CTranslate2 gathers a quantised
+    /// embedding; the projection keeps Float activations, docs/engine.md §9). A
     /// `decoder/projection/weight` that is the embedding (an alias, or the same bytes) is
     /// the tied layer.
     func outputLayers(vocab: Int, d: Int, positions: Matrix, norm: LayerNormWeights) throws(WhisperError) -> DecoderWeights {

@@ -150,8 +150,12 @@ extension WhisperModel {
             for t in 0..<count {
                 let tok = tokens[b * count + t], row = b * count + t
                 if let q = decoder.quantizedEmbedding {
-                    let scale = q.scales[tok]
-                    for i in 0..<d { x.storage[row * d + i] = Float(q.values[tok * d + i]) * scale + decoder.positions.storage[(p0 + t) * d + i] }
+                    // q · (1/s), then the position: CTranslate2's Dequantize, then its position encoder.
+                    let inverse = q.inverseScales[tok]
+                    for i in 0..<d {
+                        let e = Float(q.values[tok * d + i]) * inverse
+                        x.storage[row * d + i] = e + decoder.positions.storage[(p0 + t) * d + i]
+                    }
                 } else if let m = decoder.mappedEmbedding {
                     x.storage.withUnsafeMutableBufferPointer { m.row(tok, into: $0.baseAddress! + row * d) }
                     for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }

@@ -1,4 +1,4 @@
-import WhisperKernels
+import CKernels
 
 /// How the linear layers' weights are stored and multiplied (docs/engine.md §9).
 ///
@@ -15,19 +15,22 @@ public enum ComputeType: String, Sendable, CaseIterable {
     case bfloat16
 }
 
-/// A weight matrix as int8 with one Float scale per row: row o is q[o, ·] · scale[o].
+/// A weight matrix as int8 with one Float scale per row, as CTranslate2 4.8 quantises a
+/// weight: scale[o] = 127 / max|w[o, ·]| (1 for a zero row), q = round(w · scale) with
+/// halves to even, so row o is q[o, ·] / scale[o].
 ///
-/// Exists for the int8 compute type: the decoder's steps are bound by reading
-/// weights (80 MB for tiny.en's output projection alone, at every step), and an
-/// int8 copy is a quarter of that.
+/// Exists for the int8 compute type: the quantised rows are packed for every linear
+/// layer's product (`PackedMatrix`), and the same formula as CTranslate2's keeps the
+/// int8 model's numbers those of faster-whisper's int8 (docs/engine.md §9).
 struct Int8RowMatrix: Sendable {
     let rows: Int
     let cols: Int
     let values: [Int8]
     let scales: [Float]
+    /// 1/scale per row: row o is q[o, ·] · inverseScales[o] (CTranslate2 dequantises so).
+    let inverseScales: [Float]
 
-    /// Symmetric per-row quantisation: scale = max|w| / 127, q = round(w / scale).
-    init(_ m: Matrix) {
+    init(_ m: Matrix, level: KernelLevel = .detected) {
         let k = m.cols
         guard m.rows > 0, k > 0 else {
             self.init(rows: m.rows, cols: k, values: [], scales: [Float](repeating: 1, count: m.rows))
@@ -35,7 +38,7 @@ struct Int8RowMatrix: Sendable {
         }
         self = m.storage.withUnsafeBufferPointer { w in
             let ws = SharedPointer(w.baseAddress!)
-            return Int8RowMatrix(rows: m.rows, cols: k) { r, _ in UnsafePointer(ws.raw + r * k) }
+            return Int8RowMatrix(rows: m.rows, cols: k, level: level) { r, _ in UnsafePointer(ws.raw + r * k) }
         }
     }
 
@@ -44,7 +47,7 @@ struct Int8RowMatrix: Sendable {
     /// copy of the whole matrix (it cost a page-faulted buffer per tensor at load).
     init(rows: Int, cols: Int, mapped base: UnsafeRawPointer, dtype: ModelVariable.DType, level: KernelLevel) {
         let b = SharedPointer(base.assumingMemoryBound(to: UInt8.self)), size = dtype.itemSize
-        self.init(rows: rows, cols: cols) { r, scratch in
+        self.init(rows: rows, cols: cols, level: level) { r, scratch in
             ModelBinary.widen(UnsafeRawPointer(b.raw + r * cols * size), dtype: dtype, count: cols, into: scratch, level: level)
             return UnsafePointer(scratch)
         }
@@ -52,11 +55,13 @@ struct Int8RowMatrix: Sendable {
 
     private init(rows: Int, cols: Int, values: [Int8], scales: [Float]) {
         (self.rows, self.cols, self.values, self.scales) = (rows, cols, values, scales)
+        inverseScales = scales.map { 1 / $0 }
     }
 
     /// Quantises the rows `row(r, scratch)` returns (row r's cols Floats, in `scratch`,
     /// room for cols Floats, or elsewhere), split over the engine's threads.
-    private init(rows rowCount: Int, cols k: Int, row: @Sendable (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
+    private init(rows rowCount: Int, cols k: Int, level: KernelLevel,
+                 row: @Sendable (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
         rows = rowCount
         cols = k
         var values = [Int8](repeating: 0, count: rowCount * k)
@@ -70,17 +75,8 @@ struct Int8RowMatrix: Sendable {
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k)
                         defer { scratch.deallocate() }
                         for r in Parallel.range(p, of: parts, count: rowCount) {
-                            let row = row(r, scratch), out = vs.raw + r * k
-                            if CPUFeatures.avx2FMA {
-                                ss.raw[r] = VectorKernelsAVX2.quantizeRow(row, count: k, into: out)
-                                continue
-                            }
-                            var largest: Float = 0
-                            for i in 0..<k { largest = max(largest, abs(row[i])) }
-                            let scale = largest > 0 ? largest / 127 : 1
-                            let inverse = 1 / scale
-                            ss.raw[r] = scale
-                            for i in 0..<k { out[i] = Int8(max(-127, min(127, (row[i] * inverse).rounded()))) }
+                            ds_i8_quantize_rows(level.cValue, row(r, scratch), 1, Int32(k), Int32(k), vs.raw + r * k,
+                                                Int32(k), ss.raw + r, Int32(DS_I8_WEIGHTS))
                         }
                     }
                 }
@@ -88,6 +84,7 @@ struct Int8RowMatrix: Sendable {
         }
         self.values = values
         self.scales = scales
+        inverseScales = scales.map { 1 / $0 }
     }
 }
 
@@ -137,7 +134,7 @@ private func linear(_ x: Matrix, _ q: Int8RowMatrix, _ bias: [Float]?) -> Matrix
     y.withUnsafeMutableBufferPointer { yp in
         x.storage.withUnsafeBufferPointer { xp in
             q.values.withUnsafeBufferPointer { vp in
-                q.scales.withUnsafeBufferPointer { sp in
+                q.inverseScales.withUnsafeBufferPointer { sp in
                     SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: n, k: q.cols,
                                           weights: .int8(values: vp.baseAddress!, scales: sp.baseAddress!), outs: out,
                                           y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)

@@ -10,7 +10,8 @@ import CKernels
 struct PackedMatrix: Sendable {
     enum Values: Sendable {
         /// Packed int8 rows, each row's sum of values (for the unsigned shift) and
-        /// scales (row o is values · scales[o]); sums and scales padded to 16 rows.
+        /// scales (row o is values / scales[o], `Int8RowMatrix`'s); sums and scales padded
+        /// to 16 rows.
         case int8(values: [Int8], sums: [Int32], scales: [Float])
         /// Packed bfloat16 bit patterns.
         case bf16([UInt16])
@@ -31,7 +32,7 @@ struct PackedMatrix: Sendable {
 
     var blocks: Int { (rows + 15) / 16 }
 
-    /// int8, quantised per row as `Int8RowMatrix` does (scale = max|w|/127).
+    /// int8, quantised per row as `Int8RowMatrix` does (scale = 127/max|w|).
     init(int8 q: Int8RowMatrix, level: KernelLevel) {
         rows = q.rows
         cols = q.cols
@@ -57,7 +58,7 @@ struct PackedMatrix: Sendable {
             }
             initialized = padded * kp
         }
-        values = .int8(values: packed, sums: sums, scales: q.scales + [Float](repeating: 0, count: padded - q.rows))
+        values = .int8(values: packed, sums: sums, scales: q.scales + [Float](repeating: 1, count: padded - q.rows))
     }
 
     /// bfloat16, each weight rounded to nearest (ties to even).
@@ -72,8 +73,8 @@ struct PackedMatrix: Sendable {
         values = .bf16(packed)
     }
 
-    /// y = x · Wᵀ (+ bias): the activations quantised per row (int8) or rounded (bf16),
-    /// then the product, split over `threads` by rows (many rows) or by 16-row weight
+    /// y = x · Wᵀ (+ bias): the activations quantised per row (int8, as CTranslate2's u8·s8
+    /// products take them: `ds_i8_quantize_rows`) or rounded (bf16), then the product, split over `threads` by rows (many rows) or by 16-row weight
     /// blocks (a few rows: a decoding step).
     func apply(_ x: Matrix, bias: [Float]?, threads: Int) -> Matrix {
         precondition(x.cols == cols, "packed linear: x.cols \(x.cols) != w.cols \(cols)")
@@ -92,7 +93,7 @@ struct PackedMatrix: Sendable {
                 case let .int8(values, sums, scales):
                     var q = [Int8](repeating: 0, count: m * kp)
                     var aScales = [Float](repeating: 0, count: m)
-                    let shift = ds_i8_wants_shift(lv)
+                    let form = Int32(ds_i8_wants_shift(lv) != 0 ? DS_I8_UNSIGNED : DS_I8_SIGNED)
                     q.withUnsafeMutableBufferPointer { qp in
                         aScales.withUnsafeMutableBufferPointer { ap in
                             let (qs, as_) = (SharedPointer(qp.baseAddress!), SharedPointer(ap.baseAddress!))
@@ -100,7 +101,7 @@ struct PackedMatrix: Sendable {
                                 let r = Parallel.range(p, of: m >= 64 ? parts : 1, count: m)
                                 guard !r.isEmpty else { return }
                                 ds_i8_quantize_rows(lv, xs.raw + r.lowerBound * cols, Int32(r.count), Int32(cols), Int32(cols),
-                                                    qs.raw + r.lowerBound * kp, Int32(kp), as_.raw + r.lowerBound, shift)
+                                                    qs.raw + r.lowerBound * kp, Int32(kp), as_.raw + r.lowerBound, form)
                             }
                             values.withUnsafeBufferPointer { vp in
                                 sums.withUnsafeBufferPointer { sp in

@@ -22,8 +22,8 @@ enum SmallRowsLinear {
     /// rows, from L2 by the others (128 rows of 1536 float16 weights: 384 KB).
     static let blockOutputs = 128
 
-    /// The weight rows of one product: Float, or int8 with one Float scale per row
-    /// (row o is values[o, ·] · scales[o]; see `Int8RowMatrix`). Sendable so the
+    /// The weight rows of one product: Float, or int8 with one Float factor per row
+    /// (row o is values[o, ·] · scales[o]: `Int8RowMatrix.inverseScales`). Sendable so the
     /// threads of one split can read through it: the pointers outlive the call.
     enum Weights: @unchecked Sendable {
         case float32(UnsafePointer<Float>)
