@@ -133,14 +133,15 @@ import WhisperKernels
                 fast.withUnsafeMutableBufferPointer { o in
                     AttentionKernel.attend(q: qp.baseAddress!, ldq: d, qRows: rows, k: kp.baseAddress!, v: kp.baseAddress! + d,
                                            ldkv: 2 * d, kvRows: keys, heads: heads, headDim: dh,
-                                           causalOffset: causal >= 0 ? causal : nil, out: o.baseAddress!, ldo: d)
+                                           causalOffset: causal >= 0 ? causal : nil, level: .detected,
+                                           out: o.baseAddress!, ldo: d)
                 }
                 // Observing the scores forces the plain sgemm path.
                 slow.withUnsafeMutableBufferPointer { o in
                     AttentionKernel.attend(q: qp.baseAddress!, ldq: d, qRows: rows, k: kp.baseAddress!, v: kp.baseAddress! + d,
                                            ldkv: 2 * d, kvRows: keys, heads: heads, headDim: dh,
-                                           causalOffset: causal >= 0 ? causal : nil, out: o.baseAddress!, ldo: d,
-                                           observeScores: { _, _ in })
+                                           causalOffset: causal >= 0 ? causal : nil, level: .detected,
+                                           out: o.baseAddress!, ldo: d, observeScores: { _, _ in })
                 }
             }
         }

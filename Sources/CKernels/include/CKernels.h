@@ -66,4 +66,24 @@ void ds_bf16_gemm(int level, const uint16_t *a, int m, int kp, const uint16_t *p
    F16C's vcvtph2ps at DS_LEVEL_AVX2 and above, a bit-level loop below. */
 void ds_f16_to_f32(int level, const void *src, float *dst, size_t n);
 
+/* Attention for many queries over one head of DS_ATTN_HEAD_DIM dimensions (attention.c).
+   A head's keys are packed once by ds_attn_pack_keys into panels of 64 keys
+   (ds_attn_packed_keys_floats(keys) floats, zero-padded; key j, dimension d at
+   (j/64)·64·64 + d·64 + j%64); ds_attn_unpack_keys writes them back as rows. Then
+   ds_attn_rows computes, for query rows r < rows,
+   out[r·ldo + 0..64) = softmax(scale · q_r · Kᵀ over keys j < limit(r)) · V, where
+   limit(r) = min(keys, causal + r + 1) when causal ≥ 0, else keys; `scores` holds
+   ds_attn_scores_floats(rows, keys) floats. Needs ds_attn_supported(level) (AVX2 and up).
+   Each output is one sequential sum, so results do not depend on how rows are blocked
+   or threaded. */
+#define DS_ATTN_HEAD_DIM 64
+int ds_attn_supported(int level);
+int ds_attn_keys_padded(int keys);
+size_t ds_attn_packed_keys_floats(int keys);
+size_t ds_attn_scores_floats(int rows, int keys);
+void ds_attn_pack_keys(const float *k, int ldk, int keys, float *kt);
+void ds_attn_unpack_keys(const float *kt, int keys, float *k, int ldk);
+void ds_attn_rows(int level, const float *q, int ldq, int rows, const float *kt, int keys, const float *v, int ldv,
+                  float scale, int causal, float *out, int ldo, float *scores);
+
 #endif

@@ -25,6 +25,23 @@ public struct KernelProbe: Sendable {
         public var encoderGFLOP: Double
         public var encoderGFLOPS: Double
         public var percentOfPeak: Double
+        /// The encoder's process CPU time per window (all threads; median).
+        public var encoderCPUSeconds: Double
+        /// One window's encoder self-attention (every layer, Q·Kᵀ, softmax and P·V) at the
+        /// model's kernel level and on the portable level's sgemm path, the two timed
+        /// alternately: process CPU seconds (medians) and GFLOP per CPU second, so that
+        /// other load on the machine does not count.
+        public var attentionCPUSeconds: Double
+        public var attentionGFLOPS: Double
+        public var attentionSgemmCPUSeconds: Double
+        public var attentionSgemmGFLOPS: Double
+        /// attentionCPUSeconds as a percentage of encoderCPUSeconds.
+        public var attentionPercentOfEncoder: Double
+        /// One decoding step's cross-attention (5 hypotheses, every decoder layer), CPU
+        /// milliseconds: over the projection's rows (the layout before the per-head cache)
+        /// and over the `CrossAttentionCache` layout, timed alternately.
+        public var crossStepRowsCPUMilliseconds: Double
+        public var crossStepCacheCPUMilliseconds: Double
     }
 
     public init() {}
@@ -63,6 +80,85 @@ public struct KernelProbe: Sendable {
         return ops / seconds / 1e9
     }
 
+    /// The process's CPU time (every thread), in seconds.
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    /// One window's encoder attention (all layers) on random Q, K and V laid out as the
+    /// encoder's fused projection leaves them, at each of `levels` in turn, `repeats`
+    /// rounds: the median CPU seconds per level.
+    static func attentionCPUSeconds(_ d: ModelDimensions, levels: [KernelLevel], repeats: Int) -> [Double] {
+        let ctx = d.audioContext, dm = d.dModel, heads = d.encoderHeads
+        var rng = SystemRandomNumberGenerator()
+        let qkv = (0..<(ctx * 3 * dm)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var out = [Float](repeating: 0, count: ctx * dm)
+        var times = [[Double]](repeating: [], count: levels.count)
+        BLAS.run {
+            qkv.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in
+                    for _ in 0..<(repeats + 1) {
+                        for (i, level) in levels.enumerated() {
+                            let t0 = cpuSeconds()
+                            for _ in 0..<d.encoderLayers {
+                                AttentionKernel.attend(q: p.baseAddress!, ldq: 3 * dm, qRows: ctx, k: p.baseAddress! + dm,
+                                                       v: p.baseAddress! + 2 * dm, ldkv: 3 * dm, kvRows: ctx, heads: heads,
+                                                       headDim: dm / heads, causalOffset: nil, level: level,
+                                                       out: o.baseAddress!, ldo: dm)
+                            }
+                            times[i].append(cpuSeconds() - t0)
+                        }
+                    }
+                }
+            }
+        }
+        return times.map { t in t.dropFirst().sorted()[(t.count - 1) / 2] }
+    }
+
+    /// Median CPU seconds of 20 decoding steps' cross-attention for 5 hypotheses over all
+    /// decoder layers: (projection rows through `attend`, the cache through `attendCross`).
+    static func crossStepCPUSeconds(_ d: ModelDimensions, level: KernelLevel, repeats: Int) -> (rows: Double, cache: Double) {
+        let frames = d.audioContext, dm = d.dModel, heads = d.decoderHeads, hyps = 5, steps = 20
+        var rng = SystemRandomNumberGenerator()
+        let layout = CrossAttentionCache.Layout(frames: frames, heads: heads, headDim: dm / heads)
+        let projections = (0..<d.decoderLayers).map { _ in
+            Matrix(rows: frames, cols: 2 * dm, storage: (0..<(frames * 2 * dm)).map { _ in Float.random(in: -1...1, using: &rng) })
+        }
+        let arranged = projections.map { layout.arrange($0) }
+        let q = (0..<(hyps * dm)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var out = [Float](repeating: 0, count: hyps * dm)
+        var rows: [Double] = [], cache: [Double] = []
+        BLAS.run {
+            for _ in 0..<(repeats + 1) {
+                var t0 = cpuSeconds()
+                for _ in 0..<steps {
+                    for m in projections {
+                        m.storage.withUnsafeBufferPointer { kv in
+                            AttentionKernel.attend(q: q, ldq: dm, qRows: hyps, k: kv.baseAddress!, v: kv.baseAddress! + dm,
+                                                   ldkv: 2 * dm, kvRows: frames, heads: heads, headDim: dm / heads,
+                                                   causalOffset: nil, level: level, out: &out, ldo: dm)
+                        }
+                    }
+                }
+                rows.append(cpuSeconds() - t0)
+                t0 = cpuSeconds()
+                for _ in 0..<steps {
+                    for a in arranged {
+                        a.withUnsafeBufferPointer { c in
+                            AttentionKernel.attendCross(q: q, ldq: dm, qRows: hyps, cache: c.baseAddress!, layout: layout,
+                                                        level: level, out: &out, ldo: dm)
+                        }
+                    }
+                }
+                cache.append(cpuSeconds() - t0)
+            }
+        }
+        let median = { (t: [Double]) in t.dropFirst().sorted()[(t.count - 1) / 2] / Double(steps) }
+        return (median(rows), median(cache))
+    }
+
     /// Best sgemm rate over a few shapes (the encoder's own and a large square), the
     /// int8 and bfloat16 products on one layer, then the encoder's median time over
     /// `repeats` windows of noise.
@@ -96,22 +192,32 @@ public struct KernelProbe: Sendable {
                               storage: (0..<(d.nMels * 2 * d.audioContext)).map { _ in Float.random(in: -1...1, using: &rng) })
         let window = MelWindow(startFrame: 0, features: features)
         _ = model.encode(window)
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         for _ in 0..<repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = Self.cpuSeconds()
             _ = model.encode(window)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            cpu.append(Self.cpuSeconds() - c0)
         }
-        let median = times.sorted()[times.count / 2]
+        let median = times.sorted()[times.count / 2], encoderCPU = cpu.sorted()[cpu.count / 2]
         let flops = Self.encoderFLOPs(d)
         let level = model.kernelLevel
         let int8 = Self.layerRate(d, level: level, int8: true, repeats: repeats)
         let bf16 = level >= .avx512BF16 ? Self.layerRate(d, level: level, int8: false, repeats: repeats) : 0
+        let attentionTimes = Self.attentionCPUSeconds(d, levels: [level, .portable], repeats: repeats)
+        let (attention, attentionSgemm) = (attentionTimes[0], attentionTimes[1])
+        let cross = Self.crossStepCPUSeconds(d, level: level, repeats: repeats)
+        let attentionFLOP = Double(d.encoderLayers) * 2 * 2 * Double(d.audioContext * d.audioContext * d.dModel)
         let peak = model.computeType == .int8 ? int8 : model.computeType == .bfloat16 ? bf16 : best
         return Report(threads: threads, computeType: model.computeType.rawValue, kernelLevel: "\(level)",
                       int8LayerGOPS: int8, bf16LayerGFLOPS: bf16, kernelPeak: peak,
                       sgemmPeakGFLOPS: best, sgemmShape: bestShape, encoderSeconds: median,
                       encoderGFLOP: flops / 1e9, encoderGFLOPS: flops / median / 1e9,
-                      percentOfPeak: 100 * flops / median / 1e9 / peak)
+                      percentOfPeak: 100 * flops / median / 1e9 / peak,
+                      encoderCPUSeconds: encoderCPU,
+                      attentionCPUSeconds: attention, attentionGFLOPS: attentionFLOP / attention / 1e9,
+                      attentionSgemmCPUSeconds: attentionSgemm, attentionSgemmGFLOPS: attentionFLOP / attentionSgemm / 1e9,
+                      attentionPercentOfEncoder: 100 * attention / encoderCPU,
+                      crossStepRowsCPUMilliseconds: 1000 * cross.rows, crossStepCacheCPUMilliseconds: 1000 * cross.cache)
     }
 }

@@ -1,13 +1,52 @@
+import CKernels
 import Foundation
 
-/// Cross-attention keys/values of one encoder output, per decoder layer:
-/// (1500 × 2D) rows, K in columns [0, D), V in [D, 2D).
+/// Cross-attention keys/values of one encoder output, per decoder layer, head by head:
+/// each head's keys (packed for the fused kernel when heads have 64 dimensions, else
+/// frames × headDim rows), then each head's values (frames × headDim rows).
 ///
 /// Exists so the K/V projection (the biggest decoder cost per window) runs once
-/// per encoder output and is reused by every temperature fallback.
+/// per encoder output and is reused by every temperature fallback. Laid out per head
+/// because every decoding step reads all of it: as the projection's rows, one head's
+/// keys were 256 bytes every 2D floats (10 KB apart for large-v3), read at about twice
+/// the memory's time (docs/engine.md §5.4).
 public struct CrossAttentionCache: Sendable {
-    var layers: [Matrix]
-    public var audioFrames: Int { layers.first?.rows ?? 0 }
+    /// Where a head's keys and values lie in a layer's storage.
+    struct Layout {
+        let frames: Int, heads: Int, headDim: Int
+        /// Keys packed by `ds_attn_pack_keys` (64-dimension heads), else rows.
+        var keysPacked: Bool { headDim == Int(DS_ATTN_HEAD_DIM) }
+        /// Floats of one head's keys.
+        var keyFloats: Int { keysPacked ? ds_attn_packed_keys_floats(Int32(frames)) : frames * headDim }
+        var valuesOffset: Int { heads * keyFloats }
+        var layerFloats: Int { valuesOffset + heads * frames * headDim }
+
+        /// One layer's projection (frames × 2D rows: K in [0, D), V in [D, 2D)) in this layout.
+        func arrange(_ m: Matrix) -> [Float] {
+            var out = [Float](repeating: 0, count: layerFloats)
+            let d = heads * headDim
+            m.storage.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    let s = src.baseAddress!, o = dst.baseAddress!
+                    for h in 0..<heads {
+                        if keysPacked {
+                            ds_attn_pack_keys(s + h * headDim, Int32(2 * d), Int32(frames), o + h * keyFloats)
+                        } else {
+                            let keys = o + h * keyFloats
+                            for t in 0..<frames { (keys + t * headDim).update(from: s + t * 2 * d + h * headDim, count: headDim) }
+                        }
+                        let values = o + valuesOffset + h * frames * headDim
+                        for t in 0..<frames { (values + t * headDim).update(from: s + t * 2 * d + d + h * headDim, count: headDim) }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    let layout: Layout
+    var layers: [[Float]]
+    public var audioFrames: Int { layout.frames }
 }
 
 /// The decoder's self-attention K/V cache for a batch of hypotheses.
@@ -116,7 +155,12 @@ struct SelfAttentionCache {
 extension WhisperModel {
     /// Cross-attention K/V for every decoder layer (computed once per encoder output).
     public func crossAttentionCache(_ enc: EncoderOutput) -> CrossAttentionCache {
-        BLAS.run { CrossAttentionCache(layers: decoder.layers.map { linear(enc.states, $0.cross.kv) }) }
+        let heads = dimensions.decoderHeads
+        let layout = CrossAttentionCache.Layout(frames: enc.states.rows, heads: heads, headDim: dimensions.dModel / heads)
+        // Each layer rearranged as soon as it is projected: one row-major copy at a time.
+        return BLAS.run {
+            CrossAttentionCache(layout: layout, layers: decoder.layers.map { layout.arrange(linear(enc.states, $0.cross.kv)) })
+        }
     }
 
     func makeCache(batch: Int, capacity: Int? = nil) -> SelfAttentionCache {
@@ -191,7 +235,7 @@ extension WhisperModel {
                                 AttentionKernel.attend(q: q.baseAddress! + b * count * 3 * d, ldq: 3 * d, qRows: count,
                                                        k: k.baseAddress! + cache.slots[b] * stride,
                                                        v: v.baseAddress! + cache.slots[b] * stride, ldkv: d,
-                                                       kvRows: p0 + count, heads: heads, headDim: dh, causalOffset: p0,
+                                                       kvRows: p0 + count, heads: heads, headDim: dh, causalOffset: p0, level: kernelLevel,
                                                        out: o.baseAddress! + b * count * d, ldo: d)
                             }
                         }
@@ -204,14 +248,13 @@ extension WhisperModel {
             let q2 = linear(n2, layer.cross.q)
             var att2 = [Float](repeating: 0, count: rows * d)
             for (cross, hypotheses) in crosses where !hypotheses.isEmpty {
-                let kv = cross.layers[l], first = hypotheses.lowerBound * count
+                let first = hypotheses.lowerBound * count
                 q2.storage.withUnsafeBufferPointer { q in
-                    kv.storage.withUnsafeBufferPointer { kvp in
+                    cross.layers[l].withUnsafeBufferPointer { kvp in
                         att2.withUnsafeMutableBufferPointer { o in
-                            AttentionKernel.attend(q: q.baseAddress! + first * d, ldq: d, qRows: hypotheses.count * count,
-                                                   k: kvp.baseAddress!, v: kvp.baseAddress! + d, ldkv: 2 * d,
-                                                   kvRows: kv.rows, heads: heads, headDim: dh, causalOffset: nil,
-                                                   out: o.baseAddress! + first * d, ldo: d,
+                            AttentionKernel.attendCross(q: q.baseAddress! + first * d, ldq: d, qRows: hypotheses.count * count,
+                                                        cache: kvp.baseAddress!, layout: cross.layout, level: kernelLevel,
+                                                        out: o.baseAddress! + first * d, ldo: d,
                                                    observeScores: observeCrossScores.map { f in { h, s in f(l, h, s) } })
                         }
                     }

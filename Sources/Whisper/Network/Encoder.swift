@@ -62,7 +62,7 @@ extension WhisperModel {
                 att.withUnsafeMutableBufferPointer { o in
                     let base = p.baseAddress!
                     AttentionKernel.attend(q: base, ldq: 3 * d, qRows: ctx, k: base + d, v: base + 2 * d, ldkv: 3 * d,
-                                           kvRows: ctx, heads: heads, headDim: dh, causalOffset: nil,
+                                           kvRows: ctx, heads: heads, headDim: dh, causalOffset: nil, level: kernelLevel,
                                            out: o.baseAddress!, ldo: d)
                 }
             }
