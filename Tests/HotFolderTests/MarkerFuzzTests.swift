@@ -148,6 +148,39 @@ import Testing
         _ = Reconciler(options: queue.options, running: []).plan(observations, now: 1_700_000_500)
     }
 
+    /// 10,000 hostile marker files through the real binary's `status`, as a user runs it on a
+    /// shared folder (text, and JSON with every done job listed): it exits 0 every time and
+    /// counts each job once, by its marker, whatever the marker holds.
+    @Test func tenThousandHostileMarkerFilesThroughStatus() throws {
+        let folder = TestFolder()
+        let layout = folder.layout
+        let templates = Self.templates(Fingerprint(device: 1, inode: 2, size: 5, mtimeNanoseconds: 3))
+        var rng = Random(state: 23)
+        for i in 0..<10_000 {
+            let (state, template) = rng.pick(templates)
+            let job = layout.job(relativePath: "job-\(i).wav")
+            try Self.write(Array("audio".utf8), to: job.path)
+            try Self.write(Self.mutate(template, &rng), to: job.marker(state))
+        }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let binary = (exe as NSString).deletingLastPathComponent + "/dropscribe"
+        for arguments in [["status", layout.root.string], ["status", layout.root.string, "--json", "--done"]] {
+            let process = Process(), output = Pipe()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let text = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(arguments)")
+            guard arguments.contains("--json") else { continue }
+            let json = try #require(try JSONSerialization.jsonObject(with: text) as? [String: Any])
+            let counts = try #require(json["counts"] as? [String: Int], "\(json.keys)")
+            #expect(counts.values.reduce(0, +) == 10_000, "\(counts)")
+        }
+    }
+
     @Test func aMarkerOverItsCapIsRefusedNotRead() throws {
         let folder = TestFolder()
         folder.write("talk.wav")
