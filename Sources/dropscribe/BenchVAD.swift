@@ -28,9 +28,7 @@ struct BenchVAD: AsyncParsableCommand {
         var chunks: [[Float]] = []
         while let chunk = try decoder.next() { chunks.append(chunk) }
         let count = chunks.reduce(0) { $0 + $1.count }
-        var cpu = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
-        let cpuStart = Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9
+        let cpuStart = KernelProbe.cpuSeconds()
         let started = Date()
         var vad = VoiceActivityDetector(weights: weights)
         var probabilities: [Float] = []
@@ -38,10 +36,10 @@ struct BenchVAD: AsyncParsableCommand {
         probabilities += vad.finish()
         let speech = SpeechTimestamps.chunks(probabilities: probabilities, sampleCount: count, options: VADOptions())
         let wall = Date().timeIntervalSince(started)
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
+        let cpuSeconds = KernelProbe.cpuSeconds() - cpuStart
         let report: [String: Any] = [
             "audioSeconds": Double(count) / 16000, "vadSeconds": wall,
-            "vadCPUSeconds": Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9 - cpuStart,
+            "vadCPUSeconds": cpuSeconds,
             "windows": probabilities.count, "chunks": speech.count,
             "speechSeconds": Double(speech.reduce(0) { $0 + $1.end - $1.start }) / 16000, "threads": BLAS.threads,
         ]

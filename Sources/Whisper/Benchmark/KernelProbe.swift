@@ -80,8 +80,9 @@ public struct KernelProbe: Sendable {
         return ops / seconds / 1e9
     }
 
-    /// The process's CPU time (every thread), in seconds.
-    static func cpuSeconds() -> Double {
+    /// The process's CPU time (every thread), in seconds: what the benchmarks report beside
+    /// wall time, so that other load on a shared machine does not count.
+    public static func cpuSeconds() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
