@@ -35,8 +35,6 @@ public struct KernelProbe: Sendable {
         public var attentionGFLOPS: Double
         public var attentionSgemmCPUSeconds: Double
         public var attentionSgemmGFLOPS: Double
-        /// attentionCPUSeconds as a percentage of encoderCPUSeconds.
-        public var attentionPercentOfEncoder: Double
         /// One decoding step's cross-attention (5 hypotheses, every decoder layer), CPU
         /// milliseconds: over the projection's rows (the layout before the per-head cache)
         /// and over the `CrossAttentionCache` layout, timed alternately.
@@ -70,14 +68,26 @@ public struct KernelProbe: Sendable {
             let packed = int8 ? PackedMatrix(int8: Int8RowMatrix(w), level: level) : PackedMatrix(bf16: w, level: level)
             var best = Double.infinity
             for _ in 0..<(repeats + 1) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = packed.apply(x, bias: nil, threads: BLAS.threads)
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                best = min(best, wallSeconds { _ = packed.apply(x, bias: nil, threads: BLAS.threads) })
             }
             ops += 2 * Double(m * n * k)
             seconds += best
         }
         return ops / seconds / 1e9
+    }
+
+    /// The middle of `times` after dropping the first (a warm-up run): the lower median
+    /// when the count left is even.
+    static func medianAfterWarmUp(_ times: [Double]) -> Double {
+        let kept = times.dropFirst().sorted()
+        return kept.isEmpty ? .nan : kept[(kept.count - 1) / 2]
+    }
+
+    /// Wall seconds `body` takes.
+    static func wallSeconds(_ body: () -> Void) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
     /// The process's CPU time (every thread), in seconds: what the benchmarks report beside
@@ -115,7 +125,7 @@ public struct KernelProbe: Sendable {
                 }
             }
         }
-        return times.map { t in t.dropFirst().sorted()[(t.count - 1) / 2] }
+        return times.map(medianAfterWarmUp)
     }
 
     /// Median CPU seconds of 20 decoding steps' cross-attention for 5 hypotheses over all
@@ -156,8 +166,7 @@ public struct KernelProbe: Sendable {
                 cache.append(cpuSeconds() - t0)
             }
         }
-        let median = { (t: [Double]) in t.dropFirst().sorted()[(t.count - 1) / 2] / Double(steps) }
-        return (median(rows), median(cache))
+        return (medianAfterWarmUp(rows) / Double(steps), medianAfterWarmUp(cache) / Double(steps))
     }
 
     /// Best sgemm rate over a few shapes (the encoder's own and a large square), the
@@ -173,16 +182,16 @@ public struct KernelProbe: Sendable {
             var times: [Double] = []
             BLAS.run(openBLASThreads: threads) {
                 for _ in 0..<(repeats + 1) {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    a.withUnsafeBufferPointer { ap in
-                        b.withUnsafeBufferPointer { bp in
-                            c.withUnsafeMutableBufferPointer { cp in
-                                sgemm(false, true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k,
-                                      c: cp.baseAddress!, ldc: n)
+                    times.append(Self.wallSeconds {
+                        a.withUnsafeBufferPointer { ap in
+                            b.withUnsafeBufferPointer { bp in
+                                c.withUnsafeMutableBufferPointer { cp in
+                                    sgemm(false, true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k,
+                                          c: cp.baseAddress!, ldc: n)
+                                }
                             }
                         }
-                    }
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    })
                 }
             }
             let rate = 2 * Double(m) * Double(n) * Double(k) / times.dropFirst().min()! / 1e9
@@ -192,15 +201,13 @@ public struct KernelProbe: Sendable {
         let features = Matrix(rows: d.nMels, cols: 2 * d.audioContext,
                               storage: (0..<(d.nMels * 2 * d.audioContext)).map { _ in Float.random(in: -1...1, using: &rng) })
         let window = MelWindow(startFrame: 0, features: features)
-        _ = model.encode(window)
         var times: [Double] = [], cpu: [Double] = []
-        for _ in 0..<repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = Self.cpuSeconds()
-            _ = model.encode(window)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        for _ in 0..<(repeats + 1) {
+            let c0 = Self.cpuSeconds()
+            times.append(Self.wallSeconds { _ = model.encode(window) })
             cpu.append(Self.cpuSeconds() - c0)
         }
-        let median = times.sorted()[times.count / 2], encoderCPU = cpu.sorted()[cpu.count / 2]
+        let median = Self.medianAfterWarmUp(times), encoderCPU = Self.medianAfterWarmUp(cpu)
         let flops = Self.encoderFLOPs(d)
         let level = model.kernelLevel
         let int8 = Self.layerRate(d, level: level, int8: true, repeats: repeats)
@@ -218,7 +225,6 @@ public struct KernelProbe: Sendable {
                       encoderCPUSeconds: encoderCPU,
                       attentionCPUSeconds: attention, attentionGFLOPS: attentionFLOP / attention / 1e9,
                       attentionSgemmCPUSeconds: attentionSgemm, attentionSgemmGFLOPS: attentionFLOP / attentionSgemm / 1e9,
-                      attentionPercentOfEncoder: 100 * attention / encoderCPU,
                       crossStepRowsCPUMilliseconds: 1000 * cross.rows, crossStepCacheCPUMilliseconds: 1000 * cross.cache)
     }
 }
