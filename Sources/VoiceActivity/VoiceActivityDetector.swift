@@ -136,7 +136,7 @@ public struct VoiceActivityDetector: Sendable {
                                    into gates: UnsafeMutablePointer<Float>) {
         let hd = SileroWeights.hidden, g4 = 4 * hd, width = SileroEncoder.windowInput
         let encoder = SileroEncoder(weights: weights)
-        let scratch = SileroEncoder.Scratch(windows: min(blockWindows, n))
+        let scratch = SileroEncoder.Scratch(windows: min(blockWindows, n), fft: weights.window != nil)
         var features = [Float](repeating: 0, count: min(blockWindows, n) * hd)
         features.withUnsafeMutableBufferPointer { fp in
             weights.lstmBias.withUnsafeBufferPointer { bias in
