@@ -12,6 +12,9 @@ import CBLAS
 /// the product's time); a basis of any other form is used as the product it is.
 struct SileroEncoder {
     static let windowInput = 576
+    /// Window w's input starts at `input + w · hop`: consecutive windows overlap by their 64
+    /// samples of context, so the detector's sample buffer is the input as it stands.
+    static let hop = 512
     let weights: SileroWeights
 
     /// The buffers `features` works in, for blocks of up to `windows` windows: allocated once
@@ -36,8 +39,8 @@ struct SileroEncoder {
         }
     }
 
-    /// Features (n × 128) of `n` ≤ `scratch.windows` windows stored one after another at
-    /// `input` (n × 576), written to `out`.
+    /// Features (n × 128) of the `n` ≤ `scratch.windows` windows at `input` (each 576 samples,
+    /// `hop` apart), written to `out`.
     func features(_ input: UnsafePointer<Float>, windows n: Int, scratch: Scratch, into out: UnsafeMutablePointer<Float>) {
         magnitudes(input, windows: n, scratch: scratch)
         scratch.a.withUnsafeMutableBufferPointer { ap in
@@ -63,7 +66,7 @@ struct SileroEncoder {
                 scratch.a.withUnsafeMutableBufferPointer { ap in
                     for w in 0..<n {
                         for t in 0..<4 {
-                            Self.frame(t, of: input + w * Self.windowInput, window: wp.baseAddress!, into: fft.input)
+                            Self.frame(t, of: input + w * Self.hop, window: wp.baseAddress!, into: fft.input)
                             fft.transform()
                             let row = ap.baseAddress! + (w * 4 + t) * 129, spectrum = fft.output
                             for c in 0..<129 {
@@ -80,7 +83,7 @@ struct SileroEncoder {
             scratch.b.withUnsafeMutableBufferPointer { bp in
                 let a = ap.baseAddress!, b = bp.baseAddress!
                 for w in 0..<n {
-                    for t in 0..<4 { Self.frame(t, of: input + w * Self.windowInput, window: nil, into: a + (w * 4 + t) * 256) }
+                    for t in 0..<4 { Self.frame(t, of: input + w * Self.hop, window: nil, into: a + (w * 4 + t) * 256) }
                 }
                 gemm(a, rows: n * 4, k: 256, weight: weights.basis, outputs: 258, into: b)
                 // The magnitudes of the 129 real/imaginary pairs, over the frames (no longer needed).

@@ -5,14 +5,17 @@ import Testing
 /// The encoder's STFT by FFT (Silero's basis is a windowed DFT) against the product with the
 /// stored basis, and the product kept for a basis of any other form.
 @Suite struct SpectrumFFTTests {
-    /// Eight windows (8 × 576 samples): noise, a loud tone, silence, and a step, so every bin is exercised.
+    /// Eight windows (576 samples each, 512 apart: `SileroEncoder.hop`): noise, a loud tone,
+    /// silence, and a step, so every bin is exercised.
     static func windows() -> [Float] {
-        var x = xorshiftNoise(4 * 576, seed: 777)
-        x += (0..<(2 * 576)).map { Float(0.9 * sin(Double($0) * 0.37)) }
-        x += [Float](repeating: 0, count: 576)
-        x += (0..<576).map { $0 < 300 ? -0.5 : 0.5 }
+        var x = xorshiftNoise(4 * 512, seed: 777)
+        x += (0..<(2 * 512)).map { Float(0.9 * sin(Double($0) * 0.37)) }
+        x += [Float](repeating: 0, count: 512)
+        x += (0..<(512 + 64)).map { $0 < 300 ? -0.5 : 0.5 }
         return x
     }
+
+    static func count(_ x: [Float]) -> Int { (x.count - 64) / 512 }
 
     @Test func realModelBasisIsAPeriodicHannDFT() throws {
         let weights = try Model.weights.get()
@@ -24,7 +27,7 @@ import Testing
 
     @Test func fftMagnitudesEqualTheBasisProductWithinFloatRounding() throws {
         let weights = try Model.weights.get()
-        let encoder = SileroEncoder(weights: weights), x = Self.windows(), n = x.count / 576
+        let encoder = SileroEncoder(weights: weights), x = Self.windows(), n = Self.count(x)
         let byFFT = SileroEncoder.Scratch(windows: n, fft: true), byProduct = SileroEncoder.Scratch(windows: n, fft: false)
         try #require(byFFT.fft != nil)
         x.withUnsafeBufferPointer { xp in
@@ -43,7 +46,7 @@ import Testing
                 // final 64 reflected back from sample 574.
                 let s = (0..<256).reduce(0.0) { sum, j in
                     let i = t < 3 || j < 192 ? t * 128 + j : 766 - j
-                    return sum + Double(abs(x[w * 576 + i]))
+                    return sum + Double(abs(x[w * 512 + i]))
                 }
                 let tolerance = 2 * (2 * 256 * epsilon + 1e-6) * s + 1e-30
                 for c in 0..<129 {
@@ -75,7 +78,7 @@ import Testing
         #expect(weights.replacingBasis(broken).window == nil)
         #expect(weights.replacingBasis(basis).window == weights.window)
 
-        let x = Self.windows(), n = x.count / 576
+        let x = Self.windows(), n = Self.count(x)
         func features(_ w: SileroWeights, fft: Bool) -> [Float] {
             var out = [Float](repeating: 0, count: n * 128)
             x.withUnsafeBufferPointer { xp in
