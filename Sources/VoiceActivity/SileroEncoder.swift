@@ -24,8 +24,6 @@ struct SileroEncoder {
         let windows: Int
         /// Frames, then magnitudes and convolution outputs; `b`: the spectrum and outputs.
         var a: [Float], b: [Float]
-        /// The convolutions' im2col rows.
-        var columns: [Float]
         /// This scratch's own FFT (nil: the spectrum is taken by the product with the basis).
         let fft: RealFFT?
 
@@ -34,7 +32,6 @@ struct SileroEncoder {
             self.windows = windows
             a = [Float](repeating: 0, count: windows * 4 * 258)
             b = a
-            columns = [Float](repeating: 0, count: windows * 4 * 3 * 129)
             self.fft = fft ? RealFFT(length: 256) : nil
         }
     }
@@ -45,13 +42,11 @@ struct SileroEncoder {
         magnitudes(input, windows: n, scratch: scratch)
         scratch.a.withUnsafeMutableBufferPointer { ap in
             scratch.b.withUnsafeMutableBufferPointer { bp in
-                scratch.columns.withUnsafeMutableBufferPointer { cp in
-                    var source = ap.baseAddress!, spare = bp.baseAddress!, length = 4
-                    for (index, conv) in weights.convs.enumerated() {
-                        let target = index == weights.convs.count - 1 ? out : spare
-                        length = convolve(source, windows: n, length: length, conv, columns: cp.baseAddress!, into: target)
-                        (source, spare) = (target, source)
-                    }
+                var source = ap.baseAddress!, spare = bp.baseAddress!, length = 4
+                for (index, conv) in weights.convs.enumerated() {
+                    let target = index == weights.convs.count - 1 ? out : spare
+                    length = convolve(source, windows: n, length: length, conv, into: target)
+                    (source, spare) = (target, source)
                 }
             }
         }
@@ -113,29 +108,28 @@ struct SileroEncoder {
     }
 
     /// A kernel-3, padding-1 convolution with ReLU over (n × length × inputs) rows at `x`,
-    /// into `y` (which must not overlap `x`); returns the output length.
+    /// into `y` (which must not overlap `x`); returns the output length. One product per output
+    /// position t, over the windows: the input steps its taps cover are consecutive rows of `x`,
+    /// so they are read in place (no im2col copy), and taps that fall on the padding are left
+    /// out rather than multiplied by zeros (a fifth of the convolutions' multiply-adds).
     private func convolve(_ x: UnsafePointer<Float>, windows n: Int, length: Int, _ conv: SileroWeights.Conv,
-                          columns: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) -> Int {
+                          into y: UnsafeMutablePointer<Float>) -> Int {
         let outLength = (length - 1) / conv.stride + 1
-        let width = 3 * conv.inputs
-        for w in 0..<n {
-            for t in 0..<outLength {
-                let row = columns + (w * outLength + t) * width
-                for k in 0..<3 {
-                    let s = t * conv.stride + k - 1
-                    if s >= 0 && s < length {
-                        (row + k * conv.inputs).update(from: x + (w * length + s) * conv.inputs, count: conv.inputs)
-                    } else {
-                        (row + k * conv.inputs).update(repeating: 0, count: conv.inputs)
-                    }
-                }
-            }
-        }
         let rows = n * outLength
         conv.bias.withUnsafeBufferPointer { bias in
             for r in 0..<rows { (y + r * conv.outputs).update(from: bias.baseAddress!, count: conv.outputs) }
         }
-        gemm(columns, rows: rows, k: width, weight: conv.weight, outputs: conv.outputs, into: y, accumulate: true)
+        conv.weight.withUnsafeBufferPointer { wp in
+            for t in 0..<outLength {
+                // Taps k with input step t·stride + k − 1 inside 0..<length.
+                let first = max(0, 1 - t * conv.stride), last = min(2, length - t * conv.stride)
+                let step = t * conv.stride + first - 1, k = (last - first + 1) * conv.inputs
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(conv.outputs), Int32(k), 1,
+                            x + step * conv.inputs, Int32(length * conv.inputs),
+                            wp.baseAddress! + first * conv.inputs, Int32(3 * conv.inputs),
+                            1, y + t * conv.outputs, Int32(outLength * conv.outputs))
+            }
+        }
         for i in 0..<(rows * conv.outputs) where y[i] < 0 { y[i] = 0 }
         return outLength
     }

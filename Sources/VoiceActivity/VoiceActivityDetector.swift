@@ -93,7 +93,7 @@ public struct VoiceActivityDetector: Sendable {
         return d.append(samples) + d.finish()
     }
 
-    /// Windows whose intermediate results (frames, spectrum, convolution columns: about 1 MB)
+    /// Windows whose intermediate results (spectrum, convolution outputs: about 0.5 MB)
     /// stay in L2 while the encoder's stages pass over them: the unit of work of a batch.
     static let blockWindows = 64
 
