@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Silero VAD v6 in Swift: its ONNX weights read directly, speech probabilities and timestamps as faster-whisper computes them.
-        .target(name: "VoiceActivity", dependencies: ["CBLAS", "Whisper", "WhisperKernels"]),
+        .target(name: "VoiceActivity", dependencies: ["CBLAS", "CFFmpeg", "Whisper", "WhisperKernels"]),
         // The folder as a queue: markers, claims, leases, journal, watcher, recovery.
         .target(name: "HotFolder", dependencies: [
             "CLinuxShims",

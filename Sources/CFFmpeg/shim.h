@@ -8,6 +8,8 @@
 #include <libavutil/opt.h>
 #include <libavutil/samplefmt.h>
 #include <libavutil/log.h>
+#include <libavutil/tx.h>
+#include <libavutil/mem.h>
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>

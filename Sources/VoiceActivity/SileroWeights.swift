@@ -1,3 +1,5 @@
+import Foundation
+
 /// The weights of Silero VAD v6's 16 kHz graph, laid out for the Swift network.
 ///
 /// Exists to check every shape once, at load, against the graph faster-whisper ships
@@ -14,7 +16,10 @@ public struct SileroWeights: Sendable {
 
     static let hidden = 128
     /// STFT basis as a (258 × 256) matrix: 129 real rows, then 129 imaginary rows.
-    let basis: [Float]
+    private(set) var basis: [Float]
+    /// The analysis window when `basis` is a windowed DFT (`dftWindow(of:)`): the encoder then
+    /// takes the spectrum by FFT; nil: by the product with `basis`.
+    private(set) var window: [Float]?
     let convs: [Conv]
     /// LSTM input and recurrent weights (512 × 128 each, gates in ONNX's order i, o, f, c) and the two biases summed.
     let lstmInput: [Float], lstmRecurrent: [Float], lstmBias: [Float]
@@ -28,6 +33,7 @@ public struct SileroWeights: Sendable {
 
     public init(graph: ONNXGraph) throws(VADError) {
         basis = try graph.tensor("encoder.feature_extractor.forward_basis_buffer", dims: [258, 1, 256])
+        window = Self.dftWindow(of: basis)
         let layers: [(inputs: Int, outputs: Int, stride: Int)] = [(129, 128, 1), (128, 64, 2), (64, 64, 2), (64, 128, 1)]
         var convs: [Conv] = []
         for (i, l) in layers.enumerated() {
@@ -53,5 +59,35 @@ public struct SileroWeights: Sendable {
         lstmBias = (0..<(4 * h)).map { b[$0] + b[4 * h + $0] }
         head = try graph.tensor("decoder.conv1d.weight", dims: [1, h, 1])
         headBias = try graph.tensor("decoder.conv1d.bias", dims: [1])[0]
+    }
+
+    /// The same weights with another STFT basis (tests: one not of the windowed-DFT form).
+    func replacingBasis(_ basis: [Float]) -> SileroWeights {
+        var copy = self
+        copy.basis = basis
+        copy.window = Self.dftWindow(of: basis)
+        return copy
+    }
+
+    /// Row 0 of `basis` as the window w when every row k < 129 is w[n]·cos(2πkn/256) and every
+    /// row 129 + k is −w[n]·sin(2πkn/256) (Silero's windowed DFT; its w is a periodic Hann),
+    /// each entry within 1e-6·max|w| (float rounding of the stored values is below 1e-7);
+    /// nil when any entry is not (or is not finite).
+    static func dftWindow(of basis: [Float]) -> [Float]? {
+        let n = 256, bins = n / 2 + 1
+        guard basis.count == 2 * bins * n else { return nil }
+        let window = Array(basis[0..<n])
+        let largest = window.reduce(Float(0)) { max($0, abs($1)) }
+        guard largest > 0, largest.isFinite else { return nil }
+        let tolerance = 1e-6 * Double(largest)
+        for k in 0..<bins {
+            for j in 0..<n {
+                let angle = 2 * Double.pi * Double((k * j) % n) / Double(n), w = Double(window[j])
+                let re = abs(Double(basis[k * n + j]) - w * cos(angle))
+                let im = abs(Double(basis[(bins + k) * n + j]) + w * sin(angle))
+                guard re <= tolerance, im <= tolerance else { return nil }
+            }
+        }
+        return window
     }
 }

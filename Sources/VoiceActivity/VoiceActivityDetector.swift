@@ -1,8 +1,7 @@
-import CBLAS
 import Dispatch
 import Foundation
+import Synchronization
 import Whisper
-import WhisperKernels
 
 /// Silero VAD v6 run over a stream of 16 kHz samples, one speech probability per
 /// 512-sample window, exactly as faster-whisper's `SileroVADModel` feeds the model.
@@ -27,14 +26,18 @@ public struct VoiceActivityDetector: Sendable {
     private let weights: SileroWeights
     private var h = [Float](repeating: 0, count: SileroWeights.hidden)
     private var c = [Float](repeating: 0, count: SileroWeights.hidden)
-    private var context = [Float](repeating: 0, count: contextSamples)
-    private var pending: [Float] = []
+    /// The 64 samples of context, then the samples not run yet: window i's model input (576
+    /// samples) is `buffer[512·i ..< 512·i + 576]` as it stands, so nothing is copied for it.
+    private var buffer = [Float](repeating: 0, count: contextSamples)
     private var finished = false
+    /// The threads the encoder's blocks are spread over (nil: the engine's, `BLAS.threads`);
+    /// tests set it to check that the probabilities do not depend on it.
+    var threads: Int?
 
     /// The recurrent weights transposed (128 × 512), for the AVX2 product (empty without it).
     private let recurrentTransposed: [Float]
-    /// The encoder's input rows and the LSTM's gates of one batch, kept from batch to batch.
-    private var input: [Float] = [], gates: [Float] = []
+    /// The LSTM's gates of one batch, kept from batch to batch.
+    private var gates: [Float] = []
 
     public init(weights: SileroWeights) {
         self.weights = weights
@@ -43,17 +46,20 @@ public struct VoiceActivityDetector: Sendable {
             ? (0..<(g4 * hd)).map { weights.lstmRecurrent[($0 % g4) * hd + $0 / g4] } : []
     }
 
+    /// The windows whose 512 samples are all in the buffer.
+    private var complete: Int { (buffer.count - Self.contextSamples) / Self.windowSamples }
+
     /// The probabilities of the windows that are ready: every complete window once
     /// `batchWindows` are complete, none before (`finish` returns the rest).
     public mutating func append(_ samples: [Float]) -> [Float] {
         precondition(!finished, "append after finish")
-        pending += samples
-        let complete = pending.count / Self.windowSamples
+        buffer += samples
         guard complete >= Self.batchWindows else { return [] }
         return flush(complete)
     }
 
-    /// Runs the `complete` whole windows of `pending` and drops their samples.
+    /// Runs the `complete` whole windows of the buffer and drops their samples (but the last
+    /// 64, the next window's context).
     private mutating func flush(_ complete: Int) -> [Float] {
         guard complete > 0 else { return [] }
         var out: [Float] = []
@@ -61,21 +67,23 @@ public struct VoiceActivityDetector: Sendable {
         var start = 0
         while start < complete {
             let count = min(Self.batchWindows, complete - start)
-            out += run(windowsFrom: start * Self.windowSamples, count: count, last: false)
+            out += run(windowsFrom: start, count: count)
             start += count
         }
-        pending.removeFirst(complete * Self.windowSamples)
+        buffer.removeFirst(complete * Self.windowSamples)
         return out
     }
 
     /// The probabilities of the windows still held, then of the last window: the 0...511
-    /// samples left, padded with zeros.
+    /// samples left, padded with zeros, and its final 64 samples zeroed.
     public mutating func finish() -> [Float] {
         precondition(!finished, "finish twice")
-        var out = flush(pending.count / Self.windowSamples)
+        var out = flush(complete)
         finished = true
-        pending += [Float](repeating: 0, count: Self.windowSamples - pending.count)
-        out += run(windowsFrom: 0, count: 1, last: true)
+        let width = SileroEncoder.windowInput
+        buffer += [Float](repeating: 0, count: width - buffer.count)
+        for j in (width - Self.contextSamples)..<width { buffer[j] = 0 }
+        out += run(windowsFrom: 0, count: 1)
         return out
     }
 
@@ -85,119 +93,110 @@ public struct VoiceActivityDetector: Sendable {
         return d.append(samples) + d.finish()
     }
 
-    private mutating func run(windowsFrom offset: Int, count n: Int, last: Bool) -> [Float] {
-        let w = Self.windowSamples, ctx = Self.contextSamples, width = SileroEncoder.windowInput, g4 = 4 * SileroWeights.hidden
-        // The batch buffers, taken from the detector and put back (every row is written before it is read).
-        var input: [Float] = [], gates: [Float] = []
-        swap(&input, &self.input)
-        swap(&gates, &self.gates)
-        if input.count < n * width { input = [Float](repeating: 0, count: max(n, Self.batchWindows) * width) }
-        if gates.count < n * g4 { gates = [Float](repeating: 0, count: max(n, Self.batchWindows) * g4) }
-        defer {
-            self.input = input
-            self.gates = gates
-        }
-        for i in 0..<n {
-            let window = offset + i * w
-            let row = i * width
-            for j in 0..<ctx { input[row + j] = context[j] }
-            for j in 0..<w { input[row + ctx + j] = pending[window + j] }
-            for j in 0..<ctx { context[j] = pending[window + w - ctx + j] }
-        }
-        if last { for j in (width - ctx)..<width { input[j] = 0 } }
-        // OpenBLAS pinned to one thread, as the engine runs it: its thread pool's spinning
-        // costs more than it gains on these small products. The windows are independent up to
-        // the LSTM's input projection, so that part is split over the engine's threads.
-        return BLAS.run {
-            let parts = n >= 128 ? max(1, min(BLAS.threads, n / 64)) : 1
-            input.withUnsafeBufferPointer { ip in
-                gates.withUnsafeMutableBufferPointer { gp in
-                    let (source, target, weights) = (Shared(ip.baseAddress!), Shared(gp.baseAddress!), weights)
-                    let per = (n + parts - 1) / parts
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        let lo = p * per, count = min(n, lo + per) - lo
-                        guard count > 0 else { return }
-                        Self.inputGates(source.pointer + lo * width, windows: count, weights: weights,
-                                        into: target.pointer + lo * g4)
-                    }
-                }
-            }
-            return recur(&gates, windows: n)
-        }
-    }
-
-    /// Windows whose intermediate results (frames, spectrum, convolution columns: about 1 MB)
-    /// stay in L2 while the encoder's stages pass over them.
+    /// Windows whose intermediate results (spectrum, convolution outputs: about 0.5 MB)
+    /// stay in L2 while the encoder's stages pass over them: the unit of work of a batch.
     static let blockWindows = 64
 
-    /// The encoder's features of `n` windows through the LSTM's input projection, plus its
-    /// biases, `blockWindows` windows at a time.
-    private static func inputGates(_ input: UnsafePointer<Float>, windows n: Int, weights: SileroWeights,
-                                   into gates: UnsafeMutablePointer<Float>) {
-        let hd = SileroWeights.hidden, g4 = 4 * hd, width = SileroEncoder.windowInput
-        let encoder = SileroEncoder(weights: weights)
-        let scratch = SileroEncoder.Scratch(windows: min(blockWindows, n))
-        var features = [Float](repeating: 0, count: min(blockWindows, n) * hd)
-        features.withUnsafeMutableBufferPointer { fp in
-            weights.lstmBias.withUnsafeBufferPointer { bias in
-                for lo in stride(from: 0, to: n, by: blockWindows) {
-                    let count = min(blockWindows, n - lo), block = gates + lo * g4
-                    encoder.features(input + lo * width, windows: count, scratch: scratch, into: fp.baseAddress!)
-                    for r in 0..<count { (block + r * g4).update(from: bias.baseAddress!, count: g4) }
-                    gemm(fp.baseAddress!, rows: count, k: hd, weight: weights.lstmInput, outputs: g4, into: block, accumulate: true)
-                }
-            }
-        }
-    }
-
-    /// The LSTM over the windows in order (its input gates already computed), then ReLU, the
-    /// 1×1 convolution and the sigmoid.
-    private mutating func recur(_ gates: inout [Float], windows n: Int) -> [Float] {
-        let hd = SileroWeights.hidden, g4 = 4 * hd
+    /// The probabilities of the `n` windows from window `first` of the buffer. The encoder and
+    /// the LSTM's input projection go block by block, the blocks taken in turn by the threads;
+    /// the first thread also runs the LSTM over each block in order as soon as it is encoded,
+    /// so the sequential recurrence overlaps the other threads' encoding. A block's rows come
+    /// out the same whichever thread computes it, so the result does not depend on the threads.
+    private mutating func run(windowsFrom first: Int, count n: Int) -> [Float] {
+        let g4 = 4 * SileroWeights.hidden, blocks = (n + Self.blockWindows - 1) / Self.blockWindows
+        if gates.count < n * g4 { gates = [Float](repeating: 0, count: max(n, Self.batchWindows) * g4) }
         var out = [Float](repeating: 0, count: n)
-        for r in 0..<n {
-            gates.withUnsafeMutableBufferPointer { gp in
-                weights.lstmRecurrent.withUnsafeBufferPointer { rp in
-                    if Self.vectorKernels {
-                        recurrentTransposed.withUnsafeBufferPointer { wt in
-                            VectorKernelsAVX2.matvecTransposed(wt: wt.baseAddress!, x: h, k: hd, n: g4, y: gp.baseAddress! + r * g4)
+        let schedule = BlockSchedule(blocks: blocks)
+        // OpenBLAS pinned to one thread, as the engine runs it: its thread pool's spinning
+        // costs more than it gains on these small products.
+        BLAS.run {
+            let parts = max(1, min(threads ?? BLAS.threads, blocks))
+            buffer.withUnsafeBufferPointer { bp in
+                gates.withUnsafeMutableBufferPointer { gp in
+                    let input = Shared(bp.baseAddress! + first * Self.windowSamples), gatesOut = Shared(gp.baseAddress!)
+                    let lstm = LSTMState(weights: weights, recurrentTransposed: recurrentTransposed, h: h, c: c)
+                    out.withUnsafeMutableBufferPointer { op in
+                        let probabilities = Shared(op.baseAddress!), weights = weights
+                        DispatchQueue.concurrentPerform(iterations: parts) { p in
+                            let encoder = Encoding(weights: weights, input: input.pointer, gates: gatesOut.pointer, windows: n)
+                            var recurred = 0
+                            while !(p == 0 && recurred == blocks) {
+                                if p == 0, schedule.isEncoded(recurred) {
+                                    let lo = recurred * Self.blockWindows, count = min(Self.blockWindows, n - lo)
+                                    lstm.recur(gatesOut.pointer + lo * g4, windows: count, into: probabilities.pointer + lo)
+                                    recurred += 1
+                                } else if let block = schedule.claim() {
+                                    encoder.encode(block: block)
+                                    schedule.markEncoded(block)
+                                } else if p == 0 {
+                                    sched_yield()  // the next block is being encoded by another thread
+                                } else {
+                                    break
+                                }
+                            }
                         }
-                    } else {
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(g4), Int32(hd), 1, rp.baseAddress!, Int32(hd),
-                                    h, 1, 1, gp.baseAddress! + r * g4, 1)
                     }
+                    h = lstm.h
+                    c = lstm.c
                 }
             }
-            if Self.vectorKernels {
-                let sum = gates.withUnsafeBufferPointer { gp in
-                    weights.head.withUnsafeBufferPointer { head in
-                        VectorKernelsAVX2.lstmCell(gates: gp.baseAddress! + r * g4, c: &c, h: &h, head: head.baseAddress!, hidden: hd)
-                    }
-                }
-                out[r] = sigmoid(weights.headBias + sum)
-                continue
-            }
-            var logit = weights.headBias
-            for j in 0..<hd {
-                let g = r * g4
-                let i = sigmoid(gates[g + j]), o = sigmoid(gates[g + hd + j])
-                let f = sigmoid(gates[g + 2 * hd + j]), cell = tanhf(gates[g + 3 * hd + j])
-                c[j] = f * c[j] + i * cell
-                h[j] = o * tanhf(c[j])
-                logit += max(h[j], 0) * weights.head[j]
-            }
-            out[r] = sigmoid(logit)
         }
         return out
     }
 }
 
+/// Which of a batch's blocks have been handed out to be encoded, and which are done.
+private final class BlockSchedule: Sendable {
+    private let state: Mutex<(next: Int, encoded: [Bool])>
+
+    init(blocks: Int) { state = Mutex((0, [Bool](repeating: false, count: blocks))) }
+
+    /// The next block nobody has taken, if any.
+    func claim() -> Int? {
+        state.withLock { s in
+            guard s.next < s.encoded.count else { return nil }
+            s.next += 1
+            return s.next - 1
+        }
+    }
+
+    func markEncoded(_ block: Int) { state.withLock { $0.encoded[block] = true } }
+    func isEncoded(_ block: Int) -> Bool { state.withLock { $0.encoded[block] } }
+}
+
+/// One thread's encoder for a batch: its own scratch (and FFT), and the block's features.
+private final class Encoding {
+    let weights: SileroWeights, encoder: SileroEncoder, scratch: SileroEncoder.Scratch
+    let input: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>, windows: Int
+    var features: [Float]
+
+    init(weights: SileroWeights, input: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, windows: Int) {
+        self.weights = weights
+        encoder = SileroEncoder(weights: weights)
+        let rows = min(VoiceActivityDetector.blockWindows, windows)
+        scratch = SileroEncoder.Scratch(windows: rows, fft: weights.window != nil)
+        features = [Float](repeating: 0, count: rows * SileroWeights.hidden)
+        (self.input, self.gates, self.windows) = (UnsafePointer(input), gates, windows)
+    }
+
+    /// The encoder's features of the block's windows through the LSTM's input projection, plus its biases.
+    func encode(block: Int) {
+        let hd = SileroWeights.hidden, g4 = 4 * hd, lo = block * VoiceActivityDetector.blockWindows
+        let count = min(VoiceActivityDetector.blockWindows, windows - lo), target = gates + lo * g4
+        features.withUnsafeMutableBufferPointer { fp in
+            encoder.features(input + lo * SileroEncoder.hop, windows: count, scratch: scratch, into: fp.baseAddress!)
+            weights.lstmBias.withUnsafeBufferPointer { bias in
+                for r in 0..<count { (target + r * g4).update(from: bias.baseAddress!, count: g4) }
+            }
+            gemm(fp.baseAddress!, rows: count, k: hd, weight: weights.lstmInput, outputs: g4, into: target, accumulate: true)
+        }
+    }
+}
+
 /// A pointer handed to the threads of one split (each writes its own rows; the buffer outlives them).
-private struct Shared<T>: @unchecked Sendable {
+struct Shared<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ p: UnsafeMutablePointer<T>) { pointer = p }
     init(_ p: UnsafePointer<T>) { pointer = UnsafeMutablePointer(mutating: p) }
 }
 
-@inline(__always)
-func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
