@@ -115,10 +115,15 @@ public struct VoiceActivityDetector: Sendable {
                 gates.withUnsafeMutableBufferPointer { gp in
                     let input = Shared(bp.baseAddress! + first * Self.windowSamples), gatesOut = Shared(gp.baseAddress!)
                     let lstm = LSTMState(weights: weights, recurrentTransposed: recurrentTransposed, h: h, c: c)
+                    // Each thread's encoder (its scratch and FFT context) is made here, on one thread:
+                    // av_tx_init is not documented as safe to call concurrently.
+                    let encoders = Encoders((0..<parts).map { _ in
+                        Encoding(weights: weights, input: input.pointer, gates: gatesOut.pointer, windows: n)
+                    })
                     out.withUnsafeMutableBufferPointer { op in
-                        let probabilities = Shared(op.baseAddress!), weights = weights
+                        let probabilities = Shared(op.baseAddress!)
                         DispatchQueue.concurrentPerform(iterations: parts) { p in
-                            let encoder = Encoding(weights: weights, input: input.pointer, gates: gatesOut.pointer, windows: n)
+                            let encoder = encoders.list[p]
                             var recurred = 0
                             while !(p == 0 && recurred == blocks) {
                                 if p == 0, schedule.isEncoded(recurred) {
@@ -162,6 +167,12 @@ private final class BlockSchedule: Sendable {
 
     func markEncoded(_ block: Int) { state.withLock { $0.encoded[block] = true } }
     func isEncoded(_ block: Int) -> Bool { state.withLock { $0.encoded[block] } }
+}
+
+/// The threads' encoders of one batch, each used by one thread only.
+private struct Encoders: @unchecked Sendable {
+    let list: [Encoding]
+    init(_ list: [Encoding]) { self.list = list }
 }
 
 /// One thread's encoder for a batch: its own scratch (and FFT), and the block's features.
