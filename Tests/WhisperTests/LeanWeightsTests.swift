@@ -33,19 +33,15 @@ import Testing
         typealias F = WeightForm
         // float32: a float16 file stays float16; a float32 file is read where it lies
         // when aligned; int8 files are dequantised.
-        #expect(LinearWeights.form(role: .encoder, stored: .f16, compute: .float32, aligned: false) == F.mapped)
-        #expect(LinearWeights.form(role: .decoderOnce, stored: .f16, compute: .float32, aligned: true) == F.mapped)
-        #expect(LinearWeights.form(role: .decoderStep, stored: .f16, compute: .float32, aligned: true) == F.mapped)
-        #expect(LinearWeights.form(role: .encoder, stored: .f32, compute: .float32, aligned: true) == F.mapped)
-        #expect(LinearWeights.form(role: .decoderStep, stored: .f32, compute: .float32, aligned: true) == F.mapped)
-        #expect(LinearWeights.form(role: .encoder, stored: .f32, compute: .float32, aligned: false) == F.widened)
-        #expect(LinearWeights.form(role: .encoder, stored: .i8, compute: .float32, aligned: true) == F.widened)
+        #expect(LinearWeights.form(stored: .f16, compute: .float32, aligned: false) == F.mapped)
+        #expect(LinearWeights.form(stored: .f16, compute: .float32, aligned: true) == F.mapped)
+        #expect(LinearWeights.form(stored: .f32, compute: .float32, aligned: true) == F.mapped)
+        #expect(LinearWeights.form(stored: .f32, compute: .float32, aligned: false) == F.widened)
+        #expect(LinearWeights.form(stored: .i8, compute: .float32, aligned: true) == F.widened)
         // int8 and bfloat16 convert every layer, each into its packed form only.
         for stored in [ModelVariable.DType.f32, .f16, .i8] {
-            #expect(LinearWeights.form(role: .encoder, stored: stored, compute: .int8, aligned: true) == F.int8)
-            #expect(LinearWeights.form(role: .decoderOnce, stored: stored, compute: .int8, aligned: true) == F.int8)
-            #expect(LinearWeights.form(role: .decoderStep, stored: stored, compute: .int8, aligned: true) == F.int8)
-            #expect(LinearWeights.form(role: .encoder, stored: stored, compute: .bfloat16, aligned: true) == F.bf16)
+            #expect(LinearWeights.form(stored: stored, compute: .int8, aligned: true) == F.int8)
+            #expect(LinearWeights.form(stored: stored, compute: .bfloat16, aligned: true) == F.bf16)
         }
     }
 

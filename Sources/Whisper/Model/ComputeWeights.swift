@@ -1,13 +1,3 @@
-/// Where a linear layer's weights are used, which decides how they are kept.
-enum WeightRole: Sendable {
-    /// The encoder's projections: products of 1500 rows, once per window.
-    case encoder
-    /// Decoder projections run at every decoding step (a few rows each).
-    case decoderStep
-    /// The cross-attention K/V projection: 1500 rows, once per window.
-    case decoderOnce
-}
-
 /// How one linear layer's weights are held in memory (docs/engine.md §9).
 enum WeightForm: Equatable, Sendable {
     /// Read from the mapped model.bin at each product: float32 in place, float16 widened
@@ -30,9 +20,9 @@ extension LinearWeights {
     /// The form of a layer's weights stored as `stored` under `compute`. float32 compute
     /// keeps a float32 file's weights in place when they are 4-byte aligned, and a
     /// float16 file's in place always (products of many rows widen the matrix first, a
-    /// decoding step's few rows read the float16 rows directly). int8 and int16 files
-    /// are dequantised once (float32 compute reads Float).
-    static func form(role: WeightRole, stored: ModelVariable.DType, compute: ComputeType, aligned: Bool) -> WeightForm {
+    /// decoding step's few rows read the float16 rows directly), whichever layer it is.
+    /// int8 and int16 files are dequantised once (float32 compute reads Float).
+    static func form(stored: ModelVariable.DType, compute: ComputeType, aligned: Bool) -> WeightForm {
         switch compute {
         case .int8: return .int8
         case .bfloat16: return .bf16
@@ -95,7 +85,7 @@ extension WeightBuilder {
         case .float32:
             func inPlace(_ name: String) throws(WhisperError) -> Bool {
                 let v = try variable(name)
-                return LinearWeights.form(role: .decoderStep, stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
+                return LinearWeights.form(stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
             }
             (dec.embedding, dec.mappedEmbedding) = try kept(embeddingName, vocab, d, mapped: try inPlace(embeddingName))
             if untied {

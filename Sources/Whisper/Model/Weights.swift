@@ -182,13 +182,13 @@ struct WeightBuilder {
                               file: bin.file, level: level))
     }
 
-    /// A linear layer's weights in the form its role takes under the compute type.
-    func linear(_ prefix: String, out: Int, in inDim: Int, role: WeightRole) throws(WhisperError) -> LinearWeights {
+    /// A linear layer's weights in the form the compute type keeps them in.
+    func linear(_ prefix: String, out: Int, in inDim: Int) throws(WhisperError) -> LinearWeights {
         let name = prefix + "/weight"
         let v = try variable(name)
         guard v.shape == [out, inDim] else { throw .badShape(path: path, name: name, expected: [out, inDim], found: v.shape) }
         let b = try floats(prefix + "/bias", shape: [out])
-        let form = LinearWeights.form(role: role, stored: v.dtype, compute: computeType,
+        let form = LinearWeights.form(stored: v.dtype, compute: computeType,
                                       aligned: v.offset % 4 == 0)
         switch form {
         case .mapped, .widened:
@@ -262,30 +262,30 @@ struct WeightBuilder {
         var dec = try outputLayers(vocab: vocab, d: d,
                                    positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
                                    norm: try norm("decoder/layer_norm", d))
-        func selfAttn(_ p: String, _ role: WeightRole) throws(WhisperError) -> SelfAttentionWeights {
+        func selfAttn(_ p: String) throws(WhisperError) -> SelfAttentionWeights {
             SelfAttentionWeights(norm: try norm(p + "/layer_norm", d),
-                                 qkv: try linear(p + "/linear_0", out: 3 * d, in: d, role: role),
-                                 out: try linear(p + "/linear_1", out: d, in: d, role: role))
+                                 qkv: try linear(p + "/linear_0", out: 3 * d, in: d),
+                                 out: try linear(p + "/linear_1", out: d, in: d))
         }
-        func ffnW(_ p: String, _ role: WeightRole) throws(WhisperError) -> FFNWeights {
+        func ffnW(_ p: String) throws(WhisperError) -> FFNWeights {
             FFNWeights(norm: try norm(p + "/layer_norm", d),
-                       up: try linear(p + "/linear_0", out: ffn, in: d, role: role),
-                       down: try linear(p + "/linear_1", out: d, in: ffn, role: role))
+                       up: try linear(p + "/linear_0", out: ffn, in: d),
+                       down: try linear(p + "/linear_1", out: d, in: ffn))
         }
         var encLayers: [EncoderLayerWeights] = []
         for l in 0..<dims.encoderLayers {
             let p = "encoder/layer_\(l)"
-            encLayers.append(EncoderLayerWeights(attn: try selfAttn(p + "/self_attention", .encoder), ffn: try ffnW(p + "/ffn", .encoder)))
+            encLayers.append(EncoderLayerWeights(attn: try selfAttn(p + "/self_attention"), ffn: try ffnW(p + "/ffn")))
         }
         var decLayers: [DecoderLayerWeights] = []
         for l in 0..<dims.decoderLayers {
             let p = "decoder/layer_\(l)"
             let cross = CrossAttentionWeights(norm: try norm(p + "/attention/layer_norm", d),
-                                              q: try linear(p + "/attention/linear_0", out: d, in: d, role: .decoderStep),
-                                              kv: try linear(p + "/attention/linear_1", out: 2 * d, in: d, role: .decoderOnce),
-                                              out: try linear(p + "/attention/linear_2", out: d, in: d, role: .decoderStep))
-            decLayers.append(DecoderLayerWeights(attn: try selfAttn(p + "/self_attention", .decoderStep), cross: cross,
-                                                 ffn: try ffnW(p + "/ffn", .decoderStep)))
+                                              q: try linear(p + "/attention/linear_0", out: d, in: d),
+                                              kv: try linear(p + "/attention/linear_1", out: 2 * d, in: d),
+                                              out: try linear(p + "/attention/linear_2", out: d, in: d))
+            decLayers.append(DecoderLayerWeights(attn: try selfAttn(p + "/self_attention"), cross: cross,
+                                                 ffn: try ffnW(p + "/ffn")))
         }
         let c1 = try floats("encoder/conv1/weight", shape: [d, nMels, 3])
         let c2 = try floats("encoder/conv2/weight", shape: [d, d, 3])
