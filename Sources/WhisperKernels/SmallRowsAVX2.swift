@@ -34,20 +34,8 @@ public enum SmallRowsAVX2 {
     @inline(never)
     public static func dots(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<Float>, ldw: Int, k: Int,
                             range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int, scale: Float, accumulate: Bool) {
-        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, rowScales: nil, k: k, range: range, y: y, ldy: ldy,
+        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, k: k, range: range, y: y, ldy: ldy,
                     scale: scale, accumulate: accumulate, widen: { vectorLoad($0) }, widenOne: { $0 })
-    }
-
-    /// The same product over int8 weight rows, each row o worth q[o·ldw + i] · rowScales[o]
-    /// (weight-only quantisation: x stays Float, and so does the arithmetic).
-    @inline(never)
-    public static func dotsInt8(x: UnsafePointer<Float>, ldx: Int, rows: Int, q: UnsafePointer<Int8>, ldq: Int,
-                                rowScales: UnsafePointer<Float>, k: Int, range: Range<Int>,
-                                y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        blockedDots(x: x, ldx: ldx, rows: rows, w: q, ldw: ldq, rowScales: rowScales, k: k, range: range, y: y, ldy: ldy,
-                    scale: 1, accumulate: accumulate,
-                    widen: { V(SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Int8>.self))) },
-                    widenOne: { Float($0) })
     }
 
     /// The same product over float16 weight rows (a model.bin kept in its own precision):
@@ -56,7 +44,7 @@ public enum SmallRowsAVX2 {
     @inline(never)
     public static func dotsFloat16(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<Float16>, ldw: Int, k: Int,
                                    range: Range<Int>, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, rowScales: nil, k: k, range: range, y: y, ldy: ldy,
+        blockedDots(x: x, ldx: ldx, rows: rows, w: w, ldw: ldw, k: k, range: range, y: y, ldy: ldy,
                     scale: 1, accumulate: accumulate,
                     widen: { V(UnsafeRawPointer($0).loadUnaligned(as: SIMD8<Float16>.self)) }, widenOne: { Float($0) })
     }
@@ -71,7 +59,7 @@ public enum SmallRowsAVX2 {
 
     @inline(__always)
     private static func blockedDots<W>(x: UnsafePointer<Float>, ldx: Int, rows: Int, w: UnsafePointer<W>, ldw: Int,
-                                       rowScales: UnsafePointer<Float>?, k: Int, range: Range<Int>,
+                                       k: Int, range: Range<Int>,
                                        y: UnsafeMutablePointer<Float>, ldy: Int, scale: Float, accumulate: Bool,
                                        widen: (UnsafePointer<W>) -> V, widenOne: (W) -> Float) {
         let vectorEnd = k & ~7
@@ -81,7 +69,6 @@ public enum SmallRowsAVX2 {
             let xr = x + r * ldx, wo = w + o * ldw
             for i in vectorEnd..<k { sum += xr[i] * widenOne(wo[i]) }
             sum *= scale
-            if let rowScales { sum *= rowScales[o] }
             let dst = y + r * ldy + o
             dst.pointee = accumulate ? dst.pointee + sum : sum
         }

@@ -66,7 +66,7 @@ import Testing
                 + int8.decoder.layers.flatMap { [$0.attn.qkv, $0.attn.out, $0.cross.q, $0.cross.kv, $0.cross.out, $0.ffn.up, $0.ffn.down] }
             #expect(packed.allSatisfy { $0.w.storage.isEmpty && $0.mapped == nil && $0.packed != nil }, "one packed int8 copy of each layer")
             #expect(int8.decoder.embedding.storage.isEmpty && int8.decoder.quantizedEmbedding != nil)
-            #expect(int8.decoder.output.quantized != nil && int8.decoder.output.packed == nil && int8.decoder.output.w.storage.isEmpty)
+            #expect(int8.decoder.output.packed != nil && int8.decoder.output.wideActivations && int8.decoder.output.w.storage.isEmpty)
             // Quantised straight from the file's float16 rows: the same packed bytes, sums and
             // scales as quantising a Float copy of the matrix.
             let pairs = [(f32.encoder.layers[0].attn.qkv, int8.encoder.layers[0].attn.qkv),
@@ -87,8 +87,21 @@ import Testing
                 Int8RowMatrix(Matrix(rows: f32.decoder.mappedEmbedding!.rows, cols: f32.decoder.mappedEmbedding!.cols,
                                      storage: Array(UnsafeBufferPointer(start: w, count: f32.decoder.mappedEmbedding!.rows * f32.decoder.mappedEmbedding!.cols))))
             }
-            #expect(int8.decoder.quantizedEmbedding?.values == embedding.values && int8.decoder.quantizedEmbedding?.scales == embedding.scales)
-            #expect(int8.decoder.output.quantized?.values == embedding.values, "the tied projection shares the embedding's rows")
+            guard case let .int8(v0, s0, c0) = PackedMatrix(int8: embedding, level: int8.kernelLevel).values,
+                  case let .int8(v1, s1, c1)? = int8.decoder.quantizedEmbedding?.values,
+                  case let .int8(v2, _, _)? = int8.decoder.output.packed?.values else {
+                Issue.record("the int8 embedding or projection is not packed int8")
+                return
+            }
+            #expect(v0 == v1 && s0 == s1 && c0 == c1)
+            #expect(v2 == v1, "the tied projection shares the embedding's rows")
+            // A gathered embedding row is q · (1/s), the row-major matrix's.
+            var row = [Float](repeating: 0, count: embedding.cols)
+            for token in [0, 1, embedding.rows - 1] {
+                row.withUnsafeMutableBufferPointer { int8.decoder.quantizedEmbedding!.dequantizedRow(token, into: $0.baseAddress!) }
+                let inverse = 1 / embedding.scales[token]
+                #expect(row == (0..<embedding.cols).map { Float(embedding.values[token * embedding.cols + $0]) * inverse })
+            }
         }
     }
 }

@@ -53,6 +53,18 @@ void ds_i8_gemm(int level, const int8_t *q, int m, int kp, const float *ascale,
 /* Whether ds_i8_gemm at `level` wants shifted (unsigned) activations. */
 int ds_i8_wants_shift(int level);
 
+/* The output projection's product (int8_wide.c): int8 weights packed as above against
+   activations quantised per row to 16 bits, s = 32767/max|a| (1 for a zero or non-finite
+   row), v = round(a·s) with halves to even, zero-padded to kp. ds_i16_quantize_rows writes
+   v and, for VNNI, the bytes of u = v + 32768 (hi = u >> 8, lo = u & 255). ds_i8_gemm_wide:
+   c[r·ldc + o] (+)= fl(fl(Σᵢ v[r, i]·w[o, i]) · (1/ascale[r])) / wscale[o], the sum exact
+   at every level, so every level gives the same floats. */
+void ds_i16_quantize_rows(const float *a, int m, int k, int lda, int16_t *v, uint8_t *hi, uint8_t *lo, int kp,
+                          float *scales);
+void ds_i8_gemm_wide(int level, const int16_t *v, const uint8_t *hi, const uint8_t *lo, int m, int kp,
+                     const float *ascale, const int8_t *packed, const int32_t *sums, const float *wscale, int n,
+                     int block0, int block1, float *c, int ldc, int accumulate);
+
 /* bfloat16: round-to-nearest-even conversion and packing. */
 size_t ds_bf16_packed_count(int n, int k);
 void ds_bf16_pack(const float *w, int n, int k, uint16_t *packed);

@@ -61,7 +61,7 @@ extension WeightBuilder {
     /// (as `form` does any float32/float16 weight), bfloat16 keeps the embedding Float and
     /// the projection packed, int8 keeps int8 rows only, quantised as CTranslate2 does (a
     /// token's embedding is its row times 1/scale, as CTranslate2 gathers a quantised
-    /// embedding; the projection keeps Float activations, docs/engine.md §9). A
+    /// embedding; the projection takes 16-bit activations, docs/engine.md §9). A
     /// `decoder/projection/weight` that is the embedding (an alias, or the same bytes) is
     /// the tied layer.
     func outputLayers(vocab: Int, d: Int, positions: Matrix, norm: LayerNormWeights) throws(WhisperError) -> DecoderWeights {
@@ -76,9 +76,10 @@ extension WeightBuilder {
                                  positions: positions, layers: [], norm: norm)
         switch computeType {
         case .int8:
-            let e = try int8Rows(embeddingName, vocab, d)
+            let e = PackedMatrix(int8: try int8Rows(embeddingName, vocab, d), level: level)
             dec.quantizedEmbedding = e
-            dec.output.quantized = untied ? try int8Rows(projectionName, vocab, d) : e
+            dec.output.packed = untied ? PackedMatrix(int8: try int8Rows(projectionName, vocab, d), level: level) : e
+            dec.output.wideActivations = true
         case .bfloat16:
             dec.embedding = try matrix(embeddingName, vocab, d)
             dec.output.packed = PackedMatrix(bf16: untied ? try matrix(projectionName, vocab, d) : dec.embedding, level: level)

@@ -2,19 +2,18 @@
 struct LinearWeights: Sendable {
     var w: Matrix
     var b: [Float]?
-    /// An int8 copy of W whose few-row products keep Float activations: the output
-    /// projection under compute_type int8 (docs/engine.md §9), else nil.
-    var quantized: Int8RowMatrix? = nil
     /// W packed for the int8 or bfloat16 products; when set, `w` may be empty (its
     /// Float values are then never read).
     var packed: PackedMatrix? = nil
+    /// Whether the packed int8 product quantises its activations to 16 bits rather than 8:
+    /// the output projection under compute_type int8 (`PackedMatrix.applyWide`).
+    var wideActivations = false
     /// W read in place from model.bin at each product (float32 compute); `w` is then empty.
     var mapped: MappedWeights? = nil
 
-    init(w: Matrix, b: [Float]?, quantized: Int8RowMatrix? = nil, mapped: MappedWeights? = nil) {
+    init(w: Matrix, b: [Float]?, mapped: MappedWeights? = nil) {
         self.w = w
         self.b = b
-        self.quantized = quantized
         self.mapped = mapped
     }
 }
@@ -82,8 +81,9 @@ struct DecoderWeights: Sendable {
     var embedding: Matrix
     /// The embedding read from the mapped model.bin (float32 compute), else nil.
     var mappedEmbedding: MappedWeights? = nil
-    /// The embedding as int8 rows (compute_type int8, as CTranslate2 quantises it), else nil.
-    var quantizedEmbedding: Int8RowMatrix? = nil
+    /// The embedding as packed int8 rows (compute_type int8, as CTranslate2 quantises it;
+    /// the tied output projection's own copy), else nil.
+    var quantizedEmbedding: PackedMatrix? = nil
     /// The output projection, logits = h · Wᵀ without bias: the embedding's weights unless
     /// `untied`, in the form of the compute type (§9 of docs/engine.md).
     var output: LinearWeights

@@ -195,11 +195,8 @@ extension WhisperModel {
                 let tok = tokens[b * count + t], row = b * count + t
                 if let q = decoder.quantizedEmbedding {
                     // q · (1/s), then the position: CTranslate2's Dequantize, then its position encoder.
-                    let inverse = q.inverseScales[tok]
-                    for i in 0..<d {
-                        let e = Float(q.values[tok * d + i]) * inverse
-                        x.storage[row * d + i] = e + decoder.positions.storage[(p0 + t) * d + i]
-                    }
+                    x.storage.withUnsafeMutableBufferPointer { q.dequantizedRow(tok, into: $0.baseAddress! + row * d) }
+                    for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }
                 } else if let m = decoder.mappedEmbedding {
                     x.storage.withUnsafeMutableBufferPointer { m.row(tok, into: $0.baseAddress! + row * d) }
                     for i in 0..<d { x.storage[row * d + i] += decoder.positions.storage[(p0 + t) * d + i] }

@@ -27,8 +27,6 @@ struct Int8RowMatrix: Sendable {
     let cols: Int
     let values: [Int8]
     let scales: [Float]
-    /// 1/scale per row: row o is q[o, ·] · inverseScales[o] (CTranslate2 dequantises so).
-    let inverseScales: [Float]
 
     init(_ m: Matrix, level: KernelLevel = .detected) {
         let k = m.cols
@@ -55,7 +53,6 @@ struct Int8RowMatrix: Sendable {
 
     private init(rows: Int, cols: Int, values: [Int8], scales: [Float]) {
         (self.rows, self.cols, self.values, self.scales) = (rows, cols, values, scales)
-        inverseScales = scales.map { 1 / $0 }
     }
 
     /// Quantises the rows `row(r, scratch)` returns (row r's cols Floats, in `scratch`,
@@ -84,16 +81,17 @@ struct Int8RowMatrix: Sendable {
         }
         self.values = values
         self.scales = scales
-        inverseScales = scales.map { 1 / $0 }
     }
 }
 
 /// y = x · Wᵀ + b: through the layer's packed copy when it has one (int8 or bfloat16
-/// products, any number of rows), else through the mapped file's weights, else through
-/// its int8 rows with Float activations (the int8 output projection, up to a batched
-/// step's rows at a time), else in float32.
+/// products, any number of rows; 16-bit activations for the int8 output projection),
+/// else through the mapped file's weights, else in float32.
 func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
-    if let packed = layer.packed { return packed.apply(x, bias: layer.b, threads: BLAS.threads) }
+    if let packed = layer.packed {
+        return layer.wideActivations ? packed.applyWide(x, bias: layer.b, threads: BLAS.threads)
+            : packed.apply(x, bias: layer.b, threads: BLAS.threads)
+    }
     if let mapped = layer.mapped {
         precondition(x.cols == mapped.cols, "linear: x.cols \(x.cols) != w.cols \(mapped.cols)")
         // A decoding step reads float16 rows as they are; anything else (and a CPU
@@ -102,14 +100,6 @@ func linear(_ x: Matrix, _ layer: LinearWeights) -> Matrix {
             return linear(x, float16: mapped.base.assumingMemoryBound(to: Float16.self), outs: mapped.rows, layer.b)
         }
         return mapped.withFloats(threads: BLAS.threads) { linear(x, weights: $0, outs: mapped.rows, layer.b) }
-    }
-    if let q = layer.quantized, layer.w.rows == 0 {
-        var y: [Float] = []
-        y.reserveCapacity(x.rows * q.rows)
-        for start in stride(from: 0, to: x.rows, by: SmallRowsLinear.maxBlockedRows) {
-            y += linear(x.rows(start ..< min(x.rows, start + SmallRowsLinear.maxBlockedRows)), q, layer.b).storage
-        }
-        return Matrix(rows: x.rows, cols: q.rows, storage: y)
     }
     return linear(x, layer.w, layer.b)
 }
@@ -124,23 +114,4 @@ private func linear(_ x: Matrix, float16 w: UnsafePointer<Float16>, outs: Int, _
         }
     }
     return Matrix(rows: x.rows, cols: outs, storage: y)
-}
-
-/// y = x · Wᵀ + b for a few rows of x (up to a batched step's), W as int8 rows, x kept Float.
-private func linear(_ x: Matrix, _ q: Int8RowMatrix, _ bias: [Float]?) -> Matrix {
-    precondition(x.cols == q.cols, "linear: x.cols \(x.cols) != w.cols \(q.cols)")
-    let n = x.rows, out = q.rows
-    var y = biasRows(bias, rows: n, outs: out)
-    y.withUnsafeMutableBufferPointer { yp in
-        x.storage.withUnsafeBufferPointer { xp in
-            q.values.withUnsafeBufferPointer { vp in
-                q.inverseScales.withUnsafeBufferPointer { sp in
-                    SmallRowsLinear.applyBlocked(x: xp.baseAddress!, rows: n, k: q.cols,
-                                          weights: .int8(values: vp.baseAddress!, scales: sp.baseAddress!), outs: out,
-                                          y: yp.baseAddress!, accumulate: bias != nil, threads: BLAS.threads)
-                }
-            }
-        }
-    }
-    return Matrix(rows: n, cols: out, storage: y)
 }

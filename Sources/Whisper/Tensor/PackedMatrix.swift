@@ -144,7 +144,7 @@ struct PackedMatrix: Sendable {
 
     /// Runs `body(rows, blocks)` on `parts` disjoint pieces: rows in multiples of 16, or
     /// all rows and a share of the weight blocks.
-    private static func split(parts: Int, byRows: Bool, m: Int, blocks: Int,
+    static func split(parts: Int, byRows: Bool, m: Int, blocks: Int,
                               _ body: @Sendable (Range<Int>, Range<Int>) -> Void) {
         Parallel.split(parts) { p in
             if byRows {

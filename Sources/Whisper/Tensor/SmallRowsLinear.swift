@@ -22,24 +22,16 @@ enum SmallRowsLinear {
     /// rows, from L2 by the others (128 rows of 1536 float16 weights: 384 KB).
     static let blockOutputs = 128
 
-    /// The weight rows of one product: Float, or int8 with one Float factor per row
-    /// (row o is values[o, ·] · scales[o]: `Int8RowMatrix.inverseScales`). Sendable so the
-    /// threads of one split can read through it: the pointers outlive the call.
+    /// The weight rows of one product. Sendable so the threads of one split can read
+    /// through it: the pointers outlive the call.
     enum Weights: @unchecked Sendable {
         case float32(UnsafePointer<Float>)
-        case int8(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>)
         /// float16 rows (the mapped model.bin's); AVX2 only (`linear` widens them elsewhere).
         case float16(UnsafePointer<Float16>)
 
         /// Fewest weights worth a split over threads: a split costs a thread
-        /// hand-off (microseconds), about the time to stream 1 MB of Float rows or
-        /// 512 KB of int8 rows and widen them.
-        var smallestSplit: Int {
-            switch self {
-            case .float32, .float16: return 1 << 18
-            case .int8: return 1 << 19
-            }
-        }
+        /// hand-off (microseconds), about the time to stream 1 MB of Float rows.
+        var smallestSplit: Int { 1 << 18 }
     }
 
     /// y[r·outs + o] (+)= Σᵢ x[r·k + i] · w[o·k + i] for r < rows, o < outs.
@@ -99,30 +91,6 @@ enum SmallRowsLinear {
             precondition(CPUFeatures.avx2FMA, "float16 small-row products need AVX2")
             SmallRowsAVX2.dotsFloat16(x: x, ldx: k, rows: rows, w: w, ldw: k, k: k, range: range, y: y, ldy: outs,
                                       accumulate: accumulate)
-        case .int8(let values, let scales):
-            if CPUFeatures.avx2FMA {
-                SmallRowsAVX2.dotsInt8(x: x, ldx: k, rows: rows, q: values, ldq: k, rowScales: scales, k: k,
-                                       range: range, y: y, ldy: outs, accumulate: accumulate)
-            } else {
-                portableInt8(x: x, rows: rows, k: k, values: values, scales: scales, outs: outs, range: range, y: y,
-                             accumulate: accumulate)
-            }
-        }
-    }
-
-    /// The int8 product on a CPU without AVX2 and FMA.
-    private static func portableInt8(x: UnsafePointer<Float>, rows: Int, k: Int, values: UnsafePointer<Int8>,
-                                     scales: UnsafePointer<Float>, outs: Int, range: Range<Int>,
-                                     y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        for o in range {
-            let q = values + o * k
-            for r in 0..<rows {
-                let xr = x + r * k
-                var sum: Float = 0
-                for i in 0..<k { sum += xr[i] * Float(q[i]) }
-                let dst = y + r * outs + o
-                dst.pointee = (accumulate ? dst.pointee : 0) + sum * scales[o]
-            }
         }
     }
 
