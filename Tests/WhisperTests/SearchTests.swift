@@ -175,9 +175,12 @@ final class Seen: @unchecked Sendable {
 /// and after the rows grew to hold more positions (`reserve`).
 @Suite struct SelfAttentionCacheTests {
     @Test func eachHypothesisKeepsItsOriginsHistoryThroughReordersAndGrowth() {
-        let d = 3, limit = 150
-        var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: limit, d: d)
+        let d = 6, limit = 150
+        var cache = SelfAttentionCache(layers: 2, batch: 1, capacity: limit, d: d, heads: 2)
         #expect(cache.capacity == SelfAttentionCache.growthStep, "rows start small, not at the limit")
+        // Head-major rows: a head's positions are contiguous, the next head follows its capacity.
+        #expect(cache.index(slot: 0, position: 1, feature: 0) == 3 && cache.index(slot: 0, position: 0, feature: 3) == 3 * 64)
+        #expect(cache.index(slot: 1, position: 0, feature: 0) == 64 * d)
         var histories: [[Float]] = [[]]
         var rng = WhisperRNG(seed: 9)
         let plans: [[Int]] = [[0, 0, 0, 0, 0], [0, 1, 2, 3, 4], [1, 0, 3, 2, 4], [0, 0, 1, 1, 2], [4, 4, 4, 4, 4],
@@ -188,13 +191,13 @@ final class Seen: @unchecked Sendable {
             // Append one token per hypothesis, then reorder.
             cache.reserve(cache.length + 1)
             capacities.insert(cache.capacity)
-            let stride = cache.capacity * d
             for b in 0..<cache.batch {
                 let value = Float(step * 100 + b) + Float(rng.nextUnit())
                 for l in 0..<2 {
                     for i in 0..<d {
-                        cache.keys[l][cache.slots[b] * stride + cache.length * d + i] = value + Float(l * 10 + i)
-                        cache.values[l][cache.slots[b] * stride + cache.length * d + i] = -value - Float(l * 10 + i)
+                        let at = cache.index(slot: cache.slots[b], position: cache.length, feature: i)
+                        cache.keys[l][at] = value + Float(l * 10 + i)
+                        cache.values[l][at] = -value - Float(l * 10 + i)
                     }
                 }
                 histories[b].append(value)
@@ -205,10 +208,16 @@ final class Seen: @unchecked Sendable {
             #expect(Set(cache.slots).count == cache.batch, "each hypothesis has its own row")
             for b in 0..<cache.batch {
                 for l in 0..<2 {
-                    let row = cache.slots[b] * stride
-                    let keys = Array(cache.keys[l][row ..< row + cache.length * d])
-                    let values = Array(cache.values[l][row ..< row + cache.length * d])
-                    let expected = histories[b].flatMap { v in (0..<d).map { v + Float(l * 10 + $0) } }
+                    // Head by head, each head's positions in order.
+                    let at = (0..<cache.heads).flatMap { h in
+                        (0..<cache.length).flatMap { p in
+                            (0..<cache.headDim).map { cache.index(slot: cache.slots[b], position: p, feature: h * cache.headDim + $0) }
+                        }
+                    }
+                    let keys = at.map { cache.keys[l][$0] }, values = at.map { cache.values[l][$0] }
+                    let expected = (0..<cache.heads).flatMap { h in
+                        histories[b].flatMap { v in (0..<cache.headDim).map { v + Float(l * 10 + h * cache.headDim + $0) } }
+                    }
                     #expect(keys == expected, "step \(step) hypothesis \(b) layer \(l)")
                     #expect(values == expected.map { -$0 }, "step \(step) hypothesis \(b) layer \(l)")
                 }

@@ -49,109 +49,6 @@ public struct CrossAttentionCache: Sendable {
     public var audioFrames: Int { layout.frames }
 }
 
-/// The decoder's self-attention K/V cache for a batch of hypotheses.
-///
-/// Exists so each decoding step costs one token per hypothesis, and so beam
-/// search can reorder the cache by beam origin.
-///
-/// Hypothesis b's history lives in stored row `slots[b]`. Beam search reorders at
-/// every step, and copying every history then took about 1.5 ms a step (a tenth
-/// of a tiny.en beam-5 step), mostly to copy rows onto themselves: now a
-/// hypothesis takes over its origin's row, and only a second hypothesis from the
-/// same origin gets a copy.
-struct SelfAttentionCache {
-    /// Positions a stored row starts with room for, and grows by as tokens are added
-    /// (steps, not doubling: a 30-s piece's 150 tokens need 192 positions, not 256).
-    static let growthStep = 64
-    /// Most positions a hypothesis can hold (the model's text context, or the caller's bound).
-    let limit: Int
-    /// Positions each stored row has room for now. It grows with the tokens decoded
-    /// (`reserve`) rather than starting at `limit`: eight pieces of five beams each at
-    /// tiny.en's 448 positions held 220 MB of zeros, most of it never written.
-    private(set) var capacity: Int
-    let d: Int
-    private(set) var batch: Int
-    private(set) var length = 0
-    /// Per layer: stored rows of `capacity × d` floats each.
-    var keys: [[Float]]
-    var values: [[Float]]
-    /// The stored row of each hypothesis.
-    private(set) var slots: [Int]
-
-    init(layers: Int, batch: Int, capacity limit: Int, d: Int) {
-        self.limit = limit
-        capacity = min(limit, Self.growthStep)
-        self.d = d
-        self.batch = batch
-        keys = Array(repeating: [Float](repeating: 0, count: batch * capacity * d), count: layers)
-        values = keys
-        slots = Array(0..<batch)
-    }
-
-    /// Room for `positions` positions in every stored row, their contents kept.
-    mutating func reserve(_ positions: Int) {
-        precondition(positions <= limit, "decoder context exceeded")
-        guard positions > capacity else { return }
-        var grown = capacity
-        while grown < positions { grown = min(limit, grown + Self.growthStep) }
-        let (oldStride, newStride, used) = (capacity * d, grown * d, length * d)
-        let storedRows = oldStride > 0 ? (keys.first?.count ?? 0) / oldStride : 0
-        func widened(_ rows: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: storedRows * newStride)
-            rows.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for r in 0..<storedRows where used > 0 {
-                        (dst.baseAddress! + r * newStride).update(from: src.baseAddress! + r * oldStride, count: used)
-                    }
-                }
-            }
-            return out
-        }
-        for l in keys.indices {
-            keys[l] = widened(keys[l])
-            values[l] = widened(values[l])
-        }
-        capacity = grown
-    }
-
-    /// New batch where hypothesis i continues hypothesis origins[i].
-    mutating func reorder(_ origins: [Int]) {
-        let n = length * d, stride = capacity * d
-        var storedRows = (keys.first?.count ?? 0) / stride
-        if storedRows < origins.count {
-            let extra = [Float](repeating: 0, count: (origins.count - storedRows) * stride)
-            for l in keys.indices { keys[l] += extra; values[l] += extra }
-            storedRows = origins.count
-        }
-        // First claim of an origin's row takes it over; later claims get a free row.
-        var claimed = Set<Int>()
-        var next = [Int](repeating: -1, count: origins.count)
-        for (i, o) in origins.enumerated() where claimed.insert(slots[o]).inserted { next[i] = slots[o] }
-        var free = (0..<storedRows).filter { !claimed.contains($0) }
-        var copies: [(from: Int, to: Int)] = []
-        for (i, o) in origins.enumerated() where next[i] < 0 {
-            next[i] = free.removeFirst()
-            copies.append((slots[o], next[i]))
-        }
-        if n > 0 && !copies.isEmpty {
-            for l in keys.indices {
-                keys[l].withUnsafeMutableBufferPointer { k in
-                    values[l].withUnsafeMutableBufferPointer { v in
-                        for (from, to) in copies {
-                            (k.baseAddress! + to * stride).update(from: k.baseAddress! + from * stride, count: n)
-                            (v.baseAddress! + to * stride).update(from: v.baseAddress! + from * stride, count: n)
-                        }
-                    }
-                }
-            }
-        }
-        slots = next
-        batch = origins.count
-    }
-
-    mutating func advance(_ n: Int) { length += n }
-}
-
 extension WhisperModel {
     /// Cross-attention K/V for every decoder layer (computed once per encoder output).
     public func crossAttentionCache(_ enc: EncoderOutput) -> CrossAttentionCache {
@@ -165,7 +62,8 @@ extension WhisperModel {
 
     func makeCache(batch: Int, capacity: Int? = nil) -> SelfAttentionCache {
         SelfAttentionCache(layers: dimensions.decoderLayers, batch: batch,
-                           capacity: min(capacity ?? dimensions.textContext, dimensions.textContext), d: dimensions.dModel)
+                           capacity: min(capacity ?? dimensions.textContext, dimensions.textContext), d: dimensions.dModel,
+                           heads: dimensions.decoderHeads)
     }
 
     /// Runs `count` new tokens per hypothesis (tokens beam-major: batch × count) at
@@ -208,7 +106,7 @@ extension WhisperModel {
             }
         }
         let rows = batch * count
-        let stride = cache.capacity * d
+        let (rowStride, headStride) = (cache.rowStride, cache.headStride)
         for (l, layer) in decoder.layers.enumerated() {
             let n1 = layerNorm(x, gamma: layer.attn.norm.gamma, beta: layer.attn.norm.beta)
             let qkv = linear(n1, layer.attn.qkv)
@@ -216,10 +114,12 @@ extension WhisperModel {
             for b in 0..<batch {
                 for t in 0..<count {
                     let src = (b * count + t) * 3 * d
-                    let dst = cache.slots[b] * stride + (p0 + t) * d
-                    for i in 0..<d {
-                        cache.keys[l][dst + i] = qkv.storage[src + d + i]
-                        cache.values[l][dst + i] = qkv.storage[src + 2 * d + i]
+                    for h in 0..<heads {
+                        let dst = cache.slots[b] * rowStride + h * headStride + (p0 + t) * dh
+                        for j in 0..<dh {
+                            cache.keys[l][dst + j] = qkv.storage[src + d + h * dh + j]
+                            cache.values[l][dst + j] = qkv.storage[src + 2 * d + h * dh + j]
+                        }
                     }
                 }
             }
@@ -230,9 +130,9 @@ extension WhisperModel {
                         att.withUnsafeMutableBufferPointer { o in
                             for b in 0..<batch {
                                 AttentionKernel.attend(q: q.baseAddress! + b * count * 3 * d, ldq: 3 * d, qRows: count,
-                                                       k: k.baseAddress! + cache.slots[b] * stride,
-                                                       v: v.baseAddress! + cache.slots[b] * stride, ldkv: d,
-                                                       kvRows: p0 + count, heads: heads, headDim: dh, causalOffset: p0, level: kernelLevel,
+                                                       k: k.baseAddress! + cache.slots[b] * rowStride,
+                                                       v: v.baseAddress! + cache.slots[b] * rowStride, ldkv: dh,
+                                                       kvRows: p0 + count, kvHeadStride: headStride, heads: heads, headDim: dh, causalOffset: p0, level: kernelLevel,
                                                        out: o.baseAddress! + b * count * d, ldo: d)
                             }
                         }
