@@ -78,6 +78,41 @@ struct AttentionKernel {
         }
     }
 
+    /// The decoder's self-attention for a step's hypotheses together: hypothesis b's
+    /// `qRows` query rows (at q + b·qRows·ldq) attend to its own history (keys and values at
+    /// `histories[b]` floats past k and v, head h `kvHeadStride` floats further), writing
+    /// out + b·qRows·ldo. From AVX2 up, with a few rows each, the (hypothesis, head) pairs
+    /// are split over the threads in one hand-off (one per hypothesis cost a wake-up per
+    /// beam and layer at every step); each pair's result is the one `attend` gives.
+    static func attendEach(q: UnsafePointer<Float>, ldq: Int, qRows: Int, k: UnsafePointer<Float>,
+                           v: UnsafePointer<Float>, histories: [Int], ldkv: Int, kvRows: Int, kvHeadStride: Int,
+                           heads: Int, headDim: Int, causalOffset: Int, level: KernelLevel,
+                           out: UnsafeMutablePointer<Float>, ldo: Int) {
+        guard qRows <= SmallRowsLinear.maxRows && level >= .avx2 && headDim % 8 == 0 else {
+            for (b, at) in histories.enumerated() {
+                attend(q: q + b * qRows * ldq, ldq: ldq, qRows: qRows, k: k + at, v: v + at, ldkv: ldkv, kvRows: kvRows,
+                       kvHeadStride: kvHeadStride, heads: heads, headDim: headDim, causalOffset: causalOffset,
+                       level: level, out: out + b * qRows * ldo, ldo: ldo)
+            }
+            return
+        }
+        let scale = 1 / Float(headDim).squareRoot(), items = histories.count * heads
+        let parts = kvRows * qRows * items >= 4096 ? min(BLAS.threads, items) : 1
+        let (qs, ks, vs, os) = (SharedPointer(q), SharedPointer(k), SharedPointer(v), SharedPointer(out))
+        Parallel.split(parts) { p in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: qRows * kvRows)
+            defer { scratch.deallocate() }
+            for item in Parallel.range(p, of: parts, count: items) {
+                let (b, h) = item.quotientAndRemainder(dividingBy: heads)
+                let kvOff = histories[b] + h * kvHeadStride
+                VectorKernelsAVX2.attendFewRows(
+                    q: qs.raw + b * qRows * ldq + h * headDim, ldq: ldq, rows: qRows, k: ks.raw + kvOff,
+                    v: vs.raw + kvOff, ldkv: ldkv, keys: kvRows, headDim: headDim, scale: scale,
+                    causalLimit: causalOffset, out: os.raw + b * qRows * ldo + h * headDim, ldo: ldo, scratch: scratch)
+            }
+        }
+    }
+
     /// Cross-attention over one decoder layer of a `CrossAttentionCache` (its layout in
     /// `cache`). From AVX2 up, with 64-dimension heads and no observer, each head runs
     /// through the fused kernel straight from the cache's packed keys and contiguous

@@ -128,13 +128,10 @@ extension WhisperModel {
                 cache.keys[l].withUnsafeBufferPointer { k in
                     cache.values[l].withUnsafeBufferPointer { v in
                         att.withUnsafeMutableBufferPointer { o in
-                            for b in 0..<batch {
-                                AttentionKernel.attend(q: q.baseAddress! + b * count * 3 * d, ldq: 3 * d, qRows: count,
-                                                       k: k.baseAddress! + cache.slots[b] * rowStride,
-                                                       v: v.baseAddress! + cache.slots[b] * rowStride, ldkv: dh,
-                                                       kvRows: p0 + count, kvHeadStride: headStride, heads: heads, headDim: dh, causalOffset: p0, level: kernelLevel,
-                                                       out: o.baseAddress! + b * count * d, ldo: d)
-                            }
+                            AttentionKernel.attendEach(q: q.baseAddress!, ldq: 3 * d, qRows: count, k: k.baseAddress!,
+                                                       v: v.baseAddress!, histories: cache.slots.map { $0 * rowStride }, ldkv: dh,
+                                                       kvRows: p0 + count, kvHeadStride: headStride, heads: heads, headDim: dh,
+                                                       causalOffset: p0, level: kernelLevel, out: o.baseAddress!, ldo: d)
                         }
                     }
                 }
