@@ -231,6 +231,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--large-compute", default="float32,int8",
+                    help="compute types of the large-v3-turbo cases (turbo-30s, turbo-10min), comma-separated")
     args = ap.parse_args()
     fw_python = ensure_venv()
     env = dict(os.environ)
@@ -244,6 +246,7 @@ def main():
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             import bench_large
             bench_large.ensure_model(fw_python)
+            bench_large.COMPUTE = tuple(args.large_compute.split(","))
             large_rows += bench_large.run_case(name, LARGE_CASES[name], BIN, fw_python, args.threads, args.repeat, CORPUS,
                                                lambda cmd: timed(cmd, env, with_stderr=True))
             continue
