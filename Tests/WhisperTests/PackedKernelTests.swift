@@ -117,23 +117,22 @@ import Testing
     /// The output projection's 16-bit product sums exactly at every level, at the extremes
     /// too: every activation at ±32767 and every weight at ±127 over k = 4101 (past the
     /// AVX2 kernel's int32 flush, whose 256 groups of 4 would overflow at 257), ragged rows
-    /// and outputs, split over two threads: each output is the exact integer sum rounded once.
+    /// and outputs, split over two threads, a bias added: each output is the exact integer sum
+    /// rounded once, plus the bias.
     @Test func wideProductSumsExactlyAtTheExtremes() {
         let (m, n, k) = (7, 37, 4101)
         let x = (0..<(m * k)).map { i -> Float in (i / k) % 2 == 0 || i % 3 != 0 ? 2.5 : -2.5 }
         let w = (0..<(n * k)).map { i -> Float in (i % 5 == 0) == ((i / k) % 2 == 0) ? -0.5 : 0.5 }
         let q = Int8RowMatrix(Matrix(rows: n, cols: k, storage: w))
+        let bias = (0..<n).map { Float($0) * 0.25 - 3 }
         for level in Self.levels {
-            var layer = LinearWeights(w: Matrix(rows: 0, cols: k, storage: []), b: nil)
-            layer.packed = PackedMatrix(int8: q, level: level)
-            layer.wideActivations = true
-            let y = linear(Matrix(rows: m, cols: k, storage: x), layer)
+            let y = PackedMatrix(int8: q, level: level).applyWide(Matrix(rows: m, cols: k, storage: x), bias: bias, threads: 2)
             for r in 0..<m {
                 for o in 0..<n {
                     var total: Int64 = 0
                     for i in 0..<k { total += Int64(x[r * k + i] > 0 ? 32767 : -32767) * Int64(q.values[o * k + i]) }
                     let expected = Float(total) * (1 / (32767 / Float(2.5))) / q.scales[o]
-                    #expect(y[r, o] == expected, "\(level) row \(r) out \(o)")
+                    #expect(y[r, o] == bias[o] + expected, "\(level) row \(r) out \(o)")
                 }
             }
         }
