@@ -131,6 +131,61 @@ import Testing
     /// The cross-attention cache's per-head layout (packed keys for 64-dimension heads,
     /// rows otherwise) gives the attention of the projection's own rows: a decoding step
     /// (5 rows), a batch's step (40 rows) and the observed path word timing takes.
+    /// A decoding step's self-attention for all hypotheses at once (`attendEach`: one split
+    /// over (hypothesis, head) pairs) gives each hypothesis the bits `attend` gives it alone,
+    /// at every level and thread count: five hypotheses of one and of two query rows over
+    /// head-major histories of 37 positions in rows of capacity 64, causal from position 36.
+    @Test(arguments: [1, 2])
+    func stepAttentionForAllHypothesesEqualsEachAlone(queryRows: Int) {
+        let (hypotheses, heads, dh, capacity, keys) = (5, 3, 64, 64, 37)
+        let d = heads * dh, rowStride = capacity * d, headStride = capacity * dh
+        let q = KernelTests.random(hypotheses * queryRows * 3 * d, seed: 11, scale: 2)
+        let k = KernelTests.random(7 * rowStride, seed: 12), v = KernelTests.random(7 * rowStride, seed: 13)
+        let histories = [6, 0, 3, 2, 5].map { $0 * rowStride }
+        for level in [KernelLevel.portable, .avx2, .avx512].filter({ $0 <= KernelLevel.detected }) {
+            var alone = [Float](repeating: 0, count: hypotheses * queryRows * d)
+            q.withUnsafeBufferPointer { qp in
+                k.withUnsafeBufferPointer { kp in
+                    v.withUnsafeBufferPointer { vp in
+                        alone.withUnsafeMutableBufferPointer { op in
+                            for (b, at) in histories.enumerated() {
+                                AttentionKernel.attend(q: qp.baseAddress! + b * queryRows * 3 * d, ldq: 3 * d, qRows: queryRows,
+                                                       k: kp.baseAddress! + at, v: vp.baseAddress! + at, ldkv: dh, kvRows: keys,
+                                                       kvHeadStride: headStride, heads: heads, headDim: dh,
+                                                       causalOffset: keys - queryRows, level: level,
+                                                       out: op.baseAddress! + b * queryRows * d, ldo: d)
+                            }
+                        }
+                    }
+                }
+            }
+            for threads in [1, 2, 3] {
+                let together = BLAS.run { () -> [Float] in
+                    let saved = BLAS.threads
+                    BLAS.setThreads(threads)
+                    defer { BLAS.setThreads(saved) }
+                    var out = [Float](repeating: 0, count: hypotheses * queryRows * d)
+                    q.withUnsafeBufferPointer { qp in
+                        k.withUnsafeBufferPointer { kp in
+                            v.withUnsafeBufferPointer { vp in
+                                out.withUnsafeMutableBufferPointer { op in
+                                    AttentionKernel.attendEach(q: qp.baseAddress!, ldq: 3 * d, qRows: queryRows, k: kp.baseAddress!,
+                                                               v: vp.baseAddress!, histories: histories, ldkv: dh, kvRows: keys,
+                                                               kvHeadStride: headStride, heads: heads, headDim: dh,
+                                                               causalOffset: keys - queryRows, level: level,
+                                                               out: op.baseAddress!, ldo: d)
+                                }
+                            }
+                        }
+                    }
+                    return out
+                }
+                let differing = zip(together, alone).filter { $0.0 != $0.1 }.count
+                #expect(together.count == alone.count && differing == 0, "\(level), \(threads) threads: \(differing) outputs differ")
+            }
+        }
+    }
+
     @Test(arguments: [64, 32])
     func crossCacheLayoutGivesTheSameAttention(headDim: Int) {
         let heads = 3, d = heads * headDim, frames = 100
