@@ -256,6 +256,16 @@ extension Daemon {
                 state.withLock { $0.settle.forget(rel) }
                 continue
             }
+            // The listing's rule for symlinks holds here too: one out of the inbox is never
+            // marked, whichever of the two sees it first, and is logged once by either.
+            if type == .typeSymbolicLink, let reason = layout.symlinkProblem(job.path) {
+                let first = state.withLock { s in
+                    s.settle.forget(rel)
+                    return s.skippedNames.insert(job.path.string).inserted
+                }
+                if first { logger.notice("not a job", metadata: ["file.path": "\(job.path)", "reason": "\(reason)"]) }
+                continue
+            }
             if JobState.allCases.contains(where: { (try? FileManager.default.attributesOfItem(atPath: job.marker($0).string)) != nil }) {
                 // A job with markers written to in place (a finished source overwritten, say):
                 // the next rescan looks at it in full instead of trusting the cache.

@@ -149,7 +149,7 @@ public struct FolderScanner: Sendable {
             }
             guard layout.rules.isJob(e.name) else { continue }
             if kind == UInt8(DT_LNK) {
-                if let reason = symlinkProblem(path) {
+                if let reason = layout.symlinkProblem(path) {
                     listing.skipped.append((path, reason))
                     continue
                 }
@@ -164,14 +164,6 @@ public struct FolderScanner: Sendable {
             listing.jobs[rel(e.name)] = job
         }
         return listing
-    }
-
-    /// Why a symlink in the inbox must not be followed, or nil when it may be.
-    func symlinkProblem(_ path: FilePath) -> String? {
-        guard let target = Syscall.realpath(path) else { return "dangling symlink" }
-        if layout.followSymlinks { return nil }
-        if target.starts(with: layout.root) { return nil }
-        return "symlink to \(target) outside the inbox (set queue.follow_symlinks = true to allow)"
     }
 
     static func direntType(_ mode: mode_t) -> UInt8 {

@@ -24,6 +24,15 @@ public struct InboxLayout: Sendable, Equatable {
         self.rules = rules
     }
 
+    /// Why the symlink at `path` in the inbox must not be followed, or nil when it may be:
+    /// the one rule for the folder listing and for the files inotify names between listings.
+    public func symlinkProblem(_ path: FilePath) -> String? {
+        guard let target = Syscall.realpath(path) else { return "dangling symlink" }
+        if followSymlinks { return nil }
+        if target.starts(with: root) { return nil }
+        return "symlink to \(target) outside the inbox (set queue.follow_symlinks = true to allow)"
+    }
+
     /// The job for a path relative to the root ("a/b/talk.mp3").
     public func job(relativePath: String) -> Job { Job(root: root, relativePath: relativePath) }
 
