@@ -11,6 +11,9 @@ log line, shown by log_level = "debug"; faster-whisper's WhisperModel() call). W
 """
 import json, os, re, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (cpu_seconds: the one parse of /usr/bin/time -v)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = os.path.join(os.path.expanduser("~"), ".cache", "dropscribe-bench", "large-v3-turbo-random")
 BEAM = 5
@@ -78,7 +81,7 @@ def run_case(name, seconds, binary, fw_python, threads, repeat, corpus, timed):
                         m = re.search(r"load\.s=(\d+\.\d+)", stderr)
                         result["load"] = float(m.group(1)) if m else float("nan")
                     tokens = [t for s in result["segments"] for t in s["tokens"]]
-                    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", stderr))
+                    cpu = bench.cpu_seconds(stderr)
                     runs[system].append((wall, rss, result["load"], tokens, cpu))
                     print(f"  {name} {compute} {system}: {wall:.1f} s ({cpu:.1f} s CPU), {rss / 2**20:.0f} MiB, "
                           f"load {result['load']:.2f} s, {len(tokens)} tokens", flush=True)
