@@ -60,7 +60,7 @@ struct Transcribe: AsyncParsableCommand {
     var threads: Int?
 
     @Option(name: .customLong("compute-type"),
-            help: ArgumentHelp("float32 (exact, the default) or int8 (int8 copies of the decoder's weights: faster, slightly less accurate).",
+            help: ArgumentHelp("float32 (exact, the default), int8 (every linear layer in int8: about twice as fast, slightly less accurate) or bfloat16 (bfloat16 products with float32 sums; float32 runs on CPUs without AVX512-BF16).",
                                valueName: "type"))
     var computeType: String?
 
