@@ -10,8 +10,9 @@ Tests/Corpus/wer.py, prints a table and writes BENCHMARKS.md.
 
     bench/bench.py [--cases tiny-beam5,tiny-greedy,base-beam5,tiny-beam5-int8,tiny-beam5-batch8,tiny-beam5-batch8-gaps,memory-60min,throughput-20clips] [--repeat 2] [--threads 2]
 
-The turbo-30s and turbo-10min cases (not in the default list: the model is 1.6 GB and made on
-demand, and a 10-minute run takes tens of minutes) are bench/bench_large.py's.
+The large-model cases (not in the default list: each model is 0.5-1.6 GB and made on demand, and a
+10-minute run takes tens of minutes) are bench/bench_large.py's: turbo-30s and turbo-10min in the
+large-v3-turbo shape, distil-30s (distil-large-v3), medium-30s and small-30s.
 """
 import argparse, json, os, platform, re, subprocess, sys, tempfile, time
 
@@ -49,8 +50,9 @@ FW_COMPUTE_TYPE = {"bfloat16": "int8"}
 # The instruction-set flags each table records (the kernels are chosen from them).
 CPU_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "avx512_bf16",
              "amx_tile", "amx_int8", "amx_bf16"]
-# A full-size large-v3-turbo-shaped model (bench/bench_large.py): seconds of audio per case.
-LARGE_CASES = {"turbo-30s": 30, "turbo-10min": 600}
+# Full-size random-weight models of real shapes (bench/bench_large.py): the shape and seconds of audio per case.
+LARGE_CASES = {"turbo-30s": ("large-v3-turbo", 30), "turbo-10min": ("large-v3-turbo", 600),
+               "distil-30s": ("distil-large-v3", 30), "medium-30s": ("medium", 30), "small-30s": ("small", 30)}
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
 THROUGHPUT = "throughput-20clips"
@@ -232,11 +234,11 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     ap.add_argument("--large-compute", default="float32,int8",
-                    help="compute types of the large-v3-turbo cases (turbo-30s, turbo-10min), comma-separated")
+                    help="compute types of the large-model cases (" + ", ".join(LARGE_CASES) + "), comma-separated")
     args = ap.parse_args()
     fw_python = ensure_venv()
     env = dict(os.environ)
-    rows, large_rows = [], []
+    rows, large_rows = [], {}
     tp = None
     cpu = cpu_label()
     flags = set(next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), []))
@@ -245,9 +247,10 @@ def main():
         if name in LARGE_CASES:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             import bench_large
-            bench_large.ensure_model(fw_python)
+            shape, seconds = LARGE_CASES[name]
+            bench_large.ensure_model(fw_python, shape)
             bench_large.COMPUTE = tuple(args.large_compute.split(","))
-            large_rows += bench_large.run_case(name, LARGE_CASES[name], BIN, fw_python, args.threads, args.repeat, CORPUS,
+            large_rows[shape] = large_rows.get(shape, []) + bench_large.run_case(name, shape, seconds, BIN, fw_python, args.threads, args.repeat, CORPUS,
                                                lambda cmd: timed(cmd, env, with_stderr=True))
             continue
         if name == THROUGHPUT:
@@ -289,12 +292,13 @@ def main():
                                    "cpu": median[3]}
             rows.append((name, rel, model, beam, compute, length, results))
 
-    if large_rows:
+    for shape, shape_rows in large_rows.items():
         import bench_large
-        size = os.path.getsize(os.path.join(bench_large.MODEL, "model.bin"))
-        lines = bench_large.section(large_rows, f"Machine: {cpu}, {os.cpu_count()} cores; {flag_line}.", args.threads, args.repeat, size)
+        size = os.path.getsize(os.path.join(bench_large.model_dir(shape), "model.bin"))
+        lines = bench_large.section(shape_rows, shape, f"Machine: {cpu}, {os.cpu_count()} cores; {flag_line}.", args.threads,
+                                    args.repeat, size)
         print("\n".join(lines))
-        bench_large.write(args.output, cpu, lines)
+        bench_large.write(args.output, cpu, shape, lines)
     if not rows and not tp:
         return
     fw_version = subprocess.check_output([fw_python, "-c", "import faster_whisper, ctranslate2; print(faster_whisper.__version__, ctranslate2.__version__)"], text=True).split()

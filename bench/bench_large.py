@@ -1,6 +1,7 @@
-"""The full-size large-v3-turbo-shaped model beside faster-whisper (the `turbo-*` cases of bench.py).
+"""Full-size random-weight models beside faster-whisper (the large-model cases of bench.py:
+`turbo-*` in the large-v3-turbo shape, `distil-30s`, `medium-30s`, `small-30s`).
 
-The model (float16, random weights, 1.6 GB) is made on demand by bench/make-full-size-model.py
+The models (float16, random weights, 0.5-1.6 GB) are made on demand by bench/make-full-size-model.py
 into ~/.cache/dropscribe-bench. Random weights decode garbage, so both sides decode the same way
 and the tokens are compared instead of a WER: temperature 0 only (no fallback), no window
 skipped as silence, language pinned to English, beam 5 and faster-whisper's own length limit
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (cpu_seconds: the one parse of /usr/bin/time -v)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = os.path.join(os.path.expanduser("~"), ".cache", "dropscribe-bench", "large-v3-turbo-random")
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "dropscribe-bench")
 BEAM = 5
 COMPUTE = ("float32", "int8")
 
@@ -39,11 +40,16 @@ language = "en"
 """
 
 
-def ensure_model(python):
-    """The model folder, made first if missing (`python` needs ctranslate2 and numpy)."""
-    if not os.path.exists(os.path.join(MODEL, ".complete")):
-        subprocess.check_call([python, os.path.join(HERE, "make-full-size-model.py"), MODEL])
-    return MODEL
+def model_dir(shape):
+    return os.path.join(CACHE, f"{shape}-random")
+
+
+def ensure_model(python, shape):
+    """The model folder of `shape`, made first if missing (`python` needs ctranslate2 and numpy)."""
+    path = model_dir(shape)
+    if not os.path.exists(os.path.join(path, ".complete")):
+        subprocess.check_call([python, os.path.join(HERE, "make-full-size-model.py"), "--shape", shape, path])
+    return path
 
 
 def clip(corpus, seconds, tmp):
@@ -56,9 +62,10 @@ def clip(corpus, seconds, tmp):
     return out
 
 
-def run_case(name, seconds, binary, fw_python, threads, repeat, corpus, timed):
+def run_case(name, shape, seconds, binary, fw_python, threads, repeat, corpus, timed):
     """Alternating runs of dropscribe and faster-whisper at each compute type; medians."""
     rows = []
+    model = model_dir(shape)
     with tempfile.TemporaryDirectory() as tmp:
         audio = clip(corpus, seconds, tmp)
         cfg = os.path.join(tmp, "config.toml")
@@ -70,11 +77,11 @@ def run_case(name, seconds, binary, fw_python, threads, repeat, corpus, timed):
                 for system in runs:
                     if system == "dropscribe":
                         out = os.path.join(tmp, os.path.basename(audio) + ".json")
-                        cmd = [binary, "transcribe", audio, "--config", cfg, "--model", MODEL, "--beam-size", str(BEAM),
+                        cmd = [binary, "transcribe", audio, "--config", cfg, "--model", model, "--beam-size", str(BEAM),
                                "--threads", str(threads), "--format", "json", "--output-dir", tmp, "--compute-type", compute]
                     else:
                         out = os.path.join(tmp, "fw.json")
-                        cmd = [fw_python, "-c", FW_SCRIPT, audio, MODEL, str(BEAM), str(threads), out, compute]
+                        cmd = [fw_python, "-c", FW_SCRIPT, audio, model, str(BEAM), str(threads), out, compute]
                     wall, rss, stderr = timed(cmd)
                     result = json.load(open(out))
                     if system == "dropscribe":
@@ -103,10 +110,11 @@ def same_prefix(a, b):
     return n
 
 
-def section(rows, cpu_line, threads, repeat, model_bytes):
-    """The BENCHMARKS.md section for these rows."""
+def section(rows, shape, cpu_line, threads, repeat, model_bytes):
+    """The BENCHMARKS.md section for these rows (all of one model shape)."""
     mib = model_bytes / 2**20
-    lines = [f"Full-size large-v3-turbo-shaped model (`bench/bench.py --cases turbo-30s`; float16 model.bin of {mib:.0f} MiB, random "
+    cases = ", ".join(sorted({r[0] for r in rows}))
+    lines = [f"Full-size {shape}-shaped model (`bench/bench.py --cases {cases}`; float16 model.bin of {mib:.0f} MiB, random "
              "weights from bench/make-full-size-model.py). " + cpu_line,
              f"{threads} threads, beam {BEAM}, temperature 0 only, no window skipped, language en, at most 224 new tokens a window "
              f"on both sides; median of {repeat} alternating runs, model load included in the wall and CPU (user + system) time, "
@@ -127,10 +135,11 @@ def section(rows, cpu_line, threads, repeat, model_bytes):
     return lines
 
 
-def write(output, cpu, lines):
-    """Replaces this CPU's large-model section of BENCHMARKS.md (or adds it at the end)."""
-    marker, end = f"<!-- bench-large:{cpu} -->", "<!-- /bench-large -->"
-    text = "\n".join([marker, f"### {cpu}: large-v3-turbo shape", ""] + lines + [end]) + "\n"
+def write(output, cpu, shape, lines):
+    """Replaces this CPU's section for this model shape in BENCHMARKS.md (or adds it at the end)."""
+    key = cpu if shape == "large-v3-turbo" else f"{cpu}: {shape}"
+    marker, end = f"<!-- bench-large:{key} -->", "<!-- /bench-large -->"
+    text = "\n".join([marker, f"### {cpu}: {shape} shape", ""] + lines + [end]) + "\n"
     old = open(output).read() if os.path.exists(output) else "# Benchmarks\n"
     if marker in old:
         head, rest = old.split(marker, 1)
