@@ -104,4 +104,38 @@ import Testing
             }
         }
     }
+
+    /// bfloat16 layers packed straight from a float16 file's rows are the packing of a Float
+    /// copy of each matrix (the last 16-row block ragged, the blocks split over 2 threads),
+    /// the tied projection packs the embedding, and the embedding itself is read from the
+    /// file, not held as V × D Floats. Packing needs no bfloat16 instructions, so the
+    /// weights are built at this CPU's level whatever it has.
+    @Test(.enabled(if: Fixtures.hasModel("base"), "needs the base vocabulary"))
+    func bfloat16PacksFromTheFileAndReadsTheEmbeddingThere() throws {
+        try withRandomModel(RandomModelWriter(shape: .multilingual, storage: .float16)) { dir, _ in
+            let f32 = try WhisperModel.load(directory: dir, threads: 2)
+            let path = dir + "/model.bin"
+            let bin = try ModelBinary.parse(try MappedFile(path: path), path: path)
+            let (_, encoder, decoder) = try WeightBuilder(bin: bin, path: path, computeType: .bfloat16, level: f32.kernelLevel).build()
+            #expect(decoder.embedding.storage.isEmpty && decoder.mappedEmbedding?.element == .float16)
+            #expect(decoder.output.w.storage.isEmpty && decoder.output.mapped == nil && decoder.output.packed != nil)
+            let pairs = [(f32.encoder.layers[0].attn.qkv.mapped!, encoder.layers[0].attn.qkv.packed),
+                         (f32.decoder.layers[0].ffn.down.mapped!, decoder.layers[0].ffn.down.packed),
+                         (f32.decoder.mappedEmbedding!, decoder.output.packed)]
+            #expect(pairs[2].0.rows % 16 != 0, "the embedding ends in a ragged block")
+            for (float, packed) in pairs {
+                let reference = float.withFloats(threads: 1) { w in
+                    PackedMatrix(bf16: Matrix(rows: float.rows, cols: float.cols,
+                                              storage: Array(UnsafeBufferPointer(start: w, count: float.rows * float.cols))),
+                                 level: f32.kernelLevel)
+                }
+                guard case let .bf16(want) = reference.values, case let .bf16(got)? = packed?.values else {
+                    Issue.record("not packed bfloat16")
+                    continue
+                }
+                let differing = zip(want, got).filter { $0 != $1 }.count
+                #expect(want.count == got.count && differing == 0, "\(float.rows) × \(float.cols): \(differing) values differ")
+            }
+        }
+    }
 }

@@ -47,19 +47,14 @@ extension LinearWeights {
         return copy
     }
 
-    /// bfloat16 packed for every product; the Float weights are dropped.
-    func bf16(level: KernelLevel) -> LinearWeights {
-        var copy = LinearWeights(w: Matrix(rows: 0, cols: w.cols, storage: []), b: b)
-        copy.packed = PackedMatrix(bf16: w, level: level)
-        return copy
-    }
 }
 
 extension WeightBuilder {
     /// The decoder without its layers: embedding and output projection for the compute
     /// type, positions and final norm. float32 reads the embedding and projection in place
-    /// (as `form` does any float32/float16 weight), bfloat16 keeps the embedding Float and
-    /// the projection packed, int8 keeps int8 rows only, quantised as CTranslate2 does (a
+    /// (as `form` does any float32/float16 weight), bfloat16 reads the embedding in place
+    /// too (a lookup widens one row: exact, and no Float copy of V × D) and packs the
+    /// projection, int8 keeps int8 rows only, quantised as CTranslate2 does (a
     /// token's embedding is its row times 1/scale, as CTranslate2 gathers a quantised
     /// embedding; the projection takes 16-bit activations, docs/engine.md §9). A
     /// `decoder/projection/weight` that is the embedding (an alias, or the same bytes) is
@@ -74,6 +69,10 @@ extension WeightBuilder {
         let empty = Matrix(rows: 0, cols: d, storage: [])
         var dec = DecoderWeights(embedding: empty, output: LinearWeights(w: empty, b: nil), untied: untied,
                                  positions: positions, layers: [], norm: norm)
+        func inPlace(_ name: String) throws(WhisperError) -> Bool {
+            let v = try variable(name)
+            return LinearWeights.form(stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
+        }
         switch computeType {
         case .int8:
             let e = PackedMatrix(int8: try int8Rows(embeddingName, vocab, d), level: level)
@@ -81,13 +80,11 @@ extension WeightBuilder {
             dec.output.packed = untied ? PackedMatrix(int8: try int8Rows(projectionName, vocab, d), level: level) : e
             dec.output.wideActivations = true
         case .bfloat16:
-            dec.embedding = try matrix(embeddingName, vocab, d)
-            dec.output.packed = PackedMatrix(bf16: untied ? try matrix(projectionName, vocab, d) : dec.embedding, level: level)
+            (dec.embedding, dec.mappedEmbedding) = try kept(embeddingName, vocab, d, mapped: try inPlace(embeddingName))
+            dec.output.packed = untied || dec.mappedEmbedding != nil
+                ? try bf16Packed(untied ? projectionName : embeddingName, vocab, d)
+                : PackedMatrix(bf16: dec.embedding, level: level)
         case .float32:
-            func inPlace(_ name: String) throws(WhisperError) -> Bool {
-                let v = try variable(name)
-                return LinearWeights.form(stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
-            }
             (dec.embedding, dec.mappedEmbedding) = try kept(embeddingName, vocab, d, mapped: try inPlace(embeddingName))
             if untied {
                 let (w, mapped) = try kept(projectionName, vocab, d, mapped: try inPlace(projectionName))

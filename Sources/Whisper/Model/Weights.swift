@@ -171,6 +171,22 @@ struct WeightBuilder {
         return Int8RowMatrix(rows: rows, cols: cols, mapped: base + v.offset, dtype: v.dtype, level: level)
     }
 
+    /// `name` packed as bfloat16: straight from the mapped file when it holds float32 or
+    /// float16 values (no Float copy of the matrix), else from its Float values (int8/int16
+    /// files dequantised first). The same packed values either way.
+    func bf16Packed(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> PackedMatrix {
+        let v = try variable(name)
+        guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
+        guard v.dtype == .f16 || v.dtype == .f32, let base = bin.file.bytes.baseAddress else {
+            return PackedMatrix(bf16: try matrix(name, rows, cols), level: level)
+        }
+        defer { bin.file.release(v.byteRange) }
+        let (b, dtype, size, level) = (SharedPointer((base + v.offset).assumingMemoryBound(to: UInt8.self)), v.dtype, v.dtype.itemSize, level)
+        return PackedMatrix(bf16Rows: rows, cols: cols, level: level) { r, out in
+            ModelBinary.widen(UnsafeRawPointer(b.raw + r * cols * size), dtype: dtype, count: cols, into: out, level: level)
+        }
+    }
+
     /// A float32-compute weight: read in place (`mapped`, float32 or float16 in the file),
     /// or widened to a Float matrix.
     func kept(_ name: String, _ rows: Int, _ cols: Int, mapped: Bool) throws(WhisperError) -> (Matrix, MappedWeights?) {
@@ -197,7 +213,9 @@ struct WeightBuilder {
         case .int8:
             return LinearWeights.int8(try int8Rows(name, out, inDim), bias: b, level: level)
         case .bf16:
-            return LinearWeights(w: try matrix(name, out, inDim), b: b).bf16(level: level)
+            var copy = LinearWeights(w: Matrix(rows: 0, cols: inDim, storage: []), b: b)
+            copy.packed = try bf16Packed(name, out, inDim)
+            return copy
         }
     }
 

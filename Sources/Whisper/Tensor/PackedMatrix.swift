@@ -73,6 +73,35 @@ struct PackedMatrix: Sendable {
         values = .bf16(packed)
     }
 
+    /// bfloat16 from rows `row(r, out)` writes (row r's cols Floats into `out`), 16 rows
+    /// (one packed block) at a time, the blocks split over the engine's threads: a mapped
+    /// float16 matrix is packed without a Float copy of the whole of it. The same packing
+    /// as `init(bf16:)`.
+    init(bf16Rows rowCount: Int, cols k: Int, level: KernelLevel,
+         row: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
+        rows = rowCount
+        cols = k
+        self.level = level
+        let kp = (k + 1) / 2 * 2, blockCount = (rowCount + 15) / 16
+        var packed = [UInt16](repeating: 0, count: Int(ds_bf16_packed_count(Int32(rowCount), Int32(k))))
+        let parts = rowCount * k >= 1 << 18 ? BLAS.threads : 1
+        if rowCount > 0 && k > 0 {
+            packed.withUnsafeMutableBufferPointer { p in
+                let ps = SharedPointer(p.baseAddress!)
+                Parallel.split(parts) { part in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * k)
+                    defer { scratch.deallocate() }
+                    for block in Parallel.range(part, of: parts, count: blockCount) {
+                        let first = block * 16, n = min(16, rowCount - first)
+                        for r in 0..<n { row(first + r, scratch + r * k) }
+                        ds_bf16_pack(scratch, Int32(n), Int32(k), ps.raw + block * 16 * kp)
+                    }
+                }
+            }
+        }
+        values = .bf16(packed)
+    }
+
     /// y = x · Wᵀ (+ bias): the activations quantised per row (int8, as CTranslate2's u8·s8
     /// products take them: `ds_i8_quantize_rows`) or rounded (bf16), then the product, split over `threads` by rows (many rows) or by 16-row weight
     /// blocks (a few rows: a decoding step).
