@@ -191,17 +191,17 @@ final class Seen: @unchecked Sendable {
             // Append one token per hypothesis, then reorder.
             cache.reserve(cache.length + 1)
             capacities.insert(cache.capacity)
-            for b in 0..<cache.batch {
-                let value = Float(step * 100 + b) + Float(rng.nextUnit())
-                for l in 0..<2 {
-                    for i in 0..<d {
-                        let at = cache.index(slot: cache.slots[b], position: cache.length, feature: i)
-                        cache.keys[l][at] = value + Float(l * 10 + i)
-                        cache.values[l][at] = -value - Float(l * 10 + i)
-                    }
+            // Each layer's QKV rows, one per hypothesis: a query to ignore, then K and V.
+            let newest = (0..<cache.batch).map { Float(step * 100 + $0) + Float(rng.nextUnit()) }
+            for l in 0..<2 {
+                var qkv: [Float] = []
+                for value in newest {
+                    let key = (0..<d).map { value + Float(l * 10 + $0) }
+                    qkv += [Float](repeating: .nan, count: d) + key + key.map { -$0 }
                 }
-                histories[b].append(value)
+                qkv.withUnsafeBufferPointer { cache.append(layer: l, qkv: $0.baseAddress!, count: 1) }
             }
+            for b in 0..<cache.batch { histories[b].append(newest[b]) }
             cache.advance(1)
             cache.reorder(origins)
             histories = origins.map { histories[$0] }

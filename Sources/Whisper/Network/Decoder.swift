@@ -106,30 +106,18 @@ extension WhisperModel {
             }
         }
         let rows = batch * count
-        let (rowStride, headStride) = (cache.rowStride, cache.headStride)
+        let (histories, headStride) = (cache.historyOffsets, cache.headStride)
         for (l, layer) in decoder.layers.enumerated() {
             let n1 = layerNorm(x, gamma: layer.attn.norm.gamma, beta: layer.attn.norm.beta)
             let qkv = linear(n1, layer.attn.qkv)
-            // append K, V
-            for b in 0..<batch {
-                for t in 0..<count {
-                    let src = (b * count + t) * 3 * d
-                    for h in 0..<heads {
-                        let dst = cache.slots[b] * rowStride + h * headStride + (p0 + t) * dh
-                        for j in 0..<dh {
-                            cache.keys[l][dst + j] = qkv.storage[src + d + h * dh + j]
-                            cache.values[l][dst + j] = qkv.storage[src + 2 * d + h * dh + j]
-                        }
-                    }
-                }
-            }
+            qkv.storage.withUnsafeBufferPointer { cache.append(layer: l, qkv: $0.baseAddress!, count: count) }
             var att = [Float](repeating: 0, count: rows * d)
             qkv.storage.withUnsafeBufferPointer { q in
                 cache.keys[l].withUnsafeBufferPointer { k in
                     cache.values[l].withUnsafeBufferPointer { v in
                         att.withUnsafeMutableBufferPointer { o in
                             AttentionKernel.attendEach(q: q.baseAddress!, ldq: 3 * d, qRows: count, k: k.baseAddress!,
-                                                       v: v.baseAddress!, histories: cache.slots.map { $0 * rowStride }, ldkv: dh,
+                                                       v: v.baseAddress!, histories: histories, ldkv: dh,
                                                        kvRows: p0 + count, kvHeadStride: headStride, heads: heads, headDim: dh,
                                                        causalOffset: p0, level: kernelLevel, out: o.baseAddress!, ldo: d)
                         }

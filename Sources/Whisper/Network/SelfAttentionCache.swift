@@ -125,5 +125,31 @@ struct SelfAttentionCache {
         batch = origins.count
     }
 
+    /// Where each hypothesis' history starts in a layer's keys or values (its stored row).
+    var historyOffsets: [Int] { slots.map { $0 * rowStride } }
+
+    /// Stores layer `layer`'s keys and values for `count` new positions (from `length`) of
+    /// every hypothesis, taken from a QKV product's rows: `batch × count` rows of 3d floats
+    /// (query, key, value), hypothesis by hypothesis. `reserve` first, `advance` after the
+    /// last layer.
+    mutating func append(layer: Int, qkv: UnsafePointer<Float>, count: Int) {
+        precondition(length + count <= capacity, "append beyond the reserved positions")
+        let (d, dh, heads) = (self.d, headDim, self.heads)
+        // Row r of the product (hypothesis r / count, position length + r % count), head h.
+        let destinations = (0..<batch * count).flatMap { r in
+            (0..<heads).map { h in index(slot: slots[r / count], position: length + r % count, feature: h * dh) }
+        }
+        keys[layer].withUnsafeMutableBufferPointer { k in
+            values[layer].withUnsafeMutableBufferPointer { v in
+                for (i, dst) in destinations.enumerated() {
+                    let (r, h) = i.quotientAndRemainder(dividingBy: heads)
+                    let src = qkv + r * 3 * d + h * dh
+                    (k.baseAddress! + dst).update(from: src + d, count: dh)
+                    (v.baseAddress! + dst).update(from: src + 2 * d, count: dh)
+                }
+            }
+        }
+    }
+
     mutating func advance(_ n: Int) { length += n }
 }
