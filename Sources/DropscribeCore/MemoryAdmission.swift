@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Whisper
 
 /// Whether the machine has room for one more job.
 ///
@@ -10,16 +11,55 @@ import Synchronization
 final class MemoryAdmission: Sendable {
     let logger: Logger
     private let lastWarning = Mutex<Double>(0)
+    private let estimates = Mutex<[EstimateKey: Int64]>([:])
 
     init(logger: Logger) {
         self.logger = logger
     }
 
-    /// What one job needs: the model's weights widened to float32 plus one
-    /// window's working set (features, encoder activations, caches).
-    static func estimatedJobBytes(modelDirectory: String) -> Int64 {
-        let modelFile = (try? FileManager.default.attributesOfItem(atPath: modelDirectory + "/model.bin")[.size] as? Int) ?? 0
+    /// What one job needs: the model's weights in the form its compute type keeps them,
+    /// plus the working set of its beam and batch (`MemoryFootprint`, from model.bin's
+    /// header). A folder whose model.bin cannot be read as a model counts as twice its
+    /// size plus 256 MiB (the estimate from when every weight was widened to float32);
+    /// a missing one as the 256 MiB alone: its job fails at load, using little.
+    static func estimatedJobBytes(config: Configuration) -> Int64 {
+        let folder = ModelSettings(config).folder
+        if let footprint = try? MemoryFootprint.estimate(directory: folder, computeType: config.model.computeType,
+                                                         beamSize: config.model.beamSize,
+                                                         pieces: config.vad.batchSize) {
+            return footprint.totalBytes
+        }
+        let modelFile = (try? FileManager.default.attributesOfItem(atPath: folder + "/model.bin")[.size] as? Int) ?? 0
         return Int64(modelFile) * 2 + 256 << 20
+    }
+
+    /// What makes two configurations' estimates equal: the model file (by size and change
+    /// time, so a model replaced in place is read again) and the settings the estimate uses.
+    struct EstimateKey: Hashable {
+        var folder: String
+        var size: Int64
+        var changed: Double
+        var computeType: String
+        var beamSize: Int
+        var batchSize: Int
+    }
+
+    /// `estimatedJobBytes`, remembered per model file and settings: a tick asks for every
+    /// pending job while memory is short, and each answer would read model.bin's header.
+    func cachedEstimate(config: Configuration) -> Int64 {
+        let folder = ModelSettings(config).folder
+        let attributes = try? FileManager.default.attributesOfItem(atPath: folder + "/model.bin")
+        let key = EstimateKey(folder: folder, size: Int64((attributes?[.size] as? Int) ?? -1),
+                              changed: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
+                              computeType: config.model.computeType.rawValue, beamSize: config.model.beamSize,
+                              batchSize: config.vad.batchSize)
+        if let known = estimates.withLock({ $0[key] }) { return known }
+        let bytes = Self.estimatedJobBytes(config: config)
+        estimates.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = bytes
+        }
+        return bytes
     }
 
     /// The kernel's estimate of memory available without swapping (MemAvailable).
@@ -36,7 +76,7 @@ final class MemoryAdmission: Sendable {
 
     func allowsAnotherJob(config: Configuration, now: Double) -> Bool {
         guard let available = Self.availableMemoryBytes() else { return true }
-        let needed = Self.estimatedJobBytes(modelDirectory: (try? config.modelFolder()) ?? config.resolve(config.model.path))
+        let needed = cachedEstimate(config: config)
         if available >= needed { return true }
         let shouldLog = lastWarning.withLock { last -> Bool in
             if now - last < 60 { return false }

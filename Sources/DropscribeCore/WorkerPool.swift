@@ -36,7 +36,7 @@ final class WorkerPool: Sendable {
     /// A worker for a job with this configuration, marked busy: an idle one, or a new one.
     func checkout(for config: Configuration) -> PooledWorker {
         let want = ModelSettings(config)
-        let needed = MemoryAdmission.estimatedJobBytes(modelDirectory: want.folder)
+        let needed = MemoryAdmission.estimatedJobBytes(config: config)
         let memoryShort = (MemoryAdmission.availableMemoryBytes() ?? .max) < needed
         return state.withLock { s in
             let alive = s.workers.values.filter { w in w.state.withLock { !$0.ended } }
@@ -68,7 +68,7 @@ final class WorkerPool: Sendable {
     /// A worker whose job reported an outcome goes back to the pool, or is retired
     /// (`worker_max_jobs`, grown memory, a smaller pool, or `retire`).
     func checkin(_ worker: PooledWorker, outcome: WorkerOutcome, config: Configuration, retire: Bool) {
-        let expected = MemoryAdmission.estimatedJobBytes(modelDirectory: ModelSettings(config).folder)
+        let expected = MemoryAdmission.estimatedJobBytes(config: config)
         let reason = state.withLock { s -> WorkerPoolPolicy.Retirement? in
             let served = worker.state.withLock { w -> Int in w.jobsServed += 1; return w.jobsServed }
             let total = s.workers.count

@@ -2,6 +2,7 @@ import ArgumentParser
 import DropscribeCore
 import Foundation
 import ModelStore
+import Whisper
 import Synchronization
 
 /// `dropscribe models`: install Whisper models by name and see what is installed.
@@ -66,7 +67,13 @@ struct Models: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the installed models: size, languages, source.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the installed models: size, languages, source, and the memory a job takes.",
+            discussion: """
+                The memory is what the daemon admits a job with (beam 5, one window at a time): \
+                the weights as each compute type keeps them plus the working set, from model.bin's \
+                header; a worker grown 50% past it is replaced after its job.
+                """)
 
         @OptionGroup var location: Location
 
@@ -83,10 +90,24 @@ struct Models: AsyncParsableCommand {
                     let size = String(format: "%.0f MB", Double(e.bytes) / 1_000_000)
                     let languages = e.languages == 0 ? "English only" : "\(e.languages) languages"
                     print("  \(e.folderName.padding(toLength: 20, withPad: " ", startingAt: 0)) \(size.padding(toLength: 9, withPad: " ", startingAt: 0)) \(languages)  \(e.source ?? "(not fetched by dropscribe)")")
+                    print("  \("".padding(toLength: 20, withPad: " ", startingAt: 0)) memory a job takes: \(memory(e.path))")
                 }
-                print("compute types: float32 and int8 for every model (converted at load; see docs/engine.md)")
+                print("compute types: float32, int8, and bfloat16 on CPUs with AVX512-BF16, for every model (converted at load; see docs/engine.md §9)")
             }
         }
+    }
+}
+
+/// Each compute type's `MemoryFootprint` of the model in `folder`, or why there is none.
+private func memory(_ folder: String) -> String {
+    do {
+        let types: [ComputeType] = KernelLevel.detected >= .avx512BF16 ? [.float32, .int8, .bfloat16] : [.float32, .int8]
+        return try types.map { type throws(WhisperError) in
+            let bytes = try MemoryFootprint.estimate(directory: folder, computeType: type, beamSize: 5, pieces: 1).totalBytes
+            return "\(type.rawValue) \(bytes >> 20) MiB"
+        }.joined(separator: ", ")
+    } catch {
+        return "unknown (\(error))"
     }
 }
 

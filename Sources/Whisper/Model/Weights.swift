@@ -230,55 +230,13 @@ struct WeightBuilder {
     }
 
     func build() throws(WhisperError) -> (ModelDimensions, EncoderWeights, DecoderWeights) {
-        let conv1 = try variable("encoder/conv1/weight")
-        guard conv1.shape.count == 3, conv1.shape[2] == 3 else {
-            throw .badShape(path: path, name: "encoder/conv1/weight", expected: [-1, -1, 3], found: conv1.shape)
-        }
-        let d = conv1.shape[0], nMels = conv1.shape[1]
-        let emb = try variable("decoder/embeddings/weight")
-        guard emb.shape.count == 2, emb.shape[1] == d else {
-            throw .badShape(path: path, name: "decoder/embeddings/weight", expected: [-1, d], found: emb.shape)
-        }
-        let vocab = emb.shape[0]
-        let ffnV = try variable("encoder/layer_0/ffn/linear_0/weight")
-        let ffn = ffnV.shape.first ?? 0
-        let encPos = try variable("encoder/position_encodings/encodings")
-        let decPos = try variable("decoder/position_encodings/encodings")
-        guard encPos.shape.count == 2, encPos.shape[1] == d else {
-            throw .badShape(path: path, name: "encoder/position_encodings/encodings", expected: [1500, d], found: encPos.shape)
-        }
-        guard decPos.shape.count == 2, decPos.shape[1] == d else {
-            throw .badShape(path: path, name: "decoder/position_encodings/encodings", expected: [448, d], found: decPos.shape)
-        }
-        // The features, windows and prompts are built for Whisper's shapes: 80 or 128 mel
-        // bins, 1500 encoder positions (a 30-second window) and room for a prompt.
-        guard nMels == 80 || nMels == 128 else {
-            throw .badShape(path: path, name: "encoder/conv1/weight", expected: [d, 80, 3], found: conv1.shape)
-        }
-        guard encPos.shape[0] == 1500 else {
-            throw .badShape(path: path, name: "encoder/position_encodings/encodings", expected: [1500, d], found: encPos.shape)
-        }
-        guard decPos.shape[0] >= 16 else {
-            throw .badShape(path: path, name: "decoder/position_encodings/encodings", expected: [448, d], found: decPos.shape)
-        }
-        let encHeads = try scalar("encoder/num_heads"), decHeads = try scalar("decoder/num_heads")
-        guard encHeads > 0, d % encHeads == 0, decHeads > 0, d % decHeads == 0 else {
-            throw .malformedModel(path: path, reason: "num_heads \(encHeads)/\(decHeads) do not divide d_model \(d)")
-        }
-        let dims = ModelDimensions(nMels: nMels, dModel: d, encoderHeads: encHeads, decoderHeads: decHeads,
-                                   encoderLayers: layerCount("encoder"), decoderLayers: layerCount("decoder"),
-                                   ffn: ffn, vocabSize: vocab, audioContext: encPos.shape[0], textContext: decPos.shape[0])
-        guard dims.encoderLayers > 0, dims.decoderLayers > 0 else {
-            throw .malformedModel(path: path, reason: "no encoder or decoder layers")
-        }
-        if let act = bin.variables["decoder/activation"], act.count != 1 || bin.floats(act, level: level)[0] != 3 {
-            throw .malformedModel(path: path, reason: "decoder/activation \(bin.floats(act, level: level)) is not GELU (3)")
-        }
+        let dims = try dimensions()
+        let (d, nMels, vocab, ffn) = (dims.dModel, dims.nMels, dims.vocabSize, dims.ffn)
 
         // The embedding first: int8 quantises it from a transient Float copy (V × D, the
         // largest tensor), which then never coexists with the rest of the converted model.
         var dec = try outputLayers(vocab: vocab, d: d,
-                                   positions: try matrix("decoder/position_encodings/encodings", decPos.shape[0], d),
+                                   positions: try matrix("decoder/position_encodings/encodings", dims.textContext, d),
                                    norm: try norm("decoder/layer_norm", d))
         func selfAttn(_ p: String) throws(WhisperError) -> SelfAttentionWeights {
             SelfAttentionWeights(norm: try norm(p + "/layer_norm", d),
@@ -310,7 +268,7 @@ struct WeightBuilder {
         let enc = EncoderWeights(
             conv1: LinearWeights(w: Matrix(rows: d, cols: nMels * 3, storage: c1), b: try floats("encoder/conv1/bias", shape: [d])),
             conv2: LinearWeights(w: Matrix(rows: d, cols: d * 3, storage: c2), b: try floats("encoder/conv2/bias", shape: [d])),
-            positions: try matrix("encoder/position_encodings/encodings", encPos.shape[0], d),
+            positions: try matrix("encoder/position_encodings/encodings", dims.audioContext, d),
             layers: encLayers, norm: try norm("encoder/layer_norm", d))
         dec.layers = decLayers
         return (dims, enc, dec)

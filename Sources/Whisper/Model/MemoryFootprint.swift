@@ -1,0 +1,72 @@
+/// What transcribing with a model takes in memory, worked out from its model.bin header.
+///
+/// Exists so the daemon starts a job, and replaces a worker, by what the model holds under
+/// its compute type (docs/engine.md §9) rather than by a multiple of the file's size: a
+/// float16 large-v3-turbo peaks at about 1.8 GiB in float32 and 1.1 GiB in int8, where
+/// twice model.bin (the estimate before weights were kept lean) said 3.3 GiB for both.
+/// It errs high: the self-attention cache is counted at the full text context.
+public struct MemoryFootprint: Sendable, Equatable {
+    /// The weights in the form the compute type keeps them: a float32 run's float16 and
+    /// float32 matrices as the mapped pages it reads, int8's one byte and bfloat16's two a
+    /// weight, and the convolutions, positions, biases and norms as Float.
+    public var weightBytes: Int64
+    /// One job's working set: a window's encoder activations (and, for mapped float16
+    /// weights, the widest matrix widened for its product), each piece's cross-attention
+    /// K/V, every hypothesis' self-attention cache at the full text context, the logits,
+    /// and the process's own share (runtime, FFmpeg, OpenBLAS buffers, features).
+    public var workingBytes: Int64
+
+    public var totalBytes: Int64 { weightBytes + workingBytes }
+
+    /// The process's own share of the working set: the runtime, FFmpeg and OpenBLAS with
+    /// its buffers, the audio and features in flight. A tiny.en int8 worker peaks about
+    /// 160 MiB above its weights and caches (266 MiB, BENCHMARKS.md); large-v3-turbo's sit
+    /// 40-110 MiB above theirs, their encoders' larger activations being counted apart.
+    static let processBytes: Int64 = 192 << 20
+
+    /// The footprint of a model whose variables are `variables` (each stored once: aliases
+    /// share an offset), under `computeType`, decoding `pieces` pieces at a time (1, or the
+    /// batch size) with `beamSize` hypotheses each. Pure: the policy behind `estimate`.
+    static func of(variables: [String: ModelVariable], dimensions dims: ModelDimensions, computeType: ComputeType,
+                   beamSize: Int, pieces: Int) -> MemoryFootprint {
+        var weights: Int64 = 0
+        var counted = Set<Int>()
+        for (name, v) in variables where counted.insert(v.offset).inserted {
+            let values = Int64(v.count)
+            // Linear layers, the embedding and the output projection: the layers `LinearWeights.form` decides for.
+            guard v.shape.count == 2, name.hasSuffix("/weight") else {
+                weights += 4 * values
+                continue
+            }
+            switch computeType {
+            case .int8: weights += values + 8 * Int64(v.shape[0])
+            case .bfloat16: weights += 2 * values
+            case .float32:
+                let inPlace = LinearWeights.form(stored: v.dtype, compute: .float32, aligned: v.offset % 4 == 0) == .mapped
+                weights += inPlace ? values * Int64(v.dtype.itemSize) : 4 * values
+            }
+        }
+        let d = Int64(dims.dModel), float = Int64(MemoryLayout<Float>.size)
+        let (audio, text, layers) = (Int64(dims.audioContext), Int64(dims.textContext), Int64(dims.decoderLayers))
+        let (pieces, hypotheses) = (Int64(max(1, pieces)), Int64(max(1, pieces)) * Int64(max(1, beamSize)))
+        let cross = pieces * layers * 2 * audio * d * float
+        let selfCache = hypotheses * layers * 2 * text * d * float
+        let encoder = audio * (6 * d + Int64(dims.ffn)) * float
+        let widened = computeType == .float32 ? Int64(dims.ffn) * d * float : 0
+        let logits = 2 * hypotheses * Int64(dims.vocabSize) * float
+        return MemoryFootprint(weightBytes: weights,
+                               workingBytes: cross + selfCache + encoder + widened + logits + processBytes)
+    }
+
+    /// The footprint of the model in `directory` under `computeType` on this CPU (bfloat16
+    /// without AVX512-BF16 runs float32, as `WhisperModel.load` does). Reads model.bin's
+    /// header through its mapping: no weight is read or converted.
+    public static func estimate(directory: String, computeType: ComputeType, beamSize: Int,
+                                pieces: Int) throws(WhisperError) -> MemoryFootprint {
+        let files = try ModelFiles(directory: directory)
+        let bin = try ModelBinary.parse(try MappedFile(path: files.modelBinPath), path: files.modelBinPath)
+        let type = effectiveComputeType(computeType, level: KernelLevel.detected)
+        let dims = try WeightBuilder(bin: bin, path: files.modelBinPath, computeType: type, level: KernelLevel.detected).dimensions()
+        return of(variables: bin.variables, dimensions: dims, computeType: type, beamSize: beamSize, pieces: pieces)
+    }
+}
