@@ -66,9 +66,10 @@ struct PackedMatrix: Sendable {
         rows = m.rows
         cols = m.cols
         self.level = level
-        var packed = [UInt16](repeating: 0, count: Int(ds_bf16_packed_count(Int32(m.rows), Int32(m.cols))))
-        m.storage.withUnsafeBufferPointer { w in
-            packed.withUnsafeMutableBufferPointer { p in ds_bf16_pack(w.baseAddress!, Int32(m.rows), Int32(m.cols), p.baseAddress!) }
+        // ds_bf16_pack writes every value of its blocks, padding included: no zero-fill first.
+        let packed = [UInt16](unsafeUninitializedCapacity: Int(ds_bf16_packed_count(Int32(m.rows), Int32(m.cols)))) { p, initialized in
+            if p.count > 0 { m.storage.withUnsafeBufferPointer { ds_bf16_pack($0.baseAddress!, Int32(m.rows), Int32(m.cols), p.baseAddress!) } }
+            initialized = p.count
         }
         values = .bf16(packed)
     }
@@ -83,10 +84,10 @@ struct PackedMatrix: Sendable {
         cols = k
         self.level = level
         let kp = (k + 1) / 2 * 2, blockCount = (rowCount + 15) / 16
-        var packed = [UInt16](repeating: 0, count: Int(ds_bf16_packed_count(Int32(rowCount), Int32(k))))
         let parts = rowCount * k >= 1 << 18 ? BLAS.threads : 1
-        if rowCount > 0 && k > 0 {
-            packed.withUnsafeMutableBufferPointer { p in
+        // Each block's ds_bf16_pack writes all of its 16 × kp values: no zero-fill first.
+        let packed = [UInt16](unsafeUninitializedCapacity: Int(ds_bf16_packed_count(Int32(rowCount), Int32(k)))) { p, initialized in
+            if p.count > 0 {
                 let ps = SharedPointer(p.baseAddress!)
                 Parallel.split(parts) { part in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * k)
@@ -98,6 +99,7 @@ struct PackedMatrix: Sendable {
                     }
                 }
             }
+            initialized = p.count
         }
         values = .bf16(packed)
     }
