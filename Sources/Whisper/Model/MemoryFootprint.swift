@@ -46,16 +46,17 @@ public struct MemoryFootprint: Sendable, Equatable {
                 weights += inPlace ? values * Int64(v.dtype.itemSize) : 4 * values
             }
         }
-        let d = Int64(dims.dModel), float = Int64(MemoryLayout<Float>.size)
-        let (audio, text, layers) = (Int64(dims.audioContext), Int64(dims.textContext), Int64(dims.decoderLayers))
-        let (pieces, hypotheses) = (Int64(max(1, pieces)), Int64(max(1, pieces)) * Int64(max(1, beamSize)))
+        // In Double: the dimensions come from the file, and their products must not trap.
+        let d = Double(dims.dModel), float = Double(MemoryLayout<Float>.size)
+        let (audio, text, layers) = (Double(dims.audioContext), Double(dims.textContext), Double(dims.decoderLayers))
+        let (pieces, hypotheses) = (Double(max(1, pieces)), Double(max(1, pieces)) * Double(max(1, beamSize)))
         let cross = pieces * layers * 2 * audio * d * float
         let selfCache = hypotheses * layers * 2 * text * d * float
-        let encoder = audio * (6 * d + Int64(dims.ffn)) * float
-        let widened = computeType == .float32 ? Int64(dims.ffn) * d * float : 0
-        let logits = 2 * hypotheses * Int64(dims.vocabSize) * float
-        return MemoryFootprint(weightBytes: weights,
-                               workingBytes: cross + selfCache + encoder + widened + logits + processBytes)
+        let encoder = audio * (6 * d + Double(dims.ffn)) * float
+        let widened = computeType == .float32 ? Double(dims.ffn) * d * float : 0
+        let logits = 2 * hypotheses * Double(dims.vocabSize) * float
+        let working = cross + selfCache + encoder + widened + logits + Double(processBytes)
+        return MemoryFootprint(weightBytes: weights, workingBytes: working < 0x1p62 ? Int64(working) : 1 << 62)
     }
 
     /// The footprint of the model in `directory` under `computeType` on this CPU (bfloat16
