@@ -51,6 +51,16 @@ final class DaemonPublisher: Sendable {
         }
     }
 
+    /// Jobs held back at this pass because their model's memory was not available; the
+    /// metrics file is rewritten only when the number changes (every pass sets it).
+    func recordWaitingForMemory(_ jobs: Int) {
+        state.withLock { s in
+            guard s.metrics.jobsWaitingForMemory != jobs else { return }
+            s.metrics.jobsWaitingForMemory = jobs
+            s.metricsDirty = true
+        }
+    }
+
     /// The number of running workers changed: the metrics file is rewritten at the next publish.
     func workersChanged() {
         state.withLock { $0.metricsDirty = true }

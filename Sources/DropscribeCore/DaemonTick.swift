@@ -46,10 +46,12 @@ extension Daemon {
         }
         var claims: [Claim] = []
         var free = supervisor.freeSlots(configured: config.workers)
+        // Jobs this pass leaves pending for want of memory (a refused takeover, then the candidates).
+        var heldBack = 0
         let orphans = state.withLock { s -> [Job] in defer { s.ownOrphans = [] }; return s.ownOrphans }
         for (job, own) in orphans.map({ ($0, true) }) + takeovers.map({ ($0, false) }) where free > 0 {
             // Left to a later rescan when the memory for its model is not there.
-            guard allowsAnotherJob(job, config: config, now: now) else { free = 0; break }
+            guard allowsAnotherJob(job, config: config, now: now) else { heldBack += 1; free = 0; break }
             do {
                 if let claim = try queue.takeOver(job, now: now, ownOrphan: own, rule: config.rule(for: job.relativePath)?.applied) {
                     logger.notice("resuming a job whose owner is gone", metadata: [
@@ -85,6 +87,7 @@ extension Daemon {
             }
         }
         supervisor.reserve(claims)
+        publisher.recordWaitingForMemory(heldBack + tooBig.count)
         return (claims, config, configText)
     }
 

@@ -38,6 +38,9 @@ public struct DaemonMetrics: Sendable, Equatable {
     /// The largest peak resident set of any worker so far.
     public var workerPeakRSSBytes: Int64 = 0
     public var workersRunning = 0
+    /// Jobs the last pass held back because the memory their model needs
+    /// (`MemoryAdmission`) was not available: pending, and not for want of a worker.
+    public var jobsWaitingForMemory = 0
     /// `on_done`/`on_failed` hooks running now, and those waiting for a slot (`hook_concurrency`).
     public var hooksRunning = 0
     public var hooksWaiting = 0
@@ -123,6 +126,9 @@ public struct DaemonMetrics: Sendable, Equatable {
         family("dropscribe_worker_peak_rss_bytes", "gauge", "Largest peak resident memory of a worker process since the daemon started.",
                [("", Double(workerPeakRSSBytes))])
         family("dropscribe_workers_running", "gauge", "Worker processes running now.", [("", Double(workersRunning))])
+        family("dropscribe_jobs_waiting_for_memory", "gauge",
+               "Jobs the last pass held back because the memory their model needs was not available.",
+               [("", Double(jobsWaitingForMemory))])
         family("dropscribe_hooks_running", "gauge", "on_done/on_failed hooks running now.", [("", Double(hooksRunning))])
         family("dropscribe_hooks_waiting", "gauge", "Hooks waiting for a free slot (hook_concurrency).", [("", Double(hooksWaiting))])
         family("dropscribe_workers_configured", "gauge", "Jobs the daemon runs at once (workers).", [("", Double(workersConfigured))])

@@ -3,7 +3,7 @@ import Testing
 
 /// The daemon admits a job by the memory its model takes under the job's compute type
 /// (`MemoryFootprint`, from model.bin's header), not by a multiple of the file's size.
-/// Decided from the markers; the memory "available" is simulated.
+/// Decided from the markers and the metrics file; the memory "available" is simulated.
 @Suite(.serialized, .hangGuard, .enabled(if: Assets.available, "needs models/tiny.en and .corpus"))
 struct AdmissionTests {
     /// tiny.en needs 300 MiB in int8 and 336 MiB in float32; with 320 MiB available the
@@ -28,6 +28,9 @@ struct AdmissionTests {
         ws.awaitTwoRescans(by: daemon)
         #expect(FileManager.default.fileExists(atPath: ws.inbox + "/wide/big.wav.pending"), "\(ws.names())")
         #expect(!FileManager.default.fileExists(atPath: ws.inbox + "/wide/big.wav.done"))
+        // The metrics say why it waits: one job held back for memory (not for a worker).
+        #expect(waitUntil(seconds: 60) { DaemonCounters.value("dropscribe_jobs_waiting_for_memory", in: ws.metricsFile) == 1 },
+                "\((try? String(contentsOfFile: ws.metricsFile, encoding: .utf8)) ?? "no metrics")")
         #expect(daemon.terminate() == 0)
         #expect(daemon.log.contains("too little memory available"))
     }

@@ -137,7 +137,7 @@ import Testing
             "dropscribe_worker_peak_rss_bytes 1048576", "dropscribe_start_time_seconds 1800000000", "dropscribe_up 1",
             "dropscribe_attempt_failures_total{kind=\"not-media\"} 1", "dropscribe_attempt_failures_total{kind=\"out-of-memory\"} 2",
             "dropscribe_rescans_total 2", "dropscribe_config_reloads_total{result=\"refused\"} 0",
-            "dropscribe_hooks_running 0", "dropscribe_hooks_waiting 0",
+            "dropscribe_hooks_running 0", "dropscribe_hooks_waiting 0", "dropscribe_jobs_waiting_for_memory 0",
         ] {
             #expect(text.split(separator: "\n").contains(Substring(line)), "missing \(line) in:\n\(text)")
         }
