@@ -102,10 +102,8 @@ struct Models: AsyncParsableCommand {
 private func memory(_ folder: String) -> String {
     do {
         let types: [ComputeType] = KernelLevel.detected >= .avx512BF16 ? [.float32, .int8, .bfloat16] : [.float32, .int8]
-        return try types.map { type throws(WhisperError) in
-            let bytes = try MemoryFootprint.estimate(directory: folder, computeType: type, beamSize: 5, pieces: 1).totalBytes
-            return "\(type.rawValue) \(bytes >> 20) MiB"
-        }.joined(separator: ", ")
+        let footprints = try MemoryFootprint.estimate(directory: folder, computeTypes: types, beamSize: 5, pieces: 1)
+        return zip(types, footprints).map { "\($0.rawValue) \($1.totalBytes >> 20) MiB" }.joined(separator: ", ")
     } catch {
         return "unknown (\(error))"
     }

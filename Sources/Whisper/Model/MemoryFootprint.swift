@@ -64,10 +64,18 @@ public struct MemoryFootprint: Sendable, Equatable {
     /// header through its mapping: no weight is read or converted.
     public static func estimate(directory: String, computeType: ComputeType, beamSize: Int,
                                 pieces: Int) throws(WhisperError) -> MemoryFootprint {
+        try estimate(directory: directory, computeTypes: [computeType], beamSize: beamSize, pieces: pieces)[0]
+    }
+
+    /// `estimate` for each of `computeTypes`, from one read of the header.
+    public static func estimate(directory: String, computeTypes: [ComputeType], beamSize: Int,
+                                pieces: Int) throws(WhisperError) -> [MemoryFootprint] {
         let files = try ModelFiles(directory: directory)
         let bin = try ModelBinary.parse(try MappedFile(path: files.modelBinPath), path: files.modelBinPath)
-        let type = effectiveComputeType(computeType, level: KernelLevel.detected)
-        let dims = try WeightBuilder(bin: bin, path: files.modelBinPath, computeType: type, level: KernelLevel.detected).dimensions()
-        return of(variables: bin.variables, dimensions: dims, computeType: type, beamSize: beamSize, pieces: pieces)
+        let dims = try WeightBuilder(bin: bin, path: files.modelBinPath, level: KernelLevel.detected).dimensions()
+        return computeTypes.map { asked in
+            of(variables: bin.variables, dimensions: dims, computeType: effectiveComputeType(asked, level: KernelLevel.detected),
+               beamSize: beamSize, pieces: pieces)
+        }
     }
 }

@@ -158,33 +158,34 @@ struct WeightBuilder {
         Matrix(rows: rows, cols: cols, storage: try floats(name, shape: [rows, cols]))
     }
 
-    /// `name` quantised to int8 rows: straight from the mapped file when it holds float32
-    /// or float16 values (no Float copy of the matrix), else from its Float values
-    /// (int8/int16 files dequantised first). The same rows either way.
-    func int8Rows(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> Int8RowMatrix {
+    /// `name` (rows × cols) converted straight from the mapped file by `fromFile` (its
+    /// address and stored type) when it holds float32 or float16 values, so no Float copy
+    /// of the matrix is made and its pages are handed back after; else by `fromFloats`
+    /// from its Float values (int8/int16 files dequantised first).
+    private func converted<T>(_ name: String, _ rows: Int, _ cols: Int,
+                              fromFile: (UnsafeRawPointer, ModelVariable.DType) -> T,
+                              fromFloats: (Matrix) -> T) throws(WhisperError) -> T {
         let v = try variable(name)
         guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
         guard v.dtype == .f16 || v.dtype == .f32, let base = bin.file.bytes.baseAddress else {
-            return Int8RowMatrix(try matrix(name, rows, cols))
+            return fromFloats(try matrix(name, rows, cols))
         }
         defer { bin.file.release(v.byteRange) }
-        return Int8RowMatrix(rows: rows, cols: cols, mapped: base + v.offset, dtype: v.dtype, level: level)
+        return fromFile(base + v.offset, v.dtype)
     }
 
-    /// `name` packed as bfloat16: straight from the mapped file when it holds float32 or
-    /// float16 values (no Float copy of the matrix), else from its Float values (int8/int16
-    /// files dequantised first). The same packed values either way.
+    /// `name` quantised to int8 rows, from the file or its Float values (`converted`): the
+    /// same rows either way.
+    func int8Rows(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> Int8RowMatrix {
+        try converted(name, rows, cols, fromFile: { Int8RowMatrix(rows: rows, cols: cols, mapped: $0, dtype: $1, level: level) },
+                      fromFloats: { Int8RowMatrix($0) })
+    }
+
+    /// `name` packed as bfloat16, from the file or its Float values (`converted`): the same
+    /// packed values either way.
     func bf16Packed(_ name: String, _ rows: Int, _ cols: Int) throws(WhisperError) -> PackedMatrix {
-        let v = try variable(name)
-        guard v.shape == [rows, cols] else { throw .badShape(path: path, name: name, expected: [rows, cols], found: v.shape) }
-        guard v.dtype == .f16 || v.dtype == .f32, let base = bin.file.bytes.baseAddress else {
-            return PackedMatrix(bf16: try matrix(name, rows, cols), level: level)
-        }
-        defer { bin.file.release(v.byteRange) }
-        let (b, dtype, size, level) = (SharedPointer((base + v.offset).assumingMemoryBound(to: UInt8.self)), v.dtype, v.dtype.itemSize, level)
-        return PackedMatrix(bf16Rows: rows, cols: cols, level: level) { r, out in
-            ModelBinary.widen(UnsafeRawPointer(b.raw + r * cols * size), dtype: dtype, count: cols, into: out, level: level)
-        }
+        try converted(name, rows, cols, fromFile: { PackedMatrix(bf16Rows: rows, cols: cols, mapped: $0, dtype: $1, level: level) },
+                      fromFloats: { PackedMatrix(bf16: $0, level: level) })
     }
 
     /// A float32-compute weight: read in place (`mapped`, float32 or float16 in the file),

@@ -74,16 +74,16 @@ struct PackedMatrix: Sendable {
         values = .bf16(packed)
     }
 
-    /// bfloat16 from rows `row(r, out)` writes (row r's cols Floats into `out`), 16 rows
-    /// (one packed block) at a time, the blocks split over the engine's threads: a mapped
-    /// float16 matrix is packed without a Float copy of the whole of it. The same packing
-    /// as `init(bf16:)`.
-    init(bf16Rows rowCount: Int, cols k: Int, level: KernelLevel,
-         row: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) {
+    /// bfloat16 from `rowCount` rows of float16 or float32 values at `base` (the mapped
+    /// model.bin), widened 16 rows (one packed block) at a time into a buffer per thread, the
+    /// blocks split over the engine's threads: no Float copy of the whole matrix. The same
+    /// packing as `init(bf16:)`.
+    init(bf16Rows rowCount: Int, cols k: Int, mapped base: UnsafeRawPointer, dtype: ModelVariable.DType, level: KernelLevel) {
         rows = rowCount
         cols = k
         self.level = level
         let kp = (k + 1) / 2 * 2, blockCount = (rowCount + 15) / 16
+        let (source, size) = (SharedPointer(base.assumingMemoryBound(to: UInt8.self)), dtype.itemSize)
         let parts = rowCount * k >= 1 << 18 ? BLAS.threads : 1
         // Each block's ds_bf16_pack writes all of its 16 × kp values: no zero-fill first.
         let packed = [UInt16](unsafeUninitializedCapacity: Int(ds_bf16_packed_count(Int32(rowCount), Int32(k)))) { p, initialized in
@@ -94,7 +94,10 @@ struct PackedMatrix: Sendable {
                     defer { scratch.deallocate() }
                     for block in Parallel.range(part, of: parts, count: blockCount) {
                         let first = block * 16, n = min(16, rowCount - first)
-                        for r in 0..<n { row(first + r, scratch + r * k) }
+                        for r in 0..<n {
+                            ModelBinary.widen(UnsafeRawPointer(source.raw + (first + r) * k * size), dtype: dtype, count: k,
+                                              into: scratch + r * k, level: level)
+                        }
                         ds_bf16_pack(scratch, Int32(n), Int32(k), ps.raw + block * 16 * kp)
                     }
                 }
