@@ -18,15 +18,18 @@ final class MemoryAdmission: Sendable {
     }
 
     /// What one job needs: the model's weights in the form its compute type keeps them,
-    /// plus the working set of its beam and batch (`MemoryFootprint`, from model.bin's
-    /// header). A folder whose model.bin cannot be read as a model counts as twice its
-    /// size plus 256 MiB (the estimate from when every weight was widened to float32);
-    /// a missing one as the 256 MiB alone: its job fails at load, using little.
+    /// plus the working set of its beam, batch and prompts (`MemoryFootprint`, from
+    /// model.bin's header; batched decoding never carries earlier windows' text). A folder
+    /// whose model.bin cannot be read as a model counts as twice its size plus 256 MiB
+    /// (the estimate from when every weight was widened to float32); a missing one as the
+    /// 256 MiB alone: its job fails at load, using little.
     static func estimatedJobBytes(config: Configuration) -> Int64 {
         let folder = ModelSettings(config).folder
+        let batched = config.vad.batchSize > 1
         if let footprint = try? MemoryFootprint.estimate(directory: folder, computeType: config.model.computeType,
-                                                         beamSize: config.model.beamSize,
-                                                         pieces: config.vad.batchSize) {
+                                                         beamSize: config.model.beamSize, pieces: config.vad.batchSize,
+                                                         previousText: !batched && config.model.conditionOnPreviousText,
+                                                         initialPromptBytes: config.model.initialPrompt.utf8.count) {
             return footprint.totalBytes
         }
         let modelFile = (try? FileManager.default.attributesOfItem(atPath: folder + "/model.bin")[.size] as? Int) ?? 0
@@ -42,6 +45,8 @@ final class MemoryAdmission: Sendable {
         var computeType: String
         var beamSize: Int
         var batchSize: Int
+        var conditionOnPreviousText: Bool
+        var initialPromptBytes: Int
     }
 
     /// `estimatedJobBytes`, remembered per model file and settings: a tick asks for every
@@ -52,7 +57,8 @@ final class MemoryAdmission: Sendable {
         let key = EstimateKey(folder: folder, size: Int64((attributes?[.size] as? Int) ?? -1),
                               changed: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
                               computeType: config.model.computeType.rawValue, beamSize: config.model.beamSize,
-                              batchSize: config.vad.batchSize)
+                              batchSize: config.vad.batchSize, conditionOnPreviousText: config.model.conditionOnPreviousText,
+                              initialPromptBytes: config.model.initialPrompt.utf8.count)
         if let known = estimates.withLock({ $0[key] }) { return known }
         let bytes = Self.estimatedJobBytes(config: config)
         estimates.withLock { cache in

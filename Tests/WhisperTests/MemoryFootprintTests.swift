@@ -58,6 +58,28 @@ import Testing
         #expect(working(beam: 0, pieces: 0) == working(beam: 1, pieces: 1), "at least one hypothesis of one piece")
     }
 
+    /// The positions a hypothesis' cache can reach: all 448 when earlier text may be in the
+    /// prompt; otherwise the initial prompt, the start sequence and 224 new tokens, in the
+    /// cache's steps of 64.
+    @Test func theSelfAttentionCacheIsCountedAtWhatAPromptCanFill() {
+        func positions(previousText: Bool, promptBytes: Int, context: Int = 448) -> Int {
+            MemoryFootprint.selfAttentionPositions(textContext: context, previousText: previousText, initialPromptBytes: promptBytes)
+        }
+        #expect(positions(previousText: true, promptBytes: 0) == 448)
+        #expect(positions(previousText: false, promptBytes: 0) == 256, "4 + 224 positions, in steps of 64")
+        #expect(positions(previousText: false, promptBytes: 30) == 320, "sot_prev, a space and 30 tokens more: 260")
+        #expect(positions(previousText: false, promptBytes: 200) == 448, "never past the context")
+        #expect(positions(previousText: false, promptBytes: .max) == 448, "a huge prompt does not trap")
+        #expect(positions(previousText: false, promptBytes: 0, context: 0) == 1)
+        // The working set follows: five hypotheses × 1 layer × K and V × 8 floats per position.
+        func working(_ positions: Int?) -> Int64 {
+            MemoryFootprint.of(variables: Self.variables(stored: .f16), dimensions: Self.dims, computeType: .int8,
+                               beamSize: 5, pieces: 1, textPositions: positions).workingBytes
+        }
+        #expect(working(nil) - working(256) == 5 * 2 * (448 - 256) * 8 * 4)
+        #expect(working(nil) == working(448) && working(4096) == working(448), "no more than the context")
+    }
+
     /// The base model (float16): int8 below float32 below the old estimate of twice the
     /// file, and the batch's working set above the single window's.
     @Test(.enabled(if: Fixtures.hasModel("base"), "needs the base model"))
@@ -71,6 +93,10 @@ import Testing
         #expect(int8.weightBytes < float32.weightBytes * 6 / 10)
         #expect(float32.totalBytes < 2 * file + 256 << 20)
         #expect(batched.weightBytes == float32.weightBytes && batched.workingBytes > float32.workingBytes)
+        // A batch carries no earlier text: 40 hypotheses' caches at 256 positions, not 448.
+        let unconditioned = try MemoryFootprint.estimate(directory: dir, computeType: .float32, beamSize: 5, pieces: 8,
+                                                         previousText: false)
+        #expect(batched.workingBytes - unconditioned.workingBytes == 40 * 6 * 2 * (448 - 256) * 512 * 4, "base: 6 layers, 512 wide")
         #expect(throws: WhisperError.self) { try MemoryFootprint.estimate(directory: dir + "/missing", computeType: .float32, beamSize: 5, pieces: 1) }
     }
 }

@@ -4,7 +4,8 @@
 /// its compute type (docs/engine.md §9) rather than by a multiple of the file's size: a
 /// float16 large-v3-turbo peaks at about 1.8 GiB in float32 and 1.1 GiB in int8, where
 /// twice model.bin (the estimate before weights were kept lean) said 3.3 GiB for both.
-/// It errs high: the self-attention cache is counted at the full text context.
+/// It errs high: the self-attention cache is counted at the most positions a prompt and
+/// the new tokens can fill.
 public struct MemoryFootprint: Sendable, Equatable {
     /// The weights in the form the compute type keeps them: a float32 run's float16 and
     /// float32 matrices as the mapped pages it reads, int8's one byte and bfloat16's two a
@@ -12,7 +13,7 @@ public struct MemoryFootprint: Sendable, Equatable {
     public var weightBytes: Int64
     /// One job's working set: a window's encoder activations (and, for mapped float16
     /// weights, the widest matrix widened for its product), each piece's cross-attention
-    /// K/V, every hypothesis' self-attention cache at the full text context, the logits,
+    /// K/V, every hypothesis' self-attention cache (`selfAttentionPositions`), the logits,
     /// and the process's own share (runtime, FFmpeg, OpenBLAS buffers, features).
     public var workingBytes: Int64
 
@@ -24,11 +25,29 @@ public struct MemoryFootprint: Sendable, Equatable {
     /// 40-110 MiB above theirs, their encoders' larger activations being counted apart.
     static let processBytes: Int64 = 192 << 20
 
+    /// How many positions one hypothesis' self-attention cache can reach, as the cache
+    /// holds them (in steps of `SelfAttentionCache.growthStep`). The whole text context
+    /// when a window's prompt may carry earlier windows' text (sequential decoding with
+    /// condition_on_previous_text); otherwise sot_prev and the initial prompt (no more
+    /// tokens than its UTF-8 bytes plus a leading space), the start sequence (at most 4
+    /// tokens) and at most half the context of new tokens, as `PromptLayout` allows:
+    /// batched decoding, which never carries earlier text, needs about half.
+    static func selfAttentionPositions(textContext: Int, previousText: Bool, initialPromptBytes: Int) -> Int {
+        let context = max(1, textContext)
+        guard !previousText else { return context }
+        let prompt = initialPromptBytes > 0 ? min(context, initialPromptBytes) + 2 : 0
+        let needed = prompt + 4 + context / 2
+        let step = SelfAttentionCache.growthStep
+        return min(context, (needed + step - 1) / step * step)
+    }
+
     /// The footprint of a model whose variables are `variables` (each stored once: aliases
     /// share an offset), under `computeType`, decoding `pieces` pieces at a time (1, or the
-    /// batch size) with `beamSize` hypotheses each. Pure: the policy behind `estimate`.
+    /// batch size) with `beamSize` hypotheses each, whose caches reach `textPositions`
+    /// positions (`selfAttentionPositions`; the text context if nil). Pure: the policy
+    /// behind `estimate`.
     static func of(variables: [String: ModelVariable], dimensions dims: ModelDimensions, computeType: ComputeType,
-                   beamSize: Int, pieces: Int) -> MemoryFootprint {
+                   beamSize: Int, pieces: Int, textPositions: Int? = nil) -> MemoryFootprint {
         var weights: Int64 = 0
         var counted = Set<Int>()
         for (name, v) in variables where counted.insert(v.offset).inserted {
@@ -48,7 +67,8 @@ public struct MemoryFootprint: Sendable, Equatable {
         }
         // In Double: the dimensions come from the file, and their products must not trap.
         let d = Double(dims.dModel), float = Double(MemoryLayout<Float>.size)
-        let (audio, text, layers) = (Double(dims.audioContext), Double(dims.textContext), Double(dims.decoderLayers))
+        let text = Double(min(textPositions ?? dims.textContext, dims.textContext))
+        let (audio, layers) = (Double(dims.audioContext), Double(dims.decoderLayers))
         let (pieces, hypotheses) = (Double(max(1, pieces)), Double(max(1, pieces)) * Double(max(1, beamSize)))
         let cross = pieces * layers * 2 * audio * d * float
         let selfCache = hypotheses * layers * 2 * text * d * float
@@ -60,22 +80,27 @@ public struct MemoryFootprint: Sendable, Equatable {
     }
 
     /// The footprint of the model in `directory` under `computeType` on this CPU (bfloat16
-    /// without AVX512-BF16 runs float32, as `WhisperModel.load` does). Reads model.bin's
+    /// without AVX512-BF16 runs float32, as `WhisperModel.load` does). `previousText`: a
+    /// window's prompt may carry earlier windows' text; `initialPromptBytes`: the initial
+    /// prompt's UTF-8 length (both bound the self-attention cache). Reads model.bin's
     /// header through its mapping: no weight is read or converted.
-    public static func estimate(directory: String, computeType: ComputeType, beamSize: Int,
-                                pieces: Int) throws(WhisperError) -> MemoryFootprint {
-        try estimate(directory: directory, computeTypes: [computeType], beamSize: beamSize, pieces: pieces)[0]
+    public static func estimate(directory: String, computeType: ComputeType, beamSize: Int, pieces: Int,
+                                previousText: Bool = true, initialPromptBytes: Int = 0) throws(WhisperError) -> MemoryFootprint {
+        try estimate(directory: directory, computeTypes: [computeType], beamSize: beamSize, pieces: pieces,
+                     previousText: previousText, initialPromptBytes: initialPromptBytes)[0]
     }
 
     /// `estimate` for each of `computeTypes`, from one read of the header.
-    public static func estimate(directory: String, computeTypes: [ComputeType], beamSize: Int,
-                                pieces: Int) throws(WhisperError) -> [MemoryFootprint] {
+    public static func estimate(directory: String, computeTypes: [ComputeType], beamSize: Int, pieces: Int,
+                                previousText: Bool = true, initialPromptBytes: Int = 0) throws(WhisperError) -> [MemoryFootprint] {
         let files = try ModelFiles(directory: directory)
         let bin = try ModelBinary.parse(try MappedFile(path: files.modelBinPath), path: files.modelBinPath)
         let dims = try WeightBuilder(bin: bin, path: files.modelBinPath, level: KernelLevel.detected).dimensions()
+        let positions = selfAttentionPositions(textContext: dims.textContext, previousText: previousText,
+                                               initialPromptBytes: initialPromptBytes)
         return computeTypes.map { asked in
             of(variables: bin.variables, dimensions: dims, computeType: effectiveComputeType(asked, level: KernelLevel.detected),
-               beamSize: beamSize, pieces: pieces)
+               beamSize: beamSize, pieces: pieces, textPositions: positions)
         }
     }
 }
