@@ -53,6 +53,7 @@ import Testing
         let last = try ws.startDaemon(windowMilliseconds: 40, tag: "crash")
         let finished = waitUntil(seconds: 120, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
         #expect(finished, "done: \(ws.count(suffix: ".done")) of \(jobs.count)\n\(last.log.suffix(3000))")
+        awaitTempsSwept(ws)
         #expect(last.terminate() == 0)
         expectOnlyDone(ws, jobs: jobs)
         for (i, job) in jobs.enumerated() {

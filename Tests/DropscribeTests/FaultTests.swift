@@ -81,6 +81,7 @@ import Transcripts
         }
         let finished = waitUntil(seconds: 240, poll: 0.25) { ws.count(suffix: ".done") == jobs.count }
         #expect(finished, "done: \(ws.count(suffix: ".done")) of \(jobs.count)\n\(daemons[0].log.suffix(3000))")
+        awaitTempsSwept(ws)
         for d in daemons { #expect(d.terminate() == 0) }
         expectOnlyDone(ws, jobs: jobs)
         for (i, job) in jobs.enumerated() {

@@ -134,6 +134,7 @@ struct RealFaultTests {
         }
         let finished = waitUntil(seconds: 900, poll: 0.5) { ws.count(suffix: ".done") == names.count }
         #expect(finished, "\(ws.names())\n\(daemon.log.suffix(3000))")
+        awaitTempsSwept(ws)
         #expect(daemon.terminate() == 0)
         #expect(daemonKills + workerKills >= 20, "at least 20 kills: \(daemonKills) daemons, \(workerKills) workers")
         expectOnlyDone(ws, jobs: names)

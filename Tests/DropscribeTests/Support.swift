@@ -231,6 +231,16 @@ func expectOnlyDone(_ ws: Workspace, jobs: [String], sourceLocation: SourceLocat
             "temp files left: \(names.filter { $0.contains(".dropscribe-") })", sourceLocation: sourceLocation)
 }
 
+/// Waits, with the daemons still running, until no dropscribe temp file is left in the
+/// inbox. A process killed while writing leaves one, and a rescan removes it once its
+/// creator is gone (`AtomicFile.isStaleTemp`): after kills, "no temp files" holds from the
+/// next rescan on, which may come after the last job is done.
+func awaitTempsSwept(_ ws: Workspace, sourceLocation: SourceLocation = #_sourceLocation) {
+    let temps = { ws.names().filter { ($0 as NSString).lastPathComponent.hasPrefix(".dropscribe-") } }
+    #expect(waitUntil(seconds: 120, poll: 0.25) { temps().isEmpty }, "temp files no rescan removed: \(temps())",
+            sourceLocation: sourceLocation)
+}
+
 /// Children of a process, from /proc/*/stat (field 4 is the parent pid).
 func childProcesses(of pid: Int32) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
