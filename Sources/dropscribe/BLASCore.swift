@@ -1,4 +1,5 @@
 import CBLASCore
+import Glibc
 
 /// Which OpenBLAS kernels this process runs, for `--version` and the daemon's start log.
 ///
@@ -11,8 +12,13 @@ enum BLASCore {
     /// What OpenBLAS had chosen by itself, when dropscribe replaced it.
     static var replaced: String? { dropscribe_blas_core_replaced().map { String(cString: $0) } }
 
+    /// Whether OPENBLAS_CORETYPE came from the user's environment: then OpenBLAS runs that core,
+    /// which may be slower than what it would choose (an AVX2 core on an AVX-512 CPU, say).
+    static var pinnedByUser: Bool { replaced == nil && getenv("OPENBLAS_CORETYPE") != nil }
+
     static var summary: String {
-        guard let replaced else { return "OpenBLAS core \(name)" }
-        return "OpenBLAS core \(name) (chosen by dropscribe; OpenBLAS took this CPU for \(replaced))"
+        if let replaced { return "OpenBLAS core \(name) (chosen by dropscribe; OpenBLAS took this CPU for \(replaced))" }
+        if pinnedByUser { return "OpenBLAS core \(name) (set by OPENBLAS_CORETYPE in the environment)" }
+        return "OpenBLAS core \(name)"
     }
 }
