@@ -67,9 +67,10 @@ public final class Daemon: Service, Sendable {
         self.logger = logger
         let publisher = DaemonPublisher(identity: identity, inbox: layout.root, startTime: Date().timeIntervalSince1970, logger: logger)
         self.publisher = publisher
+        let admission = MemoryAdmission(logger: logger)
+        self.admission = admission
         supervisor = WorkerSupervisor(layout: layout, identity: identity, worker: worker, memoryCgroup: MemoryCgroup.current(),
-                                      publisher: publisher, logger: logger)
-        admission = MemoryAdmission(logger: logger)
+                                      admission: admission, publisher: publisher, logger: logger)
         let text = configFile.flatMap { try? Configuration.readText(file: $0) }
         state = Mutex(LoopState(configuration: configuration, configText: text,
                                 settle: SettleTracker(settleSeconds: configuration.watch.settleSeconds),

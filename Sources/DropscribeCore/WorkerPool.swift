@@ -21,13 +21,16 @@ final class WorkerPool: Sendable {
     let inbox: String
     /// The daemon's memory cgroup: parent of the per-worker ones, and where an OOM kill is counted.
     let memoryCgroup: MemoryCgroup?
+    /// The daemon's admission, whose remembered estimates say what a job's model takes.
+    let admission: MemoryAdmission
     let logger: Logger
     private let state = Mutex(State())
 
-    init(command: WorkerCommand, inbox: String, memoryCgroup: MemoryCgroup?, logger: Logger) {
+    init(command: WorkerCommand, inbox: String, memoryCgroup: MemoryCgroup?, admission: MemoryAdmission, logger: Logger) {
         self.command = command
         self.inbox = inbox
         self.memoryCgroup = memoryCgroup
+        self.admission = admission
         self.logger = logger
         // A worker that dies while a request is being written must not take the daemon with it.
         signal(SIGPIPE, SIG_IGN)
@@ -36,7 +39,7 @@ final class WorkerPool: Sendable {
     /// A worker for a job with this configuration, marked busy: an idle one, or a new one.
     func checkout(for config: Configuration) -> PooledWorker {
         let want = ModelSettings(config)
-        let needed = MemoryAdmission.estimatedJobBytes(config: config)
+        let needed = admission.cachedEstimate(config: config)
         let memoryShort = (MemoryAdmission.availableMemoryBytes() ?? .max) < needed
         return state.withLock { s in
             let alive = s.workers.values.filter { w in w.state.withLock { !$0.ended } }
@@ -68,7 +71,7 @@ final class WorkerPool: Sendable {
     /// A worker whose job reported an outcome goes back to the pool, or is retired
     /// (`worker_max_jobs`, grown memory, a smaller pool, or `retire`).
     func checkin(_ worker: PooledWorker, outcome: WorkerOutcome, config: Configuration, retire: Bool) {
-        let expected = MemoryAdmission.estimatedJobBytes(config: config)
+        let expected = admission.cachedEstimate(config: config)
         let reason = state.withLock { s -> WorkerPoolPolicy.Retirement? in
             let served = worker.state.withLock { w -> Int in w.jobsServed += 1; return w.jobsServed }
             let total = s.workers.count

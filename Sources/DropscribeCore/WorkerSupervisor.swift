@@ -31,7 +31,7 @@ final class WorkerSupervisor: Sendable {
     private let state = Mutex(State())
 
     init(layout: InboxLayout, identity: OwnerIdentity, worker: WorkerCommand, memoryCgroup: MemoryCgroup?,
-         publisher: DaemonPublisher, logger: Logger) {
+         admission: MemoryAdmission, publisher: DaemonPublisher, logger: Logger) {
         self.layout = layout
         self.identity = identity
         self.worker = worker
@@ -41,7 +41,7 @@ final class WorkerSupervisor: Sendable {
         hooks = HookRunner(logger: logger) { running, waiting in
             publisher.recordMetrics(atOnce: true) { $0.hooksRunning = running; $0.hooksWaiting = waiting }
         }
-        pool = WorkerPool(command: worker, inbox: layout.root.string, memoryCgroup: memoryCgroup, logger: logger)
+        pool = WorkerPool(command: worker, inbox: layout.root.string, memoryCgroup: memoryCgroup, admission: admission, logger: logger)
     }
 
     var runningCount: Int { state.withLock { $0.running.count } }

@@ -30,7 +30,7 @@ import Testing
         let supervisor = WorkerSupervisor(
             layout: layout, identity: identity,
             worker: WorkerCommand(executable: try fakeWorker(in: ws, printing: #"{"status":"done"}"#), arguments: []),
-            memoryCgroup: nil, publisher: publisher, logger: logger)
+            memoryCgroup: nil, admission: MemoryAdmission(logger: logger), publisher: publisher, logger: logger)
         supervisor.reserve([claim])
         await supervisor.run(claim, configuration: config, configText: nil) { _ in }
         #expect(!ws.names().contains("a.wav.processing"))
