@@ -52,7 +52,8 @@ CPU_FLAGS = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "a
              "amx_tile", "amx_int8", "amx_bf16"]
 # Full-size random-weight models of real shapes (bench/bench_large.py): the shape and seconds of audio per case.
 LARGE_CASES = {"turbo-30s": ("large-v3-turbo", 30), "turbo-10min": ("large-v3-turbo", 600),
-               "distil-30s": ("distil-large-v3", 30), "medium-30s": ("medium", 30), "small-30s": ("small", 30)}
+               "distil-30s": ("distil-large-v3", 30),
+               "large-v3-30s": ("large-v3", 30), "medium-30s": ("medium", 30), "small-30s": ("small", 30)}
 # Not a single file: 20 clips through the daemon (workers 1 and 2) against faster-whisper
 # transcribing the same files one after another in one process.
 THROUGHPUT = "throughput-20clips"

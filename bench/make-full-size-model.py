@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes a random-weight Whisper model of a real model's exact shape (large-v3-turbo by default;
-also distil-large-v3, medium and small), float16, with CTranslate2's own spec classes
+also large-v3, distil-large-v3, medium and small), float16, with CTranslate2's own spec classes
 (ctranslate2.specs.WhisperSpec, numpy, no torch), for the large-model cases of bench/bench.py.
-Never committed: 0.5 to 1.6 GB, made on demand into a cache.
+Never committed: 0.5 to 3.1 GB, made on demand into a cache.
 
 Shapes (width, heads, encoder and decoder layers, mel bins, vocabulary):
-  large-v3-turbo   1280, 20, 32, 4,  128, v3 (51866, <|yue|> included): 809 M parameters, 1.62 GB
+  large-v3         1280, 20, 32, 32, 128, v3 (51866, <|yue|> included): 1550 M parameters, 3.10 GB
+  large-v3-turbo   1280, 20, 32, 4,  128, v3: 809 M parameters, 1.62 GB
   distil-large-v3  1280, 20, 32, 2,  128, v3: 756 M parameters, 1.51 GB
   medium           1024, 16, 24, 24, 80,  multilingual (51865): 764 M parameters, 1.53 GB
   small             768, 12, 12, 12, 80,  multilingual: 242 M parameters, 0.48 GB
@@ -40,6 +41,7 @@ MODELS = os.environ.get("DROPSCRIBE_MODELS", os.path.join(ROOT, "models"))
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "dropscribe-bench")
 # name: width, heads, encoder layers, decoder layers, mel bins, vocabulary layout.
 SHAPES = {
+    "large-v3": (1280, 20, 32, 32, 128, "v3"),
     "large-v3-turbo": (1280, 20, 32, 4, 128, "v3"),
     "distil-large-v3": (1280, 20, 32, 2, 128, "v3"),
     "medium": (1024, 16, 24, 24, 80, "multilingual"),
