@@ -39,6 +39,7 @@ import Transcripts
         #expect(waitUntil(seconds: 90) { FileManager.default.fileExists(atPath: failed) && ws.count(suffix: ".done") == others.count + 1 },
                 "\(ws.names())\n\(daemon.log.suffix(4000))")
         #expect(daemon.process.isRunning, "the daemon carries on")
+        awaitTempsSwept(ws)
         let marker = try #require(try? JSONDecoder().decode(FailedMarker.self, from: Data(contentsOf: URL(fileURLWithPath: failed))))
         #expect(marker.kind == .outOfMemory)
         #expect(marker.attempts == 3, "retried as transient up to max_attempts")

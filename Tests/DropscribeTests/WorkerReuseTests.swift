@@ -23,6 +23,7 @@ struct WorkerReuseTests {
     func finish(_ ws: Workspace, _ daemon: DaemonProcess, jobs: [String]) throws -> [String: DoneMarker] {
         #expect(waitUntil(seconds: 300) { jobs.allSatisfy { FileManager.default.fileExists(atPath: ws.inbox + "/" + $0 + ".done") } },
                 "\(ws.names())\n\(daemon.log.suffix(3000))")
+        awaitTempsSwept(ws)
         #expect(daemon.terminate() == 0)
         expectOnlyDone(ws, jobs: jobs)
         return try Dictionary(uniqueKeysWithValues: jobs.map { ($0, try done($0, in: ws)) })
