@@ -18,7 +18,7 @@ final class MemoryAdmission: Sendable {
     }
 
     /// What one job needs: the model's weights in the form its compute type keeps them,
-    /// plus the working set of its beam, batch and prompts (`MemoryFootprint`, from
+    /// plus the working set of its beam, batch and prompt texts (`MemoryFootprint`, from
     /// model.bin's header; batched decoding never carries earlier windows' text). A folder
     /// whose model.bin cannot be read as a model counts as twice its size plus 256 MiB
     /// (the estimate from when every weight was widened to float32); a missing one as the
@@ -29,7 +29,7 @@ final class MemoryAdmission: Sendable {
         if let footprint = try? MemoryFootprint.estimate(directory: folder, computeType: config.model.computeType,
                                                          beamSize: config.model.beamSize, pieces: config.vad.batchSize,
                                                          previousText: !batched && config.model.conditionOnPreviousText,
-                                                         initialPromptBytes: config.model.initialPrompt.utf8.count) {
+                                                         promptTextBytes: promptTextBytes(config)) {
             return footprint.totalBytes
         }
         let modelFile = (try? FileManager.default.attributesOfItem(atPath: folder + "/model.bin")[.size] as? Int) ?? 0
@@ -46,7 +46,12 @@ final class MemoryAdmission: Sendable {
         var beamSize: Int
         var batchSize: Int
         var conditionOnPreviousText: Bool
-        var initialPromptBytes: Int
+        var promptTextBytes: Int
+    }
+
+    /// The UTF-8 length of the texts every window's prompt may hold: the initial prompt and the hotwords.
+    static func promptTextBytes(_ config: Configuration) -> Int {
+        config.model.initialPrompt.utf8.count + config.model.hotwords.utf8.count
     }
 
     /// `estimatedJobBytes`, remembered per model file and settings: a tick asks for every
@@ -58,7 +63,7 @@ final class MemoryAdmission: Sendable {
                               changed: (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0,
                               computeType: config.model.computeType.rawValue, beamSize: config.model.beamSize,
                               batchSize: config.vad.batchSize, conditionOnPreviousText: config.model.conditionOnPreviousText,
-                              initialPromptBytes: config.model.initialPrompt.utf8.count)
+                              promptTextBytes: Self.promptTextBytes(config))
         if let known = estimates.withLock({ $0[key] }) { return known }
         let bytes = Self.estimatedJobBytes(config: config)
         estimates.withLock { cache in

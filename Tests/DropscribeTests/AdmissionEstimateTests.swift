@@ -25,8 +25,11 @@ struct AdmissionEstimateTests {
         let footprint = try MemoryFootprint.estimate(directory: Assets.tinyEn, computeType: .float32, beamSize: 5, pieces: 8,
                                                      previousText: false)
         #expect(batched == footprint.totalBytes)
-        // An initial prompt makes room for itself: 100 bytes push 256 positions to 384.
+        // The prompt texts make room for themselves: 100 bytes push 256 positions to 384,
+        // whether they are the initial prompt or hotwords (which every window carries).
         let prompted = try Self.estimate("condition_on_previous_text = false\ninitial_prompt = \"\(String(repeating: "a", count: 100))\"")
         #expect(prompted - unconditioned == perPosition * (384 - 256))
+        let hot = try Self.estimate(top: "batch_size = 8", "hotwords = \"\(String(repeating: "h", count: 60))\"\ninitial_prompt = \"\(String(repeating: "a", count: 40))\"")
+        #expect(hot - batched == 8 * perPosition * (384 - 256), "eight pieces' hypotheses")
     }
 }

@@ -59,15 +59,15 @@ import Testing
     }
 
     /// The positions a hypothesis' cache can reach: all 448 when earlier text may be in the
-    /// prompt; otherwise the initial prompt, the start sequence and 224 new tokens, in the
+    /// prompt; otherwise the prompt texts, the start sequence and 224 new tokens, in the
     /// cache's steps of 64.
     @Test func theSelfAttentionCacheIsCountedAtWhatAPromptCanFill() {
         func positions(previousText: Bool, promptBytes: Int, context: Int = 448) -> Int {
-            MemoryFootprint.selfAttentionPositions(textContext: context, previousText: previousText, initialPromptBytes: promptBytes)
+            MemoryFootprint.selfAttentionPositions(textContext: context, previousText: previousText, promptTextBytes: promptBytes)
         }
         #expect(positions(previousText: true, promptBytes: 0) == 448)
         #expect(positions(previousText: false, promptBytes: 0) == 256, "4 + 224 positions, in steps of 64")
-        #expect(positions(previousText: false, promptBytes: 30) == 320, "sot_prev, a space and 30 tokens more: 260")
+        #expect(positions(previousText: false, promptBytes: 30) == 320, "sot_prev, two spaces and 30 tokens more: 261")
         #expect(positions(previousText: false, promptBytes: 200) == 448, "never past the context")
         #expect(positions(previousText: false, promptBytes: .max) == 448, "a huge prompt does not trap")
         #expect(positions(previousText: false, promptBytes: 0, context: 0) == 1)

@@ -28,14 +28,15 @@ public struct MemoryFootprint: Sendable, Equatable {
     /// How many positions one hypothesis' self-attention cache can reach, as the cache
     /// holds them (in steps of `SelfAttentionCache.growthStep`). The whole text context
     /// when a window's prompt may carry earlier windows' text (sequential decoding with
-    /// condition_on_previous_text); otherwise sot_prev and the initial prompt (no more
-    /// tokens than its UTF-8 bytes plus a leading space), the start sequence (at most 4
-    /// tokens) and at most half the context of new tokens, as `PromptLayout` allows:
-    /// batched decoding, which never carries earlier text, needs about half.
-    static func selfAttentionPositions(textContext: Int, previousText: Bool, initialPromptBytes: Int) -> Int {
+    /// condition_on_previous_text); otherwise sot_prev, the hotwords and the initial prompt
+    /// (no more tokens than their `promptTextBytes` UTF-8 bytes, plus a leading space
+    /// each), the start sequence (at most 4 tokens) and at most half the context of new
+    /// tokens, as `PromptLayout` allows: batched decoding, which never carries earlier
+    /// text, needs about half.
+    static func selfAttentionPositions(textContext: Int, previousText: Bool, promptTextBytes: Int) -> Int {
         let context = max(1, textContext)
         guard !previousText else { return context }
-        let prompt = initialPromptBytes > 0 ? min(context, initialPromptBytes) + 2 : 0
+        let prompt = promptTextBytes > 0 ? min(context, promptTextBytes) + 3 : 0
         let needed = prompt + 4 + context / 2
         let step = SelfAttentionCache.growthStep
         return min(context, (needed + step - 1) / step * step)
@@ -81,23 +82,23 @@ public struct MemoryFootprint: Sendable, Equatable {
 
     /// The footprint of the model in `directory` under `computeType` on this CPU (bfloat16
     /// without AVX512-BF16 runs float32, as `WhisperModel.load` does). `previousText`: a
-    /// window's prompt may carry earlier windows' text; `initialPromptBytes`: the initial
-    /// prompt's UTF-8 length (both bound the self-attention cache). Reads model.bin's
+    /// window's prompt may carry earlier windows' text; `promptTextBytes`: the UTF-8 length
+    /// of the initial prompt and the hotwords (both bound the self-attention cache). Reads model.bin's
     /// header through its mapping: no weight is read or converted.
     public static func estimate(directory: String, computeType: ComputeType, beamSize: Int, pieces: Int,
-                                previousText: Bool = true, initialPromptBytes: Int = 0) throws(WhisperError) -> MemoryFootprint {
+                                previousText: Bool = true, promptTextBytes: Int = 0) throws(WhisperError) -> MemoryFootprint {
         try estimate(directory: directory, computeTypes: [computeType], beamSize: beamSize, pieces: pieces,
-                     previousText: previousText, initialPromptBytes: initialPromptBytes)[0]
+                     previousText: previousText, promptTextBytes: promptTextBytes)[0]
     }
 
     /// `estimate` for each of `computeTypes`, from one read of the header.
     public static func estimate(directory: String, computeTypes: [ComputeType], beamSize: Int, pieces: Int,
-                                previousText: Bool = true, initialPromptBytes: Int = 0) throws(WhisperError) -> [MemoryFootprint] {
+                                previousText: Bool = true, promptTextBytes: Int = 0) throws(WhisperError) -> [MemoryFootprint] {
         let files = try ModelFiles(directory: directory)
         let bin = try ModelBinary.parse(try MappedFile(path: files.modelBinPath), path: files.modelBinPath)
         let dims = try WeightBuilder(bin: bin, path: files.modelBinPath, level: KernelLevel.detected).dimensions()
         let positions = selfAttentionPositions(textContext: dims.textContext, previousText: previousText,
-                                               initialPromptBytes: initialPromptBytes)
+                                               promptTextBytes: promptTextBytes)
         return computeTypes.map { asked in
             of(variables: bin.variables, dimensions: dims, computeType: effectiveComputeType(asked, level: KernelLevel.detected),
                beamSize: beamSize, pieces: pieces, textPositions: positions)
