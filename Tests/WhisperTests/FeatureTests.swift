@@ -52,6 +52,26 @@ import Testing
         #expect(w.features.storage.allSatisfy { $0 == -1.5 })
     }
 
+    /// A window's features are the same bits with 1, 2 or 3 threads: other work in the
+    /// process may change the thread count between the level pass and a window (OpenBLAS's
+    /// Haswell kernels round the DFT's 32 rows otherwise than two calls of 16).
+    @Test func featuresDoNotDependOnTheThreadCount() {
+        var rng = WhisperRNG(seed: 11)
+        let x: [Float] = (0..<16000 * 5).map { _ in Float(rng.nextUnit() - 0.5) * 0.2 }
+        let mel = LogMelSpectrogram(nMels: 80)
+        let byThreads = BLAS.run { () -> [[Float]] in
+            let saved = BLAS.threads
+            defer { BLAS.setThreads(saved) }
+            return [1, 2, 3].map { threads in
+                BLAS.setThreads(threads)
+                return mel.window(buffer: x[...], bufferStart: 0, totalSamples: x.count, startFrame: 0, frameCount: 500,
+                                  globalMax: 0).features.storage
+            }
+        }
+        #expect(byThreads[0] == byThreads[1], "1 thread against 2")
+        #expect(byThreads[1] == byThreads[2], "2 threads against 3")
+    }
+
     /// Windows built from only [160s−200, 160(s+n)+200) equal the full-file result, and the
     /// streaming accumulator's G equals the full pass's G, whatever the chunking.
     @Test func streamingMatchesFull() {

@@ -112,8 +112,9 @@ public struct LogMelSpectrogram: Sendable {
         let count = frames.count
         if count == 0 { return [] }
         // BLAS results can depend on the call's shape, so frames are always computed in
-        // blocks of `block` frames aligned to absolute frame indices: a frame's value is
-        // then identical whichever window (or the G pass) computes it.
+        // blocks of `block` frames aligned to absolute frame indices, each product in calls
+        // of a fixed row count: a frame's value is then identical whichever window (or the
+        // G pass) computes it, with any thread count.
         let block = LogMelSpectrogram.block
         var out = [Float](repeating: 0, count: nMels * count)
         var b0 = (frames.lowerBound / block) * block
@@ -160,8 +161,8 @@ public struct LogMelSpectrogram: Sendable {
         fr.withUnsafeBufferPointer { fp in
             dft.withUnsafeBufferPointer { tp in
                 spec.withUnsafeMutableBufferPointer { sp in
-                    parallelSgemm(false, false, m: count, n: 2 * nBins, k: nFFT, a: fp.baseAddress!, lda: nFFT,
-                          b: tp.baseAddress!, ldb: 2 * nBins, c: sp.baseAddress!, ldc: 2 * nBins)
+                    fixedRowsSgemm(rowsPerCall: 16, m: count, n: 2 * nBins, k: nFFT, a: fp.baseAddress!, lda: nFFT,
+                                   b: tp.baseAddress!, ldb: 2 * nBins, c: sp.baseAddress!, ldc: 2 * nBins)
                 }
             }
         }
@@ -176,7 +177,7 @@ public struct LogMelSpectrogram: Sendable {
         filters.storage.withUnsafeBufferPointer { fp in
             power.withUnsafeBufferPointer { pp in
                 mel.withUnsafeMutableBufferPointer { mp in
-                    parallelSgemm(false, true, m: nMels, n: count, k: nBins, a: fp.baseAddress!, lda: nBins,
+                    sgemm(false, true, m: nMels, n: count, k: nBins, a: fp.baseAddress!, lda: nBins,
                           b: pp.baseAddress!, ldb: nBins, c: mp.baseAddress!, ldc: count)
                 }
             }

@@ -58,8 +58,10 @@ public struct Matrix: Sendable, Equatable {
 /// `parallelSgemm`) into `threads` parts. OpenBLAS's pool busy-waits (sched_yield)
 /// after every call, and on this kind of machine, as many cores as threads, that
 /// spinning took a sixth of a run's CPU time and slowed every serial loop in between.
-/// A single-threaded sgemm also gives every element the same rounding whatever the
-/// row count, so features stay bit-identical however a window is computed.
+/// An element's rounding can depend on the row count of the call that computes it
+/// (OpenBLAS's Haswell kernels round a 32-row product otherwise than two 16-row halves),
+/// so what must be bit-identical whatever the thread count goes through
+/// `fixedRowsSgemm`.
 /// Entry points run inside `run`, which holds one process-wide (recursive) lock:
 /// concurrent callers are serialised (a worker process runs one job, so nothing is
 /// lost there) and the thread setting cannot change under a running computation.
@@ -89,8 +91,9 @@ public enum BLAS {
     }
 }
 
-/// sgemm with the rows of C split over `BLAS.threads` single-threaded calls.
-/// Every element is computed exactly as one call would (same blocking along k).
+/// sgemm with the rows of C split over `BLAS.threads` single-threaded calls (same
+/// blocking along k as one call; with some OpenBLAS kernels the rounding still follows
+/// the split, see `BLAS`).
 func parallelSgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -102,6 +105,25 @@ func parallelSgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha
         let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
         sgemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: ap.raw + aStart, lda: lda,
               b: bp.raw, ldb: ldb, beta: beta, c: cp.raw + rows.lowerBound * ldc, ldc: ldc)
+    }
+}
+
+/// sgemm computed in calls of `rowsPerCall` rows of C each (the last may be shorter),
+/// the calls spread over `BLAS.threads`: every element's bits depend on `rowsPerCall`
+/// alone, never on the thread count. For results that one computation must reproduce
+/// exactly in another, such as a log-mel frame computed by the level pass and again by
+/// its window.
+func fixedRowsSgemm(rowsPerCall: Int, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let calls = (m + rowsPerCall - 1) / max(1, rowsPerCall)
+    let parts = min(calls, BLAS.threads)
+    let (ap, bp, cp) = (SharedPointer(a), SharedPointer(b), SharedPointer(c))
+    Parallel.split(parts) { p in
+        for call in Parallel.range(p, of: parts, count: calls) {
+            let lo = call * rowsPerCall, rows = min(rowsPerCall, m - lo)
+            sgemm(false, false, m: rows, n: n, k: k, a: ap.raw + lo * lda, lda: lda, b: bp.raw, ldb: ldb,
+                  c: cp.raw + lo * ldc, ldc: ldc)
+        }
     }
 }
 
