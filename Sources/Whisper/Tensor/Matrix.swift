@@ -91,21 +91,15 @@ public enum BLAS {
     }
 }
 
-/// sgemm with the rows of C split over `BLAS.threads` single-threaded calls (same
-/// blocking along k as one call; with some OpenBLAS kernels the rounding still follows
-/// the split, see `BLAS`).
+/// sgemm with the rows of C split over `BLAS.threads` single-threaded calls, one call per
+/// thread of a multiple of 16 rows (same blocking along k as one call; with some OpenBLAS
+/// kernels the rounding still follows the split, see `BLAS`).
 func parallelSgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     let parts = m * n * k >= 1 << 20 && m >= 32 ? BLAS.threads : 1
-    let (ap, bp, cp) = (SharedPointer(a), SharedPointer(b), SharedPointer(c))
-    Parallel.split(parts) { p in
-        let rows = Parallel.range(p, of: parts, count: m, align: 16)
-        guard !rows.isEmpty else { return }
-        let aStart = transA ? rows.lowerBound : rows.lowerBound * lda
-        sgemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: ap.raw + aStart, lda: lda,
-              b: bp.raw, ldb: ldb, beta: beta, c: cp.raw + rows.lowerBound * ldc, ldc: ldc)
-    }
+    fixedRowsSgemm(transA, transB, rowsPerCall: Parallel.range(0, of: parts, count: m, align: 16).count, m: m, n: n, k: k,
+                   alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 /// sgemm computed in calls of `rowsPerCall` rows of C each (the last may be shorter),
@@ -113,16 +107,19 @@ func parallelSgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha
 /// alone, never on the thread count. For results that one computation must reproduce
 /// exactly in another, such as a log-mel frame computed by the level pass and again by
 /// its window.
-func fixedRowsSgemm(rowsPerCall: Int, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let calls = (m + rowsPerCall - 1) / max(1, rowsPerCall)
+func fixedRowsSgemm(_ transA: Bool = false, _ transB: Bool = false, rowsPerCall: Int, m: Int, n: Int, k: Int,
+                    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0 else { return }
+    let perCall = max(1, rowsPerCall)
+    let calls = (m + perCall - 1) / perCall
     let parts = min(calls, BLAS.threads)
     let (ap, bp, cp) = (SharedPointer(a), SharedPointer(b), SharedPointer(c))
     Parallel.split(parts) { p in
         for call in Parallel.range(p, of: parts, count: calls) {
-            let lo = call * rowsPerCall, rows = min(rowsPerCall, m - lo)
-            sgemm(false, false, m: rows, n: n, k: k, a: ap.raw + lo * lda, lda: lda, b: bp.raw, ldb: ldb,
-                  c: cp.raw + lo * ldc, ldc: ldc)
+            let lo = call * perCall, rows = min(perCall, m - lo)
+            sgemm(transA, transB, m: rows, n: n, k: k, alpha: alpha, a: ap.raw + (transA ? lo : lo * lda), lda: lda,
+                  b: bp.raw, ldb: ldb, beta: beta, c: cp.raw + lo * ldc, ldc: ldc)
         }
     }
 }
